@@ -1,14 +1,62 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! Shared-secret connection authentication without TLS: a peer proves it
+//! holds a key by answering a random challenge with an HMAC (RFC 2104).
+//!
+//! The handshakes are sans-IO state machines, [`ServerHandshake`] and
+//! [`ClientHandshake`], driven through the [`Handshake`] trait: bytes in,
+//! bytes out, no sockets, no clock, no allocation, randomness from the
+//! caller. Profiles ([`Profile`]) pick the wire format:
+//! - [`recipe`]: the classic "authenticating clients simply" exchange;
+//! - [`multiprocessing`]: CPython `multiprocessing.connection` `authkey`
+//!   authentication, legacy (HMAC-MD5, Python 2.7 to 3.11) and modern
+//!   (`{sha256}`, Python 3.12+), byte-exact.
+//!
+//! Authentication is not encryption: after the handshake, bytes travel in
+//! clear unless the application protects them.
+//!
+//! ```
+//! use hmac_handshake::{ClientHandshake, Handshake, Key, Profile, ServerHandshake, Status};
+//! use hmac_handshake::multiprocessing::Config;
+//!
+//! let key = Key::new(b"abracadabra");
+//! let profile = Profile::Multiprocessing(Config::default());
+//! let mut server = ServerHandshake::new(&key, profile, &[7; 40])?;
+//! let mut client = ClientHandshake::new(&key, profile, &[9; 40])?;
+//! let mut wire = [0u8; 128];
+//! while server.outcome().is_none() || client.outcome().is_none() {
+//!     let n = server.write_output(&mut wire);
+//!     assert_eq!(client.receive(&wire[..n]), n);
+//!     let n = client.write_output(&mut wire);
+//!     assert_eq!(server.receive(&wire[..n]), n);
+//! }
+//! assert!(server.outcome().unwrap().peer_authenticated);
+//! # Ok::<(), hmac_handshake::Error>(())
+//! ```
+//!
+//! Key material: [`Key`] keeps only keyed hash states, zeroized on drop
+//! (`hmac`, `sha2`, `md-5` and `sha3` built with `zeroize`), and its `Debug`
+//! prints nothing of them. One gap is upstream: `hmac` 0.13's `SimpleHmac`,
+//! used for the SHA-3 digests, keeps a copy of `K XOR opad` that it does
+//! not wipe on drop.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+#[cfg(feature = "std")]
+extern crate std;
+
+mod buf;
+mod digest;
+mod error;
+mod handshake;
+mod key;
+pub mod multiprocessing;
+pub mod recipe;
+mod status;
+
+pub use digest::{Digest, Tag, MAX_TAG_LEN};
+pub use error::Error;
+pub use handshake::{ClientHandshake, Handshake, Profile, ServerHandshake, MAX_RANDOM_LEN};
+pub use key::Key;
+pub use status::{Confirmation, Outcome, Status};

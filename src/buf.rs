@@ -1,0 +1,93 @@
+//! Fixed-capacity buffers shared by every profile: nothing here allocates.
+
+use crate::Error;
+
+/// Bytes waiting to be sent: one protocol message at a time.
+#[derive(Clone)]
+pub(crate) struct Outbox<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+    pos: usize,
+}
+
+impl<const N: usize> Outbox<N> {
+    pub(crate) const fn new() -> Self {
+        Outbox {
+            buf: [0; N],
+            len: 0,
+            pos: 0,
+        }
+    }
+
+    /// Appends `parts` to the pending message. Capacities are sized at
+    /// compile time for the largest message of each profile, so a part that
+    /// would not fit is a bug in this crate; it is cut, never a panic.
+    pub(crate) fn push(&mut self, parts: &[&[u8]]) {
+        for part in parts {
+            let room = N - self.len;
+            let n = part.len().min(room);
+            debug_assert_eq!(n, part.len(), "outbox capacity {N} too small");
+            self.buf[self.len..self.len + n].copy_from_slice(&part[..n]);
+            self.len += n;
+        }
+    }
+
+    pub(crate) fn pending(&self) -> &[u8] {
+        &self.buf[self.pos..self.len]
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pos == self.len
+    }
+
+    /// Marks `n` pending bytes as written; the buffer resets once drained.
+    pub(crate) fn sent(&mut self, n: usize) -> Result<(), Error> {
+        if n > self.len - self.pos {
+            return Err(Error::SentTooMuch);
+        }
+        self.pos += n;
+        if self.pos == self.len {
+            self.pos = 0;
+            self.len = 0;
+        }
+        Ok(())
+    }
+}
+
+/// Accumulates exactly `want` bytes across any number of `fill` calls.
+#[derive(Clone)]
+pub(crate) struct Fill<const N: usize> {
+    buf: [u8; N],
+    have: usize,
+}
+
+impl<const N: usize> Fill<N> {
+    pub(crate) const fn new() -> Self {
+        Fill {
+            buf: [0; N],
+            have: 0,
+        }
+    }
+
+    /// Copies up to `want - have` bytes from `input` (`want` is clamped to
+    /// `N`) and returns how many it took.
+    pub(crate) fn fill(&mut self, input: &[u8], want: usize) -> usize {
+        let want = want.min(N);
+        let n = want.saturating_sub(self.have).min(input.len());
+        self.buf[self.have..self.have + n].copy_from_slice(&input[..n]);
+        self.have += n;
+        n
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.have
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.buf[..self.have]
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.have = 0;
+    }
+}
