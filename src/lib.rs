@@ -46,6 +46,8 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "std")]
+pub mod adapter;
 mod buf;
 mod digest;
 mod error;

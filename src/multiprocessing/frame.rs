@@ -138,6 +138,12 @@ impl HeaderDecoder {
         })
     }
 
+    /// Prefix bytes held so far (0 to 12): nonzero means a frame has begun.
+    #[must_use]
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Forgets a decoded prefix, ready for the next frame.
     pub fn reset(&mut self) {
         self.buf.clear();

@@ -1,0 +1,245 @@
+//! Blocking adapter over any `Read + Write` (feature `std`): the recipe's
+//! `server_authenticate` / `client_authenticate`, and CPython's
+//! `send_bytes` / `recv_bytes` for the multiprocessing profile.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::vec::Vec;
+
+use crate::multiprocessing::{FrameHeader, HeaderDecoder};
+use crate::{
+    ClientHandshake, Error, Handshake, Key, Outcome, Profile, ServerHandshake, Status,
+    MAX_RANDOM_LEN,
+};
+
+/// Size of the read buffer, in bytes. Bytes read past the handshake (the
+/// application's first data arriving in the same read) are returned in
+/// [`Authenticated::leftover`].
+pub const READ_CHUNK: usize = 4096;
+
+/// Why a blocking handshake failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The protocol failed: wrong key, tampering, a peer of another
+    /// protocol. See [`Error`].
+    Handshake(Error),
+    /// A read or write hit the socket's timeout (`WouldBlock` / `TimedOut`):
+    /// the peer is silent or slow.
+    Timeout,
+    /// The peer closed the connection before the handshake finished. In the
+    /// recipe and multiprocessing profiles a server that rejects a client
+    /// may just close.
+    Closed,
+    /// The operating system's random generator failed.
+    Random,
+    /// Any other I/O error.
+    Io(io::Error),
+}
+
+impl AuthError {
+    /// `true` when the failure says the two sides hold different keys (or
+    /// the exchange was altered): a bad tag, or a peer that rejected us.
+    #[must_use]
+    pub fn is_rejection(&self) -> bool {
+        matches!(
+            self,
+            AuthError::Handshake(Error::BadTag | Error::PeerRejected | Error::TagLength { .. })
+        )
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthError::Handshake(e) => e.fmt(f),
+            AuthError::Timeout => f.write_str("handshake timed out: the peer sent nothing in time"),
+            AuthError::Closed => f.write_str(
+                "the peer closed the connection during the handshake (it may have rejected our proof)",
+            ),
+            AuthError::Random => f.write_str("the operating system's random generator failed"),
+            AuthError::Io(e) => write!(f, "I/O error during the handshake: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for AuthError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AuthError::Handshake(e) => Some(e),
+            AuthError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<Error> for AuthError {
+    fn from(e: Error) -> AuthError {
+        AuthError::Handshake(e)
+    }
+}
+
+impl From<io::Error> for AuthError {
+    fn from(e: io::Error) -> AuthError {
+        match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => AuthError::Timeout,
+            io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe => AuthError::Closed,
+            _ => AuthError::Io(e),
+        }
+    }
+}
+
+/// A completed handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    /// What the handshake concluded.
+    pub outcome: Outcome,
+    /// Bytes read past the last handshake message: the application's, in
+    /// order, to be processed before anything read next.
+    pub leftover: Vec<u8>,
+}
+
+fn os_random(len: usize) -> Result<[u8; MAX_RANDOM_LEN], AuthError> {
+    let mut buf = [0u8; MAX_RANDOM_LEN];
+    getrandom::fill(&mut buf[..len]).map_err(|_| AuthError::Random)?;
+    Ok(buf)
+}
+
+/// Runs any [`Handshake`] machine to completion over `stream`.
+///
+/// # Errors
+/// See [`AuthError`]; a protocol failure message (`#FAILURE#`) is written
+/// before the error is returned.
+pub fn drive<H: Handshake + ?Sized, S: Read + Write + ?Sized>(
+    machine: &mut H,
+    stream: &mut S,
+) -> Result<Authenticated, AuthError> {
+    let mut buf = [0u8; READ_CHUNK];
+    let (mut start, mut end) = (0usize, 0usize);
+    loop {
+        match machine.status() {
+            Status::Send(bytes) => {
+                let n = stream.write(bytes)?;
+                if n == 0 {
+                    return Err(AuthError::Closed);
+                }
+                machine.sent(n)?;
+                if !matches!(machine.status(), Status::Send(_)) {
+                    stream.flush()?;
+                }
+            }
+            Status::NeedInput => {
+                if start == end {
+                    start = 0;
+                    end = stream.read(&mut buf)?;
+                    if end == 0 {
+                        return Err(AuthError::Closed);
+                    }
+                }
+                start += machine.receive(&buf[start..end]);
+            }
+            Status::Done(outcome) => {
+                return Ok(Authenticated {
+                    outcome,
+                    leftover: buf[start..end].to_vec(),
+                });
+            }
+            Status::Failed(e) => return Err(AuthError::Handshake(e)),
+        }
+    }
+}
+
+/// The server side: challenge the peer over `stream` and check its proof
+/// (the recipe's `server_authenticate`, or CPython's `Listener.accept()`
+/// authentication). Challenges come from the OS RNG (`getrandom`).
+///
+/// Set a read timeout on the socket first; it turns into [`AuthError::Timeout`].
+///
+/// # Errors
+/// [`AuthError`]: the peer failed, or I/O did.
+pub fn server_authenticate<S: Read + Write + ?Sized>(
+    stream: &mut S,
+    key: &Key,
+    profile: Profile,
+) -> Result<Authenticated, AuthError> {
+    let len = profile.server_random_len();
+    let random = os_random(len)?;
+    let mut machine = ServerHandshake::new(key, profile, &random[..len])?;
+    drive(&mut machine, stream)
+}
+
+/// The client side: answer the server's challenge over `stream` (the
+/// recipe's `client_authenticate`, or CPython's `Client()` authentication).
+///
+/// # Errors
+/// [`AuthError`]: the peer failed or rejected us, or I/O did.
+pub fn client_authenticate<S: Read + Write + ?Sized>(
+    stream: &mut S,
+    key: &Key,
+    profile: Profile,
+) -> Result<Authenticated, AuthError> {
+    let len = profile.client_random_len();
+    let random = os_random(len)?;
+    let mut machine = ClientHandshake::new(key, profile, &random[..len])?;
+    drive(&mut machine, stream)
+}
+
+/// CPython `Connection.send_bytes(payload)`: the length prefix, then the payload.
+///
+/// # Errors
+/// The writer's I/O errors.
+pub fn send_bytes<W: Write + ?Sized>(stream: &mut W, payload: &[u8]) -> io::Result<()> {
+    stream.write_all(FrameHeader::new(payload.len() as u64).as_bytes())?;
+    stream.write_all(payload)?;
+    stream.flush()
+}
+
+/// CPython `Connection.recv_bytes(maxsize)`: one whole message.
+///
+/// `pending` holds bytes already read from the stream (start it with
+/// [`Authenticated::leftover`]); they are used first and drained as consumed.
+/// Returns `Ok(None)` at a clean end of stream before a new message.
+///
+/// # Errors
+/// `InvalidData` for a bad or oversized length prefix (checked before any
+/// payload is read or buffered), `UnexpectedEof` for a stream that ends
+/// mid-message, and the reader's errors.
+pub fn recv_bytes<R: Read + ?Sized>(
+    stream: &mut R,
+    pending: &mut Vec<u8>,
+    maxsize: u64,
+) -> io::Result<Option<Vec<u8>>> {
+    let mut header = HeaderDecoder::new(maxsize);
+    let len = loop {
+        if pending.is_empty() {
+            let mut chunk = [0u8; READ_CHUNK];
+            let n = stream.read(&mut chunk)?;
+            if n == 0 {
+                return if header.buffered() > 0 {
+                    Err(io::ErrorKind::UnexpectedEof.into())
+                } else {
+                    Ok(None)
+                };
+            }
+            pending.extend_from_slice(&chunk[..n]);
+        }
+        let decoded = header
+            .decode(pending)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        pending.drain(..decoded.consumed);
+        if let Some(len) = decoded.len {
+            break usize::try_from(len).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))?;
+        }
+    };
+    let take = len.min(pending.len());
+    let mut message: Vec<u8> = pending.drain(..take).collect();
+    if message.len() < len {
+        let start = message.len();
+        message.resize(len, 0);
+        stream.read_exact(&mut message[start..])?;
+    }
+    Ok(Some(message))
+}
