@@ -2,8 +2,8 @@
 
 use hmac_handshake::multiprocessing::Config;
 use hmac_handshake::{
-    recipe, ClientHandshake, Confirmation, Digest, Error, Handshake, Key, Profile,
-    ServerHandshake, Status,
+    recipe, ClientHandshake, Confirmation, Digest, Error, Handshake, Key, Profile, ServerHandshake,
+    Status,
 };
 
 fn counting(n: u8) -> Vec<u8> {
@@ -100,7 +100,10 @@ fn recipe_md5_peekaboo() {
     });
     let mut client = ClientHandshake::new(&key, profile, &[]).unwrap();
     let reply = client_reply(&mut client, &[0u8; 32]);
-    assert_eq!(reply, hex::decode("9d98b93e73866fa9d85a3b9aed30f340").unwrap());
+    assert_eq!(
+        reply,
+        hex::decode("9d98b93e73866fa9d85a3b9aed30f340").unwrap()
+    );
     let outcome = client.outcome().unwrap();
     assert_eq!(outcome.confirmation, Confirmation::Unknown);
     assert!(!outcome.peer_authenticated);
