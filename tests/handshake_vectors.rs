@@ -1,0 +1,199 @@
+//! Replays every handshake transcript in `vectors/handshake/*.json` through
+//! our machines, checking every byte each machine sends and its verdict.
+//!
+//! For each role listed in a test's `check`, the machine of that role is fed
+//! every message not from it, in order, and must emit exactly the messages
+//! from it, in order, then end as `serverResult` / `clientResult` says:
+//! `ok` (done), an [`Error::code`](hmac_handshake::Error::code), or
+//! `incomplete` (still waiting for input). Each replay runs three times:
+//! whole messages, one byte at a time, and in uneven chunks, so the results
+//! must not depend on chunking. A `trailing` field holds application bytes
+//! that follow the last handshake message and must be left unconsumed.
+
+use std::path::Path;
+
+use hmac_handshake::multiprocessing::Config as MpConfig;
+use hmac_handshake::{
+    recipe, ClientHandshake, Digest, Handshake, Key, Profile, ServerHandshake, Status,
+};
+use serde_json::Value;
+
+fn hex_field(v: &Value, name: &str) -> Vec<u8> {
+    hex::decode(v[name].as_str().unwrap_or_default()).unwrap()
+}
+
+fn digest(v: &Value) -> Digest {
+    let name = v["digest"].as_str().unwrap_or("sha256");
+    Digest::from_name(name.as_bytes()).unwrap_or_else(|| panic!("unknown digest {name}"))
+}
+
+fn profile(kind: &str, side: &Value) -> Profile {
+    match kind {
+        "recipe" => Profile::Recipe(recipe::Config {
+            digest: digest(side),
+        }),
+        "multiprocessing" => Profile::Multiprocessing(MpConfig {
+            digest: digest(side),
+            legacy_challenge: side["challenge"].as_str() == Some("legacy"),
+            allow_md5: side["allowMd5"].as_bool().unwrap_or(false),
+        }),
+        other => panic!("unknown profile {other}"),
+    }
+}
+
+/// Hands out every pending output byte, in pieces of at most `chunk`.
+fn drain(m: &mut dyn Handshake, chunk: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; chunk];
+    loop {
+        let n = m.write_output(&mut buf);
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// Feeds `data` in pieces per `chunking`; returns bytes consumed.
+fn feed(m: &mut dyn Handshake, data: &[u8], chunking: usize) -> usize {
+    let mut used = 0;
+    let mut step = 0;
+    while used < data.len() {
+        let size = match chunking {
+            0 => data.len(),
+            1 => 1,
+            _ => [3, 1, 7, 2, 13][step % 5],
+        };
+        step += 1;
+        let end = (used + size).min(data.len());
+        let n = m.receive(&data[used..end]);
+        used += n;
+        if n < end - (used - n) {
+            // The machine stopped consuming: done, failed, or has output.
+            return used;
+        }
+    }
+    used
+}
+
+fn replay(kind: &str, test: &Value, role: &str, chunking: usize) -> Result<(), String> {
+    let key = Key::new(&hex_field(test, "key"));
+    let side = &test[role];
+    let random = hex_field(side, "random");
+    let profile = profile(kind, side);
+    let mut server;
+    let mut client;
+    let m: &mut dyn Handshake = if role == "server" {
+        server = ServerHandshake::new(&key, profile, &random).map_err(|e| e.to_string())?;
+        &mut server
+    } else {
+        client = ClientHandshake::new(&key, profile, &random).map_err(|e| e.to_string())?;
+        &mut client
+    };
+    let out_chunk = if chunking == 1 { 1 } else { 256 };
+    let expected = test[format!("{role}Result")].as_str().unwrap_or("ok");
+    let messages = test["messages"].as_array().unwrap();
+    for (i, msg) in messages.iter().enumerate() {
+        let data = hex_field(msg, "data");
+        if msg["from"].as_str() == Some(role) {
+            let got = drain(m, out_chunk);
+            if got != data {
+                return Err(format!(
+                    "message {i}: sent {} expected {}",
+                    hex::encode(&got),
+                    hex::encode(&data)
+                ));
+            }
+        } else {
+            let pending = drain(m, out_chunk);
+            if !pending.is_empty() {
+                return Err(format!(
+                    "message {i}: unexpected output {}",
+                    hex::encode(&pending)
+                ));
+            }
+            let trailing = hex_field(msg, "trailing");
+            let mut input = data.clone();
+            input.extend_from_slice(&trailing);
+            let used = feed(m, &input, chunking);
+            if expected == "ok" && used != data.len() {
+                return Err(format!(
+                    "message {i}: consumed {used} of {} handshake bytes (+{} trailing)",
+                    data.len(),
+                    trailing.len()
+                ));
+            }
+            if used > data.len() {
+                return Err(format!("message {i}: consumed application bytes"));
+            }
+        }
+    }
+    let extra = drain(m, out_chunk);
+    if !extra.is_empty() {
+        return Err(format!("unexpected final output {}", hex::encode(&extra)));
+    }
+    let got = match m.status() {
+        Status::Done(_) => "ok".to_string(),
+        Status::Failed(e) => e.code().to_string(),
+        Status::NeedInput => "incomplete".to_string(),
+        Status::Send(_) => "send".to_string(),
+    };
+    // Errors are sticky: feeding more input changes nothing.
+    if let Status::Failed(e) = m.status() {
+        m.receive(&[0u8; 8]);
+        if m.status() != Status::Failed(e) {
+            return Err("error was not sticky".into());
+        }
+    }
+    if got == expected {
+        Ok(())
+    } else {
+        Err(format!("ended {got}, expected {expected}"))
+    }
+}
+
+#[test]
+fn handshake_transcripts() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/handshake");
+    let mut passed = 0;
+    let mut failed = Vec::new();
+    let mut per_profile = std::collections::BTreeMap::<String, usize>::new();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    for path in files {
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for group in doc["testGroups"].as_array().unwrap() {
+            let kind = group["profile"].as_str().unwrap();
+            for test in group["tests"].as_array().unwrap() {
+                let mut ok = true;
+                for role in test["check"].as_array().unwrap() {
+                    let role = role.as_str().unwrap();
+                    for chunking in 0..3 {
+                        if let Err(why) = replay(kind, test, role, chunking) {
+                            ok = false;
+                            failed.push(format!(
+                                "{} tcId {} ({}) as {role}, chunking {chunking}: {why}",
+                                path.file_name().unwrap().to_string_lossy(),
+                                test["tcId"],
+                                test["comment"].as_str().unwrap_or_default()
+                            ));
+                        }
+                    }
+                }
+                if ok {
+                    passed += 1;
+                    *per_profile.entry(kind.to_string()).or_default() += 1;
+                }
+            }
+        }
+    }
+    println!("handshake vectors per profile: {per_profile:?}");
+    println!("{passed} passed, {} failed", failed.len());
+    assert!(failed.is_empty(), "{:#?}", failed);
+    assert!(per_profile.get("multiprocessing").copied().unwrap_or(0) >= 40);
+    assert!(per_profile.get("recipe").copied().unwrap_or(0) >= 10);
+}
