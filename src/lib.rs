@@ -62,3 +62,8 @@ pub use error::Error;
 pub use handshake::{ClientHandshake, Handshake, Profile, ServerHandshake, MAX_RANDOM_LEN};
 pub use key::Key;
 pub use status::{Confirmation, Outcome, Status};
+
+/// The README's code blocks, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
