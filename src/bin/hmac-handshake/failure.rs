@@ -1,0 +1,34 @@
+//! How a command fails: the message on stderr and the exit status.
+
+use std::process::ExitCode;
+
+/// A failed command.
+#[derive(Debug)]
+pub enum Failure {
+    /// Authentication failed (exit 3); the text says which side rejected.
+    Auth(String),
+    /// Anything else (exit 1).
+    Other(String),
+}
+
+impl Failure {
+    /// Prints the message on stderr and returns the exit status.
+    pub fn report(&self) -> ExitCode {
+        match self {
+            Failure::Auth(why) => {
+                eprintln!("authentication failed: {why}");
+                ExitCode::from(3)
+            }
+            Failure::Other(why) => {
+                eprintln!("error: {why}");
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(why: String) -> Failure {
+        Failure::Other(why)
+    }
+}

@@ -1,0 +1,30 @@
+//! `hmac-handshake`: an authenticated echo server and client over TCP, in
+//! the recipe or CPython multiprocessing profile (feature `cli`).
+
+#![forbid(unsafe_code)]
+
+mod args;
+mod connect;
+mod deadline;
+mod failure;
+mod key;
+mod profile;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(&args),
+        Command::Connect(args) => connect::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}

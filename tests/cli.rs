@@ -1,0 +1,624 @@
+#![cfg(feature = "cli")]
+//! End-to-end tests of the `hmac-handshake` binary: `serve` and `connect`
+//! over loopback TCP, both profiles. Every wait is bounded; every server is
+//! killed when its test ends (also on panic).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use hmac_handshake::adapter::blocking::{client_authenticate, recv_bytes, send_bytes};
+use hmac_handshake::multiprocessing::{self, FrameHeader};
+use hmac_handshake::{recipe, Digest, Key, Profile};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hmac-handshake");
+const KEY_ENV: &str = "HMAC_HANDSHAKE_KEY";
+const KEY: &str = "correct horse battery staple";
+/// Longest any single step may take before the test fails.
+const WAIT: Duration = Duration::from_secs(10);
+const PROFILES: [&str; 2] = ["recipe", "multiprocessing"];
+
+const RECIPE_REJECTED: &str = "authentication failed: the server closed the connection after \
+    our proof: it most likely rejected our key (the recipe sends no verdict)\n";
+const MP_REJECTED: &str = "authentication failed: the server rejected our proof (#FAILURE#): \
+    the two sides hold different keys\n";
+const BAD_MAC: &str =
+    "the peer's MAC did not verify: it holds a different key, or the exchange was altered";
+const TIMED_OUT_1S: &str = "handshake timed out after 1s: the client was silent or too slow";
+const CLOSED_EARLY: &str = "the client closed the connection during the handshake";
+
+/// A running `serve`; killed on drop.
+struct Server {
+    child: Child,
+    lines: Receiver<String>,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn start(profile: &str, extra: &[&str]) -> Server {
+        Server::start_with(profile, extra, |cmd| {
+            cmd.env(KEY_ENV, KEY);
+        })
+    }
+
+    fn start_with(profile: &str, extra: &[&str], setup: impl FnOnce(&mut Command)) -> Server {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--profile", profile, "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env_remove(KEY_ENV)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        setup(&mut cmd);
+        let mut child = cmd.spawn().expect("spawn serve");
+        let stdout = child.stdout.take().expect("serve stdout");
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Server {
+            child,
+            lines,
+            addr: "0.0.0.0:0".parse().unwrap(),
+        };
+        let first = server.next_line();
+        let addr = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("first line {first:?}"));
+        server.addr = addr.parse().expect("listening address");
+        assert_eq!(server.addr.ip().to_string(), "127.0.0.1");
+        assert_ne!(server.addr.port(), 0);
+        server
+    }
+
+    fn next_line(&self) -> String {
+        self.lines
+            .recv_timeout(WAIT)
+            .expect("serve printed no line in time")
+    }
+
+    /// The next `n` lines, in order.
+    fn lines(&self, n: usize) -> Vec<String> {
+        (0..n).map(|_| self.next_line()).collect()
+    }
+
+    fn port(&self) -> String {
+        self.addr.to_string()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A finished `connect`.
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs the binary with `args` and the key `key` in the environment (or
+/// none), killing it if it outlives [`WAIT`].
+fn run(args: &[&str], key: Option<&str>) -> Run {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove(KEY_ENV)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(key) = key {
+        cmd.env(KEY_ENV, key);
+    }
+    let mut child = cmd.spawn().expect("spawn");
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if start.elapsed() > WAIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{args:?} did not finish within {WAIT:?}");
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    Run {
+        code: status.code(),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+fn connect(server: &Server, profile: &str, message: &str, key: &str, extra: &[&str]) -> Run {
+    let addr = server.port();
+    let mut args = vec!["connect", "--profile", profile, &addr, "--message", message];
+    args.extend_from_slice(extra);
+    run(&args, Some(key))
+}
+
+/// `accepted 127.0.0.1:PORT digest=NAME`, any client port.
+fn assert_accepted(line: &str, digest: &str) {
+    let rest = line
+        .strip_prefix("accepted 127.0.0.1:")
+        .unwrap_or_else(|| panic!("not an accepted line: {line:?}"));
+    let (port, tail) = rest.split_once(' ').expect("accepted line shape");
+    port.parse::<u16>().expect("client port");
+    assert_eq!(tail, format!("digest={digest}"), "line {line:?}");
+}
+
+/// `rejected 127.0.0.1:PORT: REASON`, any client port; returns REASON.
+fn rejected_reason(line: &str) -> &str {
+    let rest = line
+        .strip_prefix("rejected 127.0.0.1:")
+        .unwrap_or_else(|| panic!("not a rejected line: {line:?}"));
+    let (port, reason) = rest.split_once(": ").expect("rejected line shape");
+    port.parse::<u16>().expect("client port");
+    reason
+}
+
+fn tcp(server: &Server) -> TcpStream {
+    let stream = TcpStream::connect_timeout(&server.addr, WAIT).expect("tcp connect");
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream.set_write_timeout(Some(WAIT)).unwrap();
+    stream
+}
+
+fn profile_of(name: &str) -> Profile {
+    match name {
+        "recipe" => Profile::Recipe(recipe::Config::default()),
+        _ => Profile::Multiprocessing(multiprocessing::Config::default()),
+    }
+}
+
+#[test]
+fn right_key_echoes_the_message() {
+    for profile in PROFILES {
+        let server = Server::start(profile, &[]);
+        for message in ["hello, world", "second client: ünïcödé"] {
+            let r = connect(&server, profile, message, KEY, &[]);
+            assert_eq!(r.code, Some(0), "{profile}: {r:?}");
+            assert_eq!(r.stdout, format!("{message}\n"), "{profile}");
+            assert_eq!(r.stderr, "", "{profile}");
+            assert_accepted(&server.next_line(), "sha256");
+        }
+    }
+}
+
+#[test]
+fn every_digest_works_when_both_sides_agree() {
+    let cases: [(&str, &[&str]); 4] = [
+        ("recipe", &["--digest", "md5"]),
+        ("recipe", &["--digest", "sha3_384"]),
+        ("multiprocessing", &["--digest", "sha384"]),
+        ("multiprocessing", &["--digest", "md5", "--allow-md5"]),
+    ];
+    for (profile, opts) in cases {
+        let server = Server::start(profile, opts);
+        let r = connect(&server, profile, "digest check", KEY, opts);
+        assert_eq!(r.code, Some(0), "{profile} {opts:?}: {r:?}");
+        assert_eq!(r.stdout, "digest check\n");
+        assert_accepted(&server.next_line(), opts[1]);
+    }
+}
+
+#[test]
+fn wrong_key_exits_3_and_the_server_rejects() {
+    for profile in PROFILES {
+        let server = Server::start(profile, &[]);
+        let r = connect(&server, profile, "let me in", "not the key", &[]);
+        assert_eq!(r.code, Some(3), "{profile}: {r:?}");
+        assert_eq!(r.stdout, "", "{profile}");
+        let expected = if profile == "recipe" {
+            RECIPE_REJECTED
+        } else {
+            MP_REJECTED
+        };
+        assert_eq!(r.stderr, expected, "{profile}");
+        assert_eq!(rejected_reason(&server.next_line()), BAD_MAC, "{profile}");
+        // The server keeps serving.
+        let r = connect(&server, profile, "after", KEY, &[]);
+        assert_eq!(
+            (r.code, r.stdout.as_str()),
+            (Some(0), "after\n"),
+            "{profile}"
+        );
+        assert_accepted(&server.next_line(), "sha256");
+    }
+}
+
+#[test]
+fn silent_and_vanishing_clients_do_not_block_a_good_one() {
+    for profile in PROFILES {
+        let server = Server::start(profile, &["--timeout", "1"]);
+        // Connects and sends nothing.
+        let silent = tcp(&server);
+        // Reads the first bytes of the challenge, then hangs up mid-handshake.
+        let vanishing = tcp(&server);
+        let mut first = [0u8; 4];
+        (&vanishing)
+            .read_exact(&mut first)
+            .expect("challenge bytes");
+        let vanishing_addr = vanishing.local_addr().unwrap();
+        drop(vanishing);
+
+        let r = connect(&server, profile, "not blocked", KEY, &["--timeout", "5"]);
+        assert_eq!(r.code, Some(0), "{profile}: {r:?}");
+        assert_eq!(r.stdout, "not blocked\n", "{profile}");
+
+        let lines = server.lines(3);
+        let silent_line = format!("rejected {}: {TIMED_OUT_1S}", silent.local_addr().unwrap());
+        let vanishing_line = format!("rejected {vanishing_addr}: {CLOSED_EARLY}");
+        assert!(lines.contains(&vanishing_line), "{profile}: {lines:?}");
+        // The good client was served while the silent one still waited out
+        // its deadline: its line comes first.
+        let good = lines
+            .iter()
+            .position(|l| l.starts_with("accepted "))
+            .unwrap();
+        let timed_out = lines.iter().position(|l| *l == silent_line);
+        assert_eq!(timed_out, Some(2), "{profile}: {lines:?}");
+        assert!(good < 2, "{profile}: {lines:?}");
+        assert_accepted(&lines[good], "sha256");
+        // The server closed the silent connection at the deadline.
+        let mut rest = Vec::new();
+        let n = (&silent).read_to_end(&mut rest).unwrap_or(0);
+        let challenge_len = if profile == "recipe" {
+            32
+        } else {
+            4 + 11 + 8 + 40
+        };
+        assert_eq!(n, challenge_len, "{profile}: the challenge, then EOF");
+    }
+}
+
+#[test]
+fn a_dripping_client_is_cut_off_at_the_deadline_not_per_read() {
+    let server = Server::start("recipe", &["--timeout", "1"]);
+    let stream = tcp(&server);
+    let addr = stream.local_addr().unwrap();
+    let mut challenge = [0u8; 32];
+    (&stream).read_exact(&mut challenge).unwrap();
+    let start = Instant::now();
+    // 31 bytes of a 32-byte tag, one every 200 ms: 6 s in all if each read
+    // had its own 1 s timeout.
+    let dripper = thread::spawn(move || {
+        for _ in 0..31 {
+            if (&stream).write_all(b"x").is_err() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+    });
+    let line = server.next_line();
+    let took = start.elapsed();
+    assert_eq!(line, format!("rejected {addr}: {TIMED_OUT_1S}"));
+    assert!(took < Duration::from_secs(3), "cut off after {took:?}");
+    dripper.join().unwrap();
+}
+
+#[test]
+fn connections_over_the_cap_are_rejected_with_a_line() {
+    let server = Server::start(
+        "multiprocessing",
+        &["--timeout", "1", "--max-connections", "1"],
+    );
+    let holder = tcp(&server);
+    // The holder is accepted first (its challenge arrives), so it holds the slot.
+    let mut first = [0u8; 4];
+    (&holder).read_exact(&mut first).unwrap();
+    let extra = tcp(&server);
+    assert_eq!(
+        server.next_line(),
+        format!(
+            "rejected {}: too many concurrent connections (limit 1)",
+            extra.local_addr().unwrap()
+        )
+    );
+    let mut buf = Vec::new();
+    assert_eq!((&extra).read_to_end(&mut buf).unwrap_or(0), 0);
+    assert_eq!(
+        server.next_line(),
+        format!("rejected {}: {TIMED_OUT_1S}", holder.local_addr().unwrap())
+    );
+    // The slot is free again.
+    let r = connect(&server, "multiprocessing", "slot free", KEY, &[]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (Some(0), "slot free\n"),
+        "{r:?}"
+    );
+    assert_accepted(&server.next_line(), "sha256");
+}
+
+#[test]
+fn multiprocessing_server_echoes_each_frame() {
+    let server = Server::start("multiprocessing", &[]);
+    let mut stream = tcp(&server);
+    let key = Key::new(KEY.as_bytes());
+    let auth = client_authenticate(&mut stream, &key, profile_of("multiprocessing")).unwrap();
+    assert!(auth.outcome.peer_authenticated);
+    let mut pending = auth.leftover;
+    let big = vec![0xa5u8; 1 << 20];
+    for payload in [b"one".as_slice(), b"", &big, b"last"] {
+        send_bytes(&mut stream, payload).unwrap();
+        let reply = recv_bytes(&mut stream, &mut pending, 2 << 20).unwrap();
+        assert_eq!(reply.as_deref(), Some(payload));
+    }
+    assert_accepted(&server.next_line(), "sha256");
+}
+
+#[test]
+fn recipe_server_echoes_bytes_sent_with_the_proof_first() {
+    let server = Server::start("recipe", &[]);
+    let mut stream = tcp(&server);
+    let mut challenge = [0u8; 32];
+    stream.read_exact(&mut challenge).unwrap();
+    let tag = Key::new(KEY.as_bytes()).tag(Digest::Sha256, &challenge);
+    // Proof and data in one write: the data lands in the server's leftover.
+    let mut wire = tag.as_bytes().to_vec();
+    wire.extend_from_slice(b"riding along");
+    stream.write_all(&wire).unwrap();
+    let mut echo = [0u8; 12];
+    stream.read_exact(&mut echo).unwrap();
+    assert_eq!(&echo, b"riding along");
+    stream.write_all(b" and more").unwrap();
+    let mut echo = [0u8; 9];
+    stream.read_exact(&mut echo).unwrap();
+    assert_eq!(&echo, b" and more");
+    assert_accepted(&server.next_line(), "sha256");
+}
+
+/// A multiprocessing "server" that welcomes any reply, then answers the
+/// client's challenge with the wrong key.
+fn impostor_server(listener: TcpListener) {
+    let (mut s, _) = listener.accept().unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    let frame = |s: &mut TcpStream, payload: &[u8]| {
+        s.write_all(FrameHeader::new(payload.len() as u64).as_bytes())
+            .unwrap();
+        s.write_all(payload).unwrap();
+    };
+    let read_frame = |s: &mut TcpStream| {
+        let mut len = [0u8; 4];
+        s.read_exact(&mut len).unwrap();
+        let mut payload = vec![0u8; u32::from_be_bytes(len) as usize];
+        s.read_exact(&mut payload).unwrap();
+        payload
+    };
+    let mut challenge = b"#CHALLENGE#{sha256}".to_vec();
+    challenge.extend_from_slice(&[7u8; 40]);
+    frame(&mut s, &challenge);
+    let _reply = read_frame(&mut s);
+    frame(&mut s, b"#WELCOME#");
+    let theirs = read_frame(&mut s);
+    let body = theirs
+        .strip_prefix(b"#CHALLENGE#")
+        .expect("client challenge");
+    let tag = Key::new(b"impostor").tag(Digest::Sha256, body);
+    let mut answer = b"{sha256}".to_vec();
+    answer.extend_from_slice(tag.as_bytes());
+    frame(&mut s, &answer);
+    let verdict = read_frame(&mut s);
+    assert_eq!(verdict, b"#FAILURE#");
+}
+
+#[test]
+fn multiprocessing_client_rejects_a_server_with_another_key() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let impostor = thread::spawn(move || impostor_server(listener));
+    let r = run(
+        &[
+            "connect",
+            "--profile",
+            "multiprocessing",
+            &addr,
+            "--message",
+            "hi",
+        ],
+        Some(KEY),
+    );
+    assert_eq!(r.code, Some(3), "{r:?}");
+    assert_eq!(r.stdout, "");
+    assert_eq!(
+        r.stderr,
+        format!("authentication failed: we rejected the server: {BAD_MAC}\n")
+    );
+    impostor.join().unwrap();
+}
+
+#[test]
+fn md5_needs_allow_md5_in_the_multiprocessing_profile() {
+    // The server refuses to start.
+    let r = run(
+        &[
+            "serve",
+            "--profile",
+            "multiprocessing",
+            "--listen",
+            "127.0.0.1:0",
+            "--digest",
+            "md5",
+        ],
+        Some(KEY),
+    );
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: --digest md5 with --profile multiprocessing needs --allow-md5\n"
+    );
+    // A client without --allow-md5 refuses a server that offers {md5}.
+    let server = Server::start("multiprocessing", &["--digest", "md5", "--allow-md5"]);
+    let r = connect(&server, "multiprocessing", "hi", KEY, &[]);
+    assert_eq!(r.code, Some(3), "{r:?}");
+    assert!(
+        r.stderr
+            .starts_with("authentication failed: we rejected the server: the peer uses HMAC-MD5"),
+        "{r:?}"
+    );
+    assert_eq!(rejected_reason(&server.next_line()), CLOSED_EARLY);
+}
+
+#[test]
+fn key_file_holds_raw_bytes() {
+    let dir = env!("CARGO_TARGET_TMPDIR");
+    let path = format!("{dir}/cli-key-{}", std::process::id());
+    std::fs::write(&path, b"file key\n").unwrap();
+    let server = Server::start_with("recipe", &["--key-file", &path], |_| {});
+    // The file's bytes, trailing newline included.
+    let r = connect(&server, "recipe", "from file", "file key\n", &[]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (Some(0), "from file\n"),
+        "{r:?}"
+    );
+    assert_accepted(&server.next_line(), "sha256");
+    let r = connect(&server, "recipe", "from file", "file key", &[]);
+    assert_eq!(r.code, Some(3), "{r:?}");
+    assert_eq!(rejected_reason(&server.next_line()), BAD_MAC);
+    // --key-file wins over the environment.
+    let r = run(
+        &[
+            "connect",
+            "--profile",
+            "recipe",
+            &server.port(),
+            "--message",
+            "x",
+            "--key-file",
+            &path,
+        ],
+        Some("ignored"),
+    );
+    assert_eq!((r.code, r.stdout.as_str()), (Some(0), "x\n"), "{r:?}");
+    assert_accepted(&server.next_line(), "sha256");
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn no_key_and_unreachable_server_exit_1() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    drop(listener);
+    for profile in PROFILES {
+        let args = ["connect", "--profile", profile, &addr, "--message", "hi"];
+        let r = run(&args, None);
+        assert_eq!(r.code, Some(1), "{r:?}");
+        assert_eq!(
+            r.stderr,
+            "error: no key: pass --key-file PATH or set HMAC_HANDSHAKE_KEY \
+             (keys are never taken from the command line)\n"
+        );
+        let r = run(&args, Some(""));
+        assert_eq!(r.code, Some(1), "{r:?}");
+        assert_eq!(
+            r.stderr,
+            "error: the key from HMAC_HANDSHAKE_KEY is empty\n"
+        );
+        let r = run(&args, Some(KEY));
+        assert_eq!(r.code, Some(1), "{r:?}");
+        assert!(
+            r.stderr
+                .starts_with(&format!("error: cannot connect to {addr}: ")),
+            "{r:?}"
+        );
+        assert!(!r.stderr.contains(KEY));
+    }
+    let r = run(
+        &["serve", "--profile", "recipe", "--listen", "127.0.0.1:0"],
+        None,
+    );
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(r.stderr.starts_with("error: no key"), "{r:?}");
+}
+
+#[test]
+fn bad_arguments() {
+    let r = run(
+        &[
+            "connect",
+            "--profile",
+            "recipe",
+            "127.0.0.1:1",
+            "--message",
+            "x",
+            "--digest",
+            "sha1",
+        ],
+        Some(KEY),
+    );
+    assert_eq!(r.code, Some(2), "{r:?}");
+    let r = run(
+        &[
+            "connect",
+            "--profile",
+            "multiprocessing",
+            "127.0.0.1:1",
+            "--message",
+            "x",
+            "--digest",
+            "sha512",
+        ],
+        Some(KEY),
+    );
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(
+        r.stderr.contains("not one CPython multiprocessing accepts"),
+        "{r:?}"
+    );
+    let r = run(
+        &[
+            "connect",
+            "--profile",
+            "recipe",
+            "127.0.0.1:1",
+            "--message",
+            "",
+        ],
+        Some(KEY),
+    );
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(
+        r.stderr.starts_with("error: --message must not be empty"),
+        "{r:?}"
+    );
+    let r = run(
+        &[
+            "connect",
+            "--profile",
+            "recipe",
+            "127.0.0.1:1",
+            "--message",
+            "x",
+            "--timeout",
+            "0",
+        ],
+        Some(KEY),
+    );
+    assert_eq!(r.code, Some(2), "{r:?}");
+}
