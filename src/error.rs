@@ -67,6 +67,50 @@ pub enum Error {
     },
     /// `sent` was told more bytes were sent than the machine handed out.
     SentTooMuch,
+    /// Native: the server's first bytes are not the `HMHS` magic; the peer
+    /// does not speak the native protocol (another profile, or not this crate).
+    NotNative,
+    /// Native: the peer speaks another protocol version.
+    VersionMismatch {
+        /// The version this side speaks.
+        ours: u8,
+        /// The version the peer announced.
+        theirs: u8,
+    },
+    /// Native: the server chose a suite outside the client's allowed set
+    /// (or one this crate does not know). Allow it on the client, or change
+    /// the server's suite.
+    SuiteNotAllowed {
+        /// The suite's wire id.
+        id: u8,
+    },
+    /// Native: a message has the wrong type byte.
+    UnexpectedMessage {
+        /// The type byte expected.
+        expected: u8,
+        /// The type byte received.
+        got: u8,
+    },
+    /// Native: a key id is outside 1..=32 bytes.
+    KeyIdLength {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// Native: the client named a key id that is not on the server's keyring
+    /// (it may have been rotated out). The client sees the same verdict as
+    /// for a wrong key.
+    UnknownKeyId,
+    /// Native: the peer's nonce equals ours (a reflected message).
+    ReflectedNonce,
+    /// Native: a pre-shared key shorter than 16 bytes; use 32 random bytes.
+    KeyTooShort {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// Native: the server was given an empty keyring.
+    EmptyKeyring,
+    /// Native: an exporter label over 255 bytes or output over 255 * L bytes.
+    ExportTooLong,
 }
 
 impl Error {
@@ -87,6 +131,16 @@ impl Error {
             Error::UnexpectedVerdict => "unexpected_verdict",
             Error::RandomLength { .. } => "random_length",
             Error::SentTooMuch => "sent_too_much",
+            Error::NotNative => "not_native",
+            Error::VersionMismatch { .. } => "version_mismatch",
+            Error::SuiteNotAllowed { .. } => "suite_not_allowed",
+            Error::UnexpectedMessage { .. } => "unexpected_message",
+            Error::KeyIdLength { .. } => "key_id_length",
+            Error::UnknownKeyId => "unknown_key_id",
+            Error::ReflectedNonce => "reflected_nonce",
+            Error::KeyTooShort { .. } => "key_too_short",
+            Error::EmptyKeyring => "empty_keyring",
+            Error::ExportTooLong => "export_too_long",
         }
     }
 }
@@ -135,6 +189,41 @@ impl fmt::Display for Error {
             ),
             Error::SentTooMuch => f.write_str(
                 "sent() was told more bytes than the pending output holds; report only bytes written",
+            ),
+            Error::NotNative => f.write_str(
+                "the peer does not speak the hmac-handshake native protocol (no HMHS magic); \
+                 check the profile on both sides",
+            ),
+            Error::VersionMismatch { ours, theirs } => write!(
+                f,
+                "protocol version mismatch: we speak native v{ours}, the peer speaks v{theirs}"
+            ),
+            Error::SuiteNotAllowed { id } => write!(
+                f,
+                "the server chose suite 0x{id:02x}, which this client does not allow; \
+                 allow it here or configure the server's suite"
+            ),
+            Error::UnexpectedMessage { expected, got } => write!(
+                f,
+                "protocol error: expected message type 0x{expected:02x}, got 0x{got:02x}"
+            ),
+            Error::KeyIdLength { len } => {
+                write!(f, "key id of {len} bytes: key ids are 1 to 32 bytes")
+            }
+            Error::UnknownKeyId => f.write_str(
+                "the client's key id is not on our keyring (rotated out?); the client was told \
+                 only that it was rejected",
+            ),
+            Error::ReflectedNonce => {
+                f.write_str("the peer's nonce equals ours: a reflected message, rejected")
+            }
+            Error::KeyTooShort { len } => write!(
+                f,
+                "pre-shared key of {len} bytes: at least 16 are required, 32 random bytes is the norm"
+            ),
+            Error::EmptyKeyring => f.write_str("the server's keyring holds no key"),
+            Error::ExportTooLong => f.write_str(
+                "exporter label over 255 bytes or output over 255 * L bytes",
             ),
         }
     }

@@ -3,7 +3,7 @@
 use rand_core::CryptoRng;
 
 use crate::status::{Outcome, Status};
-use crate::{multiprocessing, recipe, Error, Key};
+use crate::{multiprocessing, native, recipe, Error, Key};
 
 /// Largest `random_len()` of any profile and role, in bytes.
 pub const MAX_RANDOM_LEN: usize = 64;
@@ -116,6 +116,12 @@ pub trait Handshake {
         }
     }
 
+    /// The native profile's session secrets, once the status is
+    /// [`Status::Done`]; `None` for the other profiles.
+    fn session(&self) -> Option<&native::Session> {
+        None
+    }
+
     /// The outcome, once the status is [`Status::Done`].
     fn outcome(&self) -> Option<Outcome> {
         match self.status() {
@@ -123,6 +129,13 @@ pub trait Handshake {
             _ => None,
         }
     }
+}
+
+fn native_nonce(nonce: &[u8]) -> Result<[u8; native::NONCE_LEN], Error> {
+    nonce.try_into().map_err(|_| Error::RandomLength {
+        expected: native::NONCE_LEN,
+        got: nonce.len(),
+    })
 }
 
 fn random_from<R: CryptoRng + ?Sized>(rng: &mut R, len: usize) -> [u8; MAX_RANDOM_LEN] {
@@ -136,6 +149,7 @@ fn random_from<R: CryptoRng + ?Sized>(rng: &mut R, len: usize) -> [u8; MAX_RANDO
 #[derive(Clone)]
 enum ServerInner<'k> {
     Recipe(recipe::Server<'k>),
+    Native(native::server::Server<'k>),
     Multiprocessing(multiprocessing::machine::Machine<'k>),
 }
 
@@ -153,6 +167,37 @@ pub struct ServerHandshake<'k> {
 }
 
 impl<'k> ServerHandshake<'k> {
+    /// A native-protocol server (PROTOCOL.md) holding `keyring`: every key
+    /// on it is accepted, so keys rotate with an overlap. `nonce` is the
+    /// 32-byte server nonce from a CSPRNG.
+    ///
+    /// # Errors
+    /// [`Error::EmptyKeyring`]; [`Error::RandomLength`] unless `nonce` is
+    /// [`native::NONCE_LEN`] bytes.
+    pub fn native(
+        keyring: &'k [native::NativeKey],
+        config: native::ServerConfig<'_>,
+        nonce: &[u8],
+    ) -> Result<Self, Error> {
+        let nonce = native_nonce(nonce)?;
+        Ok(ServerHandshake {
+            inner: ServerInner::Native(native::server::Server::new(keyring, config, nonce)?),
+        })
+    }
+
+    /// Like [`native`](Self::native), drawing the nonce from `rng`.
+    ///
+    /// # Errors
+    /// [`Error::EmptyKeyring`].
+    pub fn native_from_rng<R: CryptoRng + ?Sized>(
+        keyring: &'k [native::NativeKey],
+        config: native::ServerConfig<'_>,
+        rng: &mut R,
+    ) -> Result<Self, Error> {
+        let random = random_from(rng, native::NONCE_LEN);
+        Self::native(keyring, config, &random[..native::NONCE_LEN])
+    }
+
     /// A server for `profile` whose challenge is `random`: exactly
     /// [`Profile::server_random_len`] bytes from a CSPRNG (pinned bytes
     /// reproduce a transcript).
@@ -200,6 +245,7 @@ impl<'k> ServerHandshake<'k> {
         match &self.inner {
             ServerInner::Recipe(m) => m,
             ServerInner::Multiprocessing(m) => m,
+            ServerInner::Native(m) => m,
         }
     }
 
@@ -207,6 +253,7 @@ impl<'k> ServerHandshake<'k> {
         match &mut self.inner {
             ServerInner::Recipe(m) => m,
             ServerInner::Multiprocessing(m) => m,
+            ServerInner::Native(m) => m,
         }
     }
 }
@@ -223,12 +270,17 @@ impl Handshake for ServerHandshake<'_> {
     fn sent(&mut self, n: usize) -> Result<(), Error> {
         self.machine_mut().sent(n)
     }
+
+    fn session(&self) -> Option<&native::Session> {
+        self.machine().session()
+    }
 }
 
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 enum ClientInner<'k> {
     Recipe(recipe::Client<'k>),
+    Native(native::client::Client<'k>),
     Multiprocessing(multiprocessing::machine::Machine<'k>),
 }
 
@@ -240,6 +292,35 @@ pub struct ClientHandshake<'k> {
 }
 
 impl<'k> ClientHandshake<'k> {
+    /// A native-protocol client (PROTOCOL.md) proving `key` under its key
+    /// id. `nonce` is the 32-byte client nonce from a CSPRNG.
+    ///
+    /// # Errors
+    /// [`Error::RandomLength`] unless `nonce` is [`native::NONCE_LEN`] bytes.
+    pub fn native(
+        key: &'k native::NativeKey,
+        config: native::ClientConfig<'k>,
+        nonce: &[u8],
+    ) -> Result<Self, Error> {
+        let nonce = native_nonce(nonce)?;
+        Ok(ClientHandshake {
+            inner: ClientInner::Native(native::client::Client::new(key, config, nonce)),
+        })
+    }
+
+    /// Like [`native`](Self::native), drawing the nonce from `rng`.
+    ///
+    /// # Errors
+    /// None in practice; the signature matches [`native`](Self::native).
+    pub fn native_from_rng<R: CryptoRng + ?Sized>(
+        key: &'k native::NativeKey,
+        config: native::ClientConfig<'k>,
+        rng: &mut R,
+    ) -> Result<Self, Error> {
+        let random = random_from(rng, native::NONCE_LEN);
+        Self::native(key, config, &random[..native::NONCE_LEN])
+    }
+
     /// A client for `profile`. `random` is exactly
     /// [`Profile::client_random_len`] bytes: none for the recipe, the
     /// client's own challenge for multiprocessing.
@@ -282,6 +363,7 @@ impl<'k> ClientHandshake<'k> {
         match &self.inner {
             ClientInner::Recipe(m) => m,
             ClientInner::Multiprocessing(m) => m,
+            ClientInner::Native(m) => m,
         }
     }
 
@@ -289,6 +371,7 @@ impl<'k> ClientHandshake<'k> {
         match &mut self.inner {
             ClientInner::Recipe(m) => m,
             ClientInner::Multiprocessing(m) => m,
+            ClientInner::Native(m) => m,
         }
     }
 }
@@ -304,5 +387,8 @@ impl Handshake for ClientHandshake<'_> {
 
     fn sent(&mut self, n: usize) -> Result<(), Error> {
         self.machine_mut().sent(n)
+    }
+    fn session(&self) -> Option<&native::Session> {
+        self.machine().session()
     }
 }

@@ -54,6 +54,7 @@ mod error;
 mod handshake;
 mod key;
 pub mod multiprocessing;
+pub mod native;
 pub mod recipe;
 mod status;
 

@@ -7,6 +7,7 @@ use std::io::{self, Read, Write};
 use std::vec::Vec;
 
 use crate::multiprocessing::{FrameHeader, HeaderDecoder};
+use crate::native::{self, NativeKey, Session};
 use crate::{
     ClientHandshake, Error, Handshake, Key, Outcome, Profile, ServerHandshake, Status,
     MAX_RANDOM_LEN,
@@ -44,7 +45,9 @@ impl AuthError {
     pub fn is_rejection(&self) -> bool {
         matches!(
             self,
-            AuthError::Handshake(Error::BadTag | Error::PeerRejected | Error::TagLength { .. })
+            AuthError::Handshake(
+                Error::BadTag | Error::PeerRejected | Error::TagLength { .. } | Error::UnknownKeyId
+            )
         )
     }
 }
@@ -93,13 +96,16 @@ impl From<io::Error> for AuthError {
 }
 
 /// A completed handshake.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Authenticated {
     /// What the handshake concluded.
     pub outcome: Outcome,
     /// Bytes read past the last handshake message: the application's, in
     /// order, to be processed before anything read next.
     pub leftover: Vec<u8>,
+    /// The native profile's session secrets (key id, suite, handshake hash,
+    /// session keys, exporter); `None` for the other profiles.
+    pub session: Option<Session>,
 }
 
 fn os_random(len: usize) -> Result<[u8; MAX_RANDOM_LEN], AuthError> {
@@ -145,6 +151,7 @@ pub fn drive<H: Handshake + ?Sized, S: Read + Write + ?Sized>(
                 return Ok(Authenticated {
                     outcome,
                     leftover: buf[start..end].to_vec(),
+                    session: machine.session().cloned(),
                 });
             }
             Status::Failed(e) => return Err(AuthError::Handshake(e)),
@@ -184,6 +191,38 @@ pub fn client_authenticate<S: Read + Write + ?Sized>(
     let len = profile.client_random_len();
     let random = os_random(len)?;
     let mut machine = ClientHandshake::new(key, profile, &random[..len])?;
+    drive(&mut machine, stream)
+}
+
+/// The native server (PROTOCOL.md) over `stream`, accepting any key on
+/// `keyring`, with a nonce from the OS RNG. On success
+/// [`Authenticated::session`] holds the session secrets.
+///
+/// # Errors
+/// [`AuthError`]; a rejected client was sent the reject verdict first.
+pub fn server_authenticate_native<S: Read + Write + ?Sized>(
+    stream: &mut S,
+    keyring: &[NativeKey],
+    config: native::ServerConfig<'_>,
+) -> Result<Authenticated, AuthError> {
+    let random = os_random(native::NONCE_LEN)?;
+    let mut machine = ServerHandshake::native(keyring, config, &random[..native::NONCE_LEN])?;
+    drive(&mut machine, stream)
+}
+
+/// The native client (PROTOCOL.md) over `stream`, proving `key`. Returns
+/// once the server's tag is verified.
+///
+/// # Errors
+/// [`AuthError`]; `AuthError::Handshake(Error::PeerRejected)` when the
+/// server rejected our proof.
+pub fn client_authenticate_native<S: Read + Write + ?Sized>(
+    stream: &mut S,
+    key: &NativeKey,
+    config: native::ClientConfig<'_>,
+) -> Result<Authenticated, AuthError> {
+    let random = os_random(native::NONCE_LEN)?;
+    let mut machine = ClientHandshake::native(key, config, &random[..native::NONCE_LEN])?;
     drive(&mut machine, stream)
 }
 

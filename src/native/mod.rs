@@ -1,0 +1,109 @@
+//! The native protocol, version 1: mutual, role-separated,
+//! transcript-bound, with key ids and session keys. The byte-level
+//! specification is `PROTOCOL.md` at the repository root; this module
+//! follows it section by section.
+//!
+//! ```text
+//! server -> client  ServerHello  = "HMHS" || 01 || suite || server_nonce(32)
+//! client -> server  ClientProof  = 02 || lp8(key_id) || client_nonce(32) || client_tag(L)
+//! server -> client  ServerFinish = 03 00 || server_tag(L)   |   03 01 (rejected)
+//! ```
+//!
+//! The server holds a keyring (`&[NativeKey]`, several keys active at once
+//! for rotation); the client names its key id. Both sides pass the same
+//! application `context`, which is hashed into every tag and never sent.
+//! On success both sides hold the same [`Session`]: key id, suite,
+//! handshake hash, per-direction session keys and an exporter.
+
+pub(crate) mod client;
+mod key;
+pub(crate) mod server;
+mod session;
+mod suite;
+
+pub use key::{KeyId, NativeKey};
+pub use session::Session;
+pub use suite::{Suite, SuiteSet, MAX_LEN};
+
+/// `MAGIC`: the first four bytes of `ServerHello`.
+pub const MAGIC: [u8; 4] = *b"HMHS";
+/// The protocol version this crate speaks.
+pub const VERSION: u8 = 1;
+/// Nonce length in bytes, both sides (`random_len` of both machines).
+pub const NONCE_LEN: usize = 32;
+/// Longest key id, in bytes.
+pub const MAX_KEY_ID_LEN: usize = 32;
+/// Shortest pre-shared key accepted, in bytes.
+pub const MIN_KEY_LEN: usize = 16;
+/// `ServerHello` length in bytes.
+pub const SERVER_HELLO_LEN: usize = 4 + 1 + 1 + NONCE_LEN;
+/// Longest `ClientProof`, in bytes (32-byte key id, 64-byte tag).
+pub const MAX_CLIENT_PROOF_LEN: usize = 2 + MAX_KEY_ID_LEN + NONCE_LEN + MAX_LEN;
+/// Longest `ServerFinish`, in bytes.
+pub const MAX_SERVER_FINISH_LEN: usize = 2 + MAX_LEN;
+
+/// Message type bytes.
+pub(crate) const CLIENT_PROOF: u8 = 0x02;
+pub(crate) const SERVER_FINISH: u8 = 0x03;
+pub(crate) const ACCEPT: u8 = 0x00;
+pub(crate) const REJECT: u8 = 0x01;
+
+/// The fixed labels of PROTOCOL.md.
+pub(crate) mod labels {
+    pub(crate) const SALT: &[u8] = b"hmac-handshake v1";
+    pub(crate) const TRANSCRIPT: &[u8] = b"hmac-handshake v1";
+    pub(crate) const CLIENT_KEY: &[u8] = b"hmac-handshake v1 client key";
+    pub(crate) const SERVER_KEY: &[u8] = b"hmac-handshake v1 server key";
+    pub(crate) const CLIENT_PROOF: &[u8] = b"client proof";
+    pub(crate) const SERVER_FINISH: &[u8] = b"server finish";
+    pub(crate) const C2S: &[u8] = b"hmac-handshake v1 c2s";
+    pub(crate) const S2C: &[u8] = b"hmac-handshake v1 s2c";
+    pub(crate) const EXPORTER: &[u8] = b"hmac-handshake v1 exporter";
+    pub(crate) const EXPORT: &[u8] = b"hmac-handshake v1 export";
+}
+
+/// Server settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerConfig<'a> {
+    /// The suite the server uses (no negotiation). Default HMAC-SHA-256.
+    pub suite: Suite,
+    /// The application context, e.g. `b"billing-workers/v3"`; both sides
+    /// must pass the same bytes. Never sent. Default empty.
+    pub context: &'a [u8],
+}
+
+impl Default for ServerConfig<'_> {
+    fn default() -> Self {
+        ServerConfig {
+            suite: Suite::HmacSha256,
+            context: b"",
+        }
+    }
+}
+
+/// Client settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientConfig<'a> {
+    /// Suites the client accepts from the server; any other is refused
+    /// ([`Error::SuiteNotAllowed`](crate::Error::SuiteNotAllowed)). Default: all four.
+    pub allowed: SuiteSet,
+    /// The application context; must equal the server's. Default empty.
+    pub context: &'a [u8],
+}
+
+impl Default for ClientConfig<'_> {
+    fn default() -> Self {
+        ClientConfig {
+            allowed: SuiteSet::ALL,
+            context: b"",
+        }
+    }
+}
+
+/// Starts the transcript hash: `"hmac-handshake v1" || H(context)`.
+pub(crate) fn transcript_start(suite: Suite, context: &[u8]) -> suite::Hasher {
+    let mut t = suite::Hasher::new(suite);
+    t.update(labels::TRANSCRIPT);
+    t.update(suite::hash(suite, context).as_bytes());
+    t
+}
