@@ -168,7 +168,7 @@ impl<'k> Client<'k> {
                 return used;
             }
         }
-        let want = 2 + self.suite.as_ref().map_or(0, |(s, _)| s.len());
+        let want = 2 + self.suite.as_ref().map_or(0, |(s, _)| s.mac_len());
         used += self.finish.fill(&input[used..], want);
         if self.finish.len() == want {
             self.stage = match self.on_finish() {

@@ -74,7 +74,7 @@ pub(crate) struct SuiteKeys {
 impl SuiteKeys {
     fn derive(suite: Suite, secret: &[u8]) -> SuiteKeys {
         let prk = Prk::extract(suite, labels::SALT, secret);
-        let mut okm = Hash::zeroed(suite.len());
+        let mut okm = Hash::zeroed(suite.mac_len());
         let role_key = |label: &[u8], okm: &mut Hash| {
             // L <= 255 * L always holds.
             prk.expand(&[label], okm.as_mut());

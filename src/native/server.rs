@@ -65,7 +65,7 @@ impl<'k> Server<'k> {
 
     /// Bytes `ClientProof` has once its key id length is known.
     fn proof_len(&self, id_len: usize) -> usize {
-        2 + id_len + NONCE_LEN + self.suite.len()
+        2 + id_len + NONCE_LEN + self.suite.mac_len()
     }
 
     fn reject(&mut self, error: Error) {

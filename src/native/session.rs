@@ -28,7 +28,7 @@ impl Session {
         handshake_hash: Hash,
     ) -> Session {
         let expand = |label: &[u8]| {
-            let mut out = Hash::zeroed(suite.len());
+            let mut out = Hash::zeroed(suite.mac_len());
             keys.prk
                 .expand(&[label, handshake_hash.as_bytes()], out.as_mut());
             out
@@ -84,7 +84,7 @@ impl Session {
     /// exceeds `255 * L` bytes (nothing is written then).
     pub fn export(&self, label: &[u8], context: &[u8], out: &mut [u8]) -> Result<(), Error> {
         let label_len = u8::try_from(label.len()).map_err(|_| Error::ExportTooLong)?;
-        if out.len() > 255 * self.suite.len() {
+        if out.len() > 255 * self.suite.mac_len() {
             return Err(Error::ExportTooLong);
         }
         let prk =

@@ -82,7 +82,7 @@ impl Suite {
     /// `L`: hash output length in bytes, the length of tags, derived keys,
     /// session keys and the handshake hash.
     #[must_use]
-    pub const fn len(self) -> usize {
+    pub const fn mac_len(self) -> usize {
         self.digest().tag_len()
     }
 
