@@ -5,6 +5,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+use hmac_handshake::native::{ClientConfig, NativeKey, ServerConfig, Suite};
 use hmac_handshake::{
     multiprocessing, recipe, ClientHandshake, Digest, Handshake, Key, Profile, ServerHandshake,
     Status,
@@ -107,12 +108,65 @@ fn zero_heap_allocations_in_every_profile() {
     drop(v);
 }
 
+/// A native handshake with a 3-key keyring, byte by byte, plus the session
+/// and an export, and a rejected one.
+fn native_exchange(ring: &[NativeKey], client_key: &NativeKey, suite: Suite) -> bool {
+    let sconf = ServerConfig {
+        suite,
+        context: b"billing-workers/v3",
+    };
+    let cconf = ClientConfig {
+        context: b"billing-workers/v3",
+        ..ClientConfig::default()
+    };
+    let mut server = ServerHandshake::native(ring, sconf, &[1; 32]).unwrap();
+    let mut client = ClientHandshake::native(client_key, cconf, &[2; 32]).unwrap();
+    let mut byte = [0u8; 1];
+    for _ in 0..2000 {
+        if client.write_output(&mut byte) == 1 {
+            assert_eq!(server.receive(&byte), 1);
+        }
+        if server.write_output(&mut byte) == 1 {
+            client.receive(&byte);
+        }
+    }
+    let mut exported = [0u8; 64];
+    if let Some(session) = client.session() {
+        session.export(b"label", b"ctx", &mut exported).unwrap();
+    }
+    server.outcome().is_some() && client.outcome().is_some()
+}
+
+#[test]
+fn zero_heap_allocations_native() {
+    for suite in Suite::ALL {
+        let before = allocations();
+        let ring = [
+            NativeKey::new(b"k1", &[1; 32]).unwrap(),
+            NativeKey::new(b"k2", &[2; 300]).unwrap(),
+            NativeKey::new(b"k3", &[3; 16]).unwrap(),
+        ];
+        let wrong = NativeKey::new(b"k2", &[9; 32]).unwrap();
+        let ok = native_exchange(&ring, &ring[1], suite);
+        let rejected = native_exchange(&ring, &wrong, suite);
+        let after = allocations();
+        assert!(ok, "{suite}: must authenticate");
+        assert!(!rejected, "{suite}: wrong key must not");
+        assert_eq!(after - before, 0, "{suite}: heap allocations");
+    }
+}
+
 #[test]
 fn machine_sizes() {
     let sizes = [
         ("Key", size_of::<Key>()),
         ("ServerHandshake", size_of::<ServerHandshake<'_>>()),
         ("ClientHandshake", size_of::<ClientHandshake<'_>>()),
+        ("NativeKey", size_of::<NativeKey>()),
+        (
+            "native::Session",
+            size_of::<hmac_handshake::native::Session>(),
+        ),
     ];
     for (name, size) in sizes {
         println!("size_of::<{name}>() = {size} bytes");
