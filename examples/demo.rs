@@ -9,8 +9,10 @@ use std::thread;
 use std::time::Duration;
 
 use hmac_handshake::adapter::blocking::{
-    client_authenticate, recv_bytes, send_bytes, server_authenticate, AuthError,
+    client_authenticate, client_authenticate_native, recv_bytes, send_bytes, server_authenticate,
+    server_authenticate_native, AuthError,
 };
+use hmac_handshake::native::{self, NativeKey};
 use hmac_handshake::{multiprocessing, recipe, Key, Profile};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -125,4 +127,81 @@ fn main() {
         }
         server.join().expect("server thread");
     }
+    native_demo();
+}
+
+/// The native profile: a keyring of two keys; clients prove a key id.
+fn native_demo() {
+    println!("profile native (mutual, key ids, session keys):");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let context: &[u8] = b"demo/v1";
+    let server = thread::spawn(move || {
+        let keyring = [
+            NativeKey::new(b"2026-11", &[0x11; 32]).expect("key"),
+            NativeKey::new(b"2026-12", &[0x12; 32]).expect("key"),
+        ];
+        let config = native::ServerConfig {
+            context,
+            ..native::ServerConfig::default()
+        };
+        for stream in listener.incoming().take(2) {
+            let mut stream = stream.expect("accept");
+            stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+            let peer = stream.peer_addr().expect("peer");
+            match server_authenticate_native(&mut stream, &keyring, config) {
+                Ok(auth) => {
+                    let session = auth.session.as_ref().expect("native session");
+                    println!("  server: accepted {peer} key_id={}", session.key_id());
+                    echo_once(
+                        &mut stream,
+                        Profile::Multiprocessing(Default::default()),
+                        auth.leftover,
+                    );
+                }
+                Err(e) => println!("  server: rejected {peer}: {e}"),
+            }
+        }
+    });
+    let config = native::ClientConfig {
+        context,
+        ..native::ClientConfig::default()
+    };
+    for (who, key) in [
+        (
+            "good client",
+            NativeKey::new(b"2026-12", &[0x12; 32]).expect("key"),
+        ),
+        (
+            "bad client",
+            NativeKey::new(b"2026-12", &[0x99; 32]).expect("key"),
+        ),
+    ] {
+        let result = TcpStream::connect(addr)
+            .map_err(AuthError::from)
+            .and_then(|mut stream| {
+                stream.set_read_timeout(Some(TIMEOUT))?;
+                let auth = client_authenticate_native(&mut stream, &key, config)?;
+                send_bytes(&mut stream, b"hello over native")?;
+                let mut pending = auth.leftover;
+                let echo =
+                    recv_bytes(&mut stream, &mut pending, 1 << 20)?.ok_or(AuthError::Closed)?;
+                Ok((auth.session.expect("native session"), echo))
+            });
+        match result {
+            Ok((session, echo)) => println!(
+                "  {who}: authenticated as {} with {}, handshake hash {}.., echo {:?}",
+                session.key_id(),
+                session.suite(),
+                hex8(session.handshake_hash()),
+                String::from_utf8_lossy(&echo)
+            ),
+            Err(e) => println!("  {who}: refused: {e}"),
+        }
+    }
+    server.join().expect("server thread");
+}
+
+fn hex8(bytes: &[u8]) -> String {
+    bytes.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }

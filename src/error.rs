@@ -16,8 +16,9 @@ pub enum Error {
     /// The peer's MAC did not verify: the peer holds a different key, or a
     /// byte of the exchange was changed in flight. Check both sides' keys.
     BadTag,
-    /// The peer told us it rejected our proof (CPython's `#FAILURE#`): the two
-    /// sides hold different keys.
+    /// The peer told us it rejected our proof (CPython's `#FAILURE#`, the
+    /// native reject verdict `03 01`): the two sides hold different keys, or
+    /// the native server does not hold our key id.
     PeerRejected,
     /// The peer's reply has the wrong length for its digest (CPython
     /// `_verify_challenge`: "expected 'sha256' of length 32 got N").
@@ -152,7 +153,8 @@ impl fmt::Display for Error {
                 "the peer's MAC did not verify: it holds a different key, or the exchange was altered",
             ),
             Error::PeerRejected => f.write_str(
-                "the peer rejected our proof (#FAILURE#): the two sides hold different keys",
+                "the peer rejected our proof (#FAILURE# or a reject verdict): the two sides hold \
+                 different keys, or (native) the server does not hold our key id",
             ),
             Error::TagLength { digest, expected, got } => write!(
                 f,
