@@ -8,6 +8,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use hmac_handshake::native::{self, NativeKey, Suite};
 use hmac_handshake::{
     multiprocessing, recipe, ClientHandshake, Digest, Handshake, Key, Profile, ServerHandshake,
 };
@@ -64,6 +65,36 @@ fn bench(c: &mut Criterion) {
             b.iter(|| black_box(run(&key, black_box(profile), s, c_)))
         });
     }
+    let ring = [NativeKey::new(b"k1", &[0x42; 32]).expect("key")];
+    for suite in Suite::ALL {
+        let sconf = native::ServerConfig {
+            suite,
+            context: b"bench",
+        };
+        let cconf = native::ClientConfig {
+            context: b"bench",
+            ..native::ClientConfig::default()
+        };
+        let run_native = || {
+            let mut server = ServerHandshake::native(&ring, sconf, &[0x5a; 32]).expect("server");
+            let mut client = ClientHandshake::native(&ring[0], cconf, &[0xa5; 32]).expect("client");
+            let mut wire = [0u8; 256];
+            for _ in 0..4 {
+                let n = server.write_output(&mut wire);
+                client.receive(&wire[..n]);
+                let n = client.write_output(&mut wire);
+                server.receive(&wire[..n]);
+            }
+            server.session().is_some() && client.session().is_some()
+        };
+        assert!(run_native(), "native {suite} must authenticate");
+        group.bench_function(format!("native_{}", suite.name()), |b| {
+            b.iter(|| black_box(run_native()))
+        });
+    }
+    group.bench_function("native_key_schedule_all_suites", |b| {
+        b.iter(|| black_box(NativeKey::new(b"k1", black_box(&[0x42; 32]))))
+    });
     group.bench_function("key_schedule_all_digests", |b| {
         b.iter(|| black_box(Key::new(black_box(&[0x42; 32]))))
     });
