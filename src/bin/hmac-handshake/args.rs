@@ -1,9 +1,11 @@
-//! The command line: `serve` and `connect`, with the options they share.
+//! The command line: `serve` and `connect`, with the options they share,
+//! and `keygen`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use hmac_handshake::native::Suite;
 use hmac_handshake::Digest;
 
 use crate::profile::ProfileName;
@@ -30,12 +32,62 @@ DIGESTS:
                    CPython's names: md5, sha256, sha384, sha3_256, sha3_384
                    (default sha256). The peer picks its own. MD5 (Python 2.7
                    to 3.11 peers, or --digest md5) needs --allow-md5.
+  native:          no --digest; see --suite under NATIVE.
+
+NATIVE (--profile native, the crate's own protocol, PROTOCOL.md):
+  hmac-handshake serve --profile native --listen ADDR --keyring FILE
+      [--suite SUITE] [--context TEXT]
+  hmac-handshake serve --profile native --listen ADDR [--key-id ID]
+      [--key-file PATH] [--suite SUITE] [--context TEXT]
+  hmac-handshake connect --profile native ADDR --message TEXT [--key-id ID]
+      [--key-file PATH] [--suite SUITE] [--context TEXT]
+  hmac-handshake keygen [--raw]
+
+  Mutual: the client proves the key, then the server does. Each key has a
+  public key id (1 to 32 bytes of text, no spaces), so a server can hold
+  several keys at once (rotation). Keys are at least 16 bytes; 32 random
+  bytes is the norm (`hmac-handshake keygen`).
+  serve:   --keyring FILE: one `KEY_ID HEXKEY` per line; blank lines and
+           lines starting with # are ignored; HEXKEY is the key in hex (at
+           least 32 hex digits). Loaded once at start. Without --keyring:
+           one key from --key-file / HMAC_HANDSHAKE_KEY under --key-id
+           (default `default`). --suite: the one suite used (default
+           hmac-sha256). Lines gain the key id: `accepted PEER digest=NAME
+           key_id=ID`.
+  connect: the key from --key-file / HMAC_HANDSHAKE_KEY under --key-id
+           (default `default`). --suite: accept only that suite (default:
+           all four). On success, stderr gets one line before the echo:
+             authenticated key_id=ID suite=SUITE handshake_hash=HEX
+           and stdout gets only the echoed reply.
+  both:    --context TEXT (default empty) must be the same on both sides;
+           a mismatch fails like a wrong key.
+  Suites: hmac-sha256, hmac-sha384, hmac-sha512, hmac-sha3_256. Messages
+  after the handshake use multiprocessing's send_bytes/recv_bytes framing.
+  The client's key bytes and the keyring's HEXKEY must be the same bytes:
+  `hmac-handshake keygen` prints a hex key for a keyring line, and
+  `echo HEX | xxd -r -p > FILE` turns it into a --key-file (`xxd -p -c 256
+  FILE` goes back); for an HMAC_HANDSHAKE_KEY key, HEXKEY is the hex of its
+  UTF-8 text.
 
 EXIT STATUS (connect):
   0  authenticated, and the server echoed the message
-  1  any other error: no key, connection refused, timeout, protocol error
+  1  any other error: no key, a native key under 16 bytes, connection
+     refused, timeout, protocol error, and configuration mismatches such as
+     a native server whose suite is not the one --suite allows
   2  command-line parse error
-  3  authentication failed (stderr says which side rejected and why)";
+  3  authentication failed (stderr says which side rejected and why; in the
+     native profile the server does not say whether the key, the key id or
+     the --context differed)";
+
+const KEYGEN_HELP: &str = "\
+The key comes from the operating system's random generator. For a native
+keyring, add a line `KEY_ID HEX`; for the client's --key-file, write the same
+key as raw bytes (`echo HEX | xxd -r -p > FILE`), or generate with --raw.
+Example:
+  key=$(hmac-handshake keygen)
+  echo \"k1 $key\" >> keyring
+  echo \"$key\" | xxd -r -p > k1.key
+  hmac-handshake connect --profile native --key-id k1 --key-file k1.key ...";
 
 /// Authenticate TCP connections with a shared-key HMAC challenge/response,
 /// then echo.
@@ -53,7 +105,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the authenticated echo server: one line per connection on stdout
-    /// (`accepted PEER digest=NAME` or `rejected PEER: REASON`).
+    /// (`accepted PEER digest=NAME`, with ` key_id=ID` in the native
+    /// profile, or `rejected PEER: REASON`).
     ///
     /// The first stdout line is `listening on ADDR` (the real port when
     /// --listen has port 0). Each connection runs on its own thread with a
@@ -62,8 +115,16 @@ pub enum Command {
     #[command(after_help = AFTER_HELP)]
     Serve(ServeArgs),
     /// Authenticate to a server, send --message, print the echoed reply.
+    ///
+    /// --profile native: on success one line on stderr,
+    /// `authenticated key_id=ID suite=SUITE handshake_hash=HEX`, before the
+    /// echoed reply on stdout.
     #[command(after_help = AFTER_HELP)]
     Connect(ConnectArgs),
+    /// Print a fresh random 32-byte key in lowercase hex (64 digits and a
+    /// newline), for a native keyring line or, decoded, a key file.
+    #[command(after_help = KEYGEN_HELP)]
+    Keygen(KeygenArgs),
 }
 
 /// Options of `serve`.
@@ -77,6 +138,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS,
           value_parser = clap::value_parser!(usize))]
     pub max_connections: usize,
+    /// Native profile: the keys accepted, one `KEY_ID HEXKEY` per line (see
+    /// NATIVE below). Replaces --key-file, HMAC_HANDSHAKE_KEY and --key-id.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["key_file", "key_id"])]
+    pub keyring: Option<PathBuf>,
     /// Options shared with `connect`.
     #[command(flatten)]
     pub common: CommonArgs,
@@ -104,9 +169,9 @@ pub struct CommonArgs {
     #[arg(long, value_enum, value_name = "PROFILE")]
     pub profile: ProfileName,
     /// HMAC digest (recipe) or digest offered in our challenge
-    /// (multiprocessing); see DIGESTS below.
-    #[arg(long, value_name = "NAME", default_value = "sha256", value_parser = parse_digest)]
-    pub digest: Digest,
+    /// (multiprocessing), default sha256; see DIGESTS below.
+    #[arg(long, value_name = "NAME", value_parser = parse_digest)]
+    pub digest: Option<Digest>,
     /// Accept and produce HMAC-MD5 in the multiprocessing profile (needed
     /// for Python 2.7 to 3.11 peers).
     #[arg(long)]
@@ -119,6 +184,27 @@ pub struct CommonArgs {
     /// File holding the shared key (raw bytes). Else: env HMAC_HANDSHAKE_KEY.
     #[arg(long, value_name = "PATH")]
     pub key_file: Option<PathBuf>,
+    /// Native profile: the id of our key (default `default`). connect: the
+    /// id we prove; serve without --keyring: the id of the one key.
+    #[arg(long, value_name = "ID")]
+    pub key_id: Option<String>,
+    /// Native profile: the application context, the same text on both
+    /// sides (default empty). Never sent.
+    #[arg(long, value_name = "TEXT")]
+    pub context: Option<String>,
+    /// Native profile. serve: the suite used (default hmac-sha256).
+    /// connect: the only suite accepted (default: any of the four).
+    #[arg(long, value_name = "SUITE", value_parser = parse_suite)]
+    pub suite: Option<Suite>,
+}
+
+/// Options of `keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Write the 32 raw bytes instead of hex (for a --key-file; refused
+    /// when stdout is a terminal).
+    #[arg(long)]
+    pub raw: bool,
 }
 
 fn parse_digest(name: &str) -> Result<Digest, String> {
@@ -126,6 +212,16 @@ fn parse_digest(name: &str) -> Result<Digest, String> {
         let names: Vec<&str> = Digest::ALL.iter().map(|d| d.name()).collect();
         format!("unknown digest; expected one of: {}", names.join(", "))
     })
+}
+
+fn parse_suite(name: &str) -> Result<Suite, String> {
+    Suite::ALL
+        .into_iter()
+        .find(|s| s.name() == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = Suite::ALL.iter().map(|s| s.name()).collect();
+            format!("unknown suite; expected one of: {}", names.join(", "))
+        })
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {

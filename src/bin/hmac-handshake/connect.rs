@@ -5,20 +5,26 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use hmac_handshake::adapter::blocking::{
-    client_authenticate, recv_bytes, send_bytes, AuthError, Authenticated,
+    client_authenticate, client_authenticate_native, recv_bytes, send_bytes, AuthError,
+    Authenticated,
 };
-use hmac_handshake::Error;
+use hmac_handshake::native::{ClientConfig, Session, Suite, SuiteSet};
+use hmac_handshake::{Error, Profile};
 
 use crate::args::ConnectArgs;
 use crate::deadline::Deadline;
 use crate::failure::Failure;
 use crate::key;
-use crate::profile::ProfileName;
+use crate::profile::{self, NativeOptions, Wire};
 use crate::serve::MAX_MESSAGE;
 
 /// What a recipe client concludes when the server closes instead of echoing.
 const RECIPE_CLOSED: &str = "the server closed the connection after our proof: it most likely \
                              rejected our key (the recipe sends no verdict)";
+
+/// What a native client says when the server answers `03 01`.
+const NATIVE_REJECTED: &str =
+    "the server rejected our proof (wrong key, or key id not on its keyring)";
 
 /// Runs the client once.
 ///
@@ -26,31 +32,46 @@ const RECIPE_CLOSED: &str = "the server closed the connection after our proof: i
 /// [`Failure::Auth`] when authentication fails, [`Failure::Other`] otherwise.
 pub fn run(args: &ConnectArgs) -> Result<(), Failure> {
     let common = &args.common;
-    let profile = common.profile.build(common.digest, common.allow_md5)?;
+    let wire = profile::wire(common)?;
     let message = args.message.as_bytes();
-    if common.profile == ProfileName::Recipe && message.is_empty() {
+    if matches!(wire, Wire::Legacy(Profile::Recipe(_))) && message.is_empty() {
         return Err(Failure::Other(
             "--message must not be empty with --profile recipe: the echo is the only sign \
              that the server accepted our key"
                 .into(),
         ));
     }
-    let key = key::load(common.key_file.as_deref())?;
     let timeout = common.timeout;
-    let stream = dial(&args.addr, timeout)?;
-    let _ = stream.set_nodelay(true);
-
-    let auth = client_authenticate(&mut Deadline::new(&stream, timeout), &key, profile)
-        .map_err(|e| handshake_failure(&e, timeout))?;
-    drop(key);
-    stream
-        .set_read_timeout(Some(timeout))
-        .and_then(|()| stream.set_write_timeout(Some(timeout)))
-        .map_err(|e| format!("cannot set socket timeouts: {e}"))?;
-
-    let reply = match common.profile {
-        ProfileName::Recipe => exchange_raw(&stream, auth, message)?,
-        ProfileName::Multiprocessing => exchange_frames(&stream, auth, message)?,
+    let reply = match wire {
+        Wire::Legacy(profile) => {
+            let key = key::load(common.key_file.as_deref())?;
+            let stream = dial(&args.addr, timeout)?;
+            let auth = client_authenticate(&mut Deadline::new(&stream, timeout), &key, profile)
+                .map_err(|e| handshake_failure(&e, timeout))?;
+            drop(key);
+            relax(&stream, timeout)?;
+            match profile {
+                Profile::Recipe(_) => exchange_raw(&stream, auth, message)?,
+                _ => exchange_frames(&stream, auth, message)?,
+            }
+        }
+        Wire::Native(options) => {
+            let key = key::load_native(common.key_file.as_deref(), &options.key_id)?;
+            let stream = dial(&args.addr, timeout)?;
+            let config = ClientConfig {
+                allowed: options.suite.map_or(SuiteSet::ALL, SuiteSet::only),
+                context: &options.context,
+            };
+            let auth =
+                client_authenticate_native(&mut Deadline::new(&stream, timeout), &key, config)
+                    .map_err(|e| native_failure(&e, &options, timeout))?;
+            drop(key);
+            if let Some(session) = &auth.session {
+                report_session(session);
+            }
+            relax(&stream, timeout)?;
+            exchange_frames(&stream, auth, message)?
+        }
     };
     let mut out = io::stdout().lock();
     out.write_all(&reply)
@@ -68,7 +89,10 @@ fn dial(addr: &str, timeout: Duration) -> Result<TcpStream, Failure> {
     let mut last = None;
     for candidate in candidates {
         match TcpStream::connect_timeout(&candidate, timeout) {
-            Ok(stream) => return Ok(stream),
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
             Err(e) => last = Some(e),
         }
     }
@@ -76,6 +100,55 @@ fn dial(addr: &str, timeout: Duration) -> Result<TcpStream, Failure> {
         Some(e) => format!("cannot connect to {addr}: {e}"),
         None => format!("cannot connect to {addr}: it resolves to no address"),
     }))
+}
+
+/// After the handshake: each read or write of the echo gets `timeout`.
+fn relax(stream: &TcpStream, timeout: Duration) -> Result<(), Failure> {
+    stream
+        .set_read_timeout(Some(timeout))
+        .and_then(|()| stream.set_write_timeout(Some(timeout)))
+        .map_err(|e| Failure::Other(format!("cannot set socket timeouts: {e}")))
+}
+
+/// The native success line on stderr (stdout keeps only the reply):
+/// `authenticated key_id=ID suite=SUITE handshake_hash=HEX`.
+fn report_session(session: &Session) {
+    eprintln!(
+        "authenticated key_id={} suite={} handshake_hash={}",
+        session.key_id(),
+        session.suite(),
+        hex::encode(session.handshake_hash())
+    );
+}
+
+/// Maps a failed native client handshake to its message and exit status.
+fn native_failure(e: &AuthError, options: &NativeOptions, timeout: Duration) -> Failure {
+    match e {
+        AuthError::Handshake(Error::PeerRejected) => Failure::Auth(NATIVE_REJECTED.into()),
+        AuthError::Handshake(inner @ (Error::BadTag | Error::ReflectedNonce)) => {
+            Failure::Auth(format!("we rejected the server: {inner}"))
+        }
+        // A configuration mismatch, not a failed proof: exit 1.
+        AuthError::Handshake(Error::SuiteNotAllowed { id }) => {
+            Failure::Other(match (Suite::from_id(*id), options.suite) {
+                (Some(theirs), Some(ours)) => format!(
+                    "suite mismatch: the server uses {theirs}, and this client allows only \
+                     {ours} (--suite); pass --suite {theirs}, or leave --suite out to accept any \
+                     suite"
+                ),
+                _ => format!(
+                    "the server chose suite 0x{id:02x}, which this client does not know \
+                     (is the server a newer version?)"
+                ),
+            })
+        }
+        AuthError::Handshake(Error::NotNative) => Failure::Other(
+            "the server does not speak the native protocol (no HMHS magic); check --profile \
+             on both sides"
+                .into(),
+        ),
+        _ => handshake_failure(e, timeout),
+    }
 }
 
 /// Maps a failed client handshake to its message and exit status.

@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
+use hmac_handshake::native::{NativeKey, MIN_KEY_LEN};
 use hmac_handshake::Key;
 use zeroize::Zeroizing;
 
@@ -17,18 +18,50 @@ pub const KEY_ENV: &str = "HMAC_HANDSHAKE_KEY";
 /// A message (never containing key bytes) when no key is given, the file
 /// cannot be read, the variable is not UTF-8, or the key is empty.
 pub fn load(key_file: Option<&Path>) -> Result<Key, String> {
+    let (secret, _) = load_secret(key_file)?;
+    Ok(Key::new(&secret))
+}
+
+/// Loads the key bytes and derives the native key `key_id` (already
+/// checked) from them; the raw bytes are wiped when this returns.
+///
+/// # Errors
+/// As [`load`], and a key under 16 bytes.
+pub fn load_native(key_file: Option<&Path>, key_id: &str) -> Result<NativeKey, String> {
+    let (secret, source) = load_secret(key_file)?;
+    if secret.len() < MIN_KEY_LEN {
+        return Err(short_key(&source, secret.len()));
+    }
+    NativeKey::new(key_id.as_bytes(), &secret).map_err(|e| format!("the key from {source}: {e}"))
+}
+
+/// The message for a native key of `len` bytes from `source`.
+pub fn short_key(source: &str, len: usize) -> String {
+    format!(
+        "the key from {source} is {len} bytes: --profile native needs at least \
+         {MIN_KEY_LEN} (32 random bytes is the norm: see `hmac-handshake keygen`)"
+    )
+}
+
+/// The raw key bytes (not empty) and where they came from, for messages.
+fn load_secret(key_file: Option<&Path>) -> Result<(Zeroizing<Vec<u8>>, String), String> {
     let (secret, source) = match key_file {
-        Some(path) => (read_file(path)?, format!("--key-file {}", path.display())),
+        Some(path) => (
+            read_file(path, "key file")?,
+            format!("--key-file {}", path.display()),
+        ),
         None => (read_env()?, KEY_ENV.to_string()),
     };
     if secret.is_empty() {
         return Err(format!("the key from {source} is empty"));
     }
-    Ok(Key::new(&secret))
+    Ok((secret, source))
 }
 
-fn read_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, String> {
-    let fail = |e: std::io::Error| format!("cannot read key file {}: {e}", path.display());
+/// Reads a file of secrets into memory wiped on drop; `what` names it in
+/// the error message.
+pub fn read_file(path: &Path, what: &str) -> Result<Zeroizing<Vec<u8>>, String> {
+    let fail = |e: std::io::Error| format!("cannot read {what} {}: {e}", path.display());
     let mut file = File::open(path).map_err(fail)?;
     // Size the buffer up front so reading does not leave reallocated copies.
     let hint = file

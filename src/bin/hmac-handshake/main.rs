@@ -1,5 +1,6 @@
 //! `hmac-handshake`: an authenticated echo server and client over TCP, in
-//! the recipe or CPython multiprocessing profile (feature `cli`).
+//! the recipe, CPython multiprocessing or native profile, and a key
+//! generator (feature `cli`).
 
 #![forbid(unsafe_code)]
 
@@ -8,6 +9,8 @@ mod connect;
 mod deadline;
 mod failure;
 mod key;
+mod keygen;
+mod keyring;
 mod profile;
 mod serve;
 
@@ -22,6 +25,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(&args),
         Command::Connect(args) => connect::run(&args),
+        Command::Keygen(args) => keygen::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

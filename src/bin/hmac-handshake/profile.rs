@@ -1,11 +1,16 @@
-//! The profile choice, and the library [`Profile`] it builds.
+//! The profile choice, and what it builds: a library [`Profile`] for the
+//! recipe and multiprocessing wire formats, or the native protocol's
+//! settings.
 
 use clap::ValueEnum;
 use hmac_handshake::multiprocessing::{self, message::ALLOWED_DIGESTS};
+use hmac_handshake::native::Suite;
 use hmac_handshake::{recipe, Digest, Profile};
 
+use crate::args::CommonArgs;
+
 /// The `--profile` values. A new wire format is a new variant here and an
-/// arm in [`ProfileName::build`].
+/// arm in [`wire`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ProfileName {
     /// The "authenticating clients simply" recipe: raw 32-byte challenge,
@@ -14,39 +19,107 @@ pub enum ProfileName {
     /// CPython `multiprocessing.connection` authkey authentication; then
     /// `send_bytes` / `recv_bytes` framing.
     Multiprocessing,
+    /// The crate's own protocol (PROTOCOL.md): mutual, with key ids, a
+    /// context and a suite; then `send_bytes` / `recv_bytes` framing.
+    Native,
 }
 
-impl ProfileName {
-    /// The library profile for these options.
-    ///
-    /// # Errors
-    /// A message for a digest this profile does not take, or MD5 without
-    /// `--allow-md5` in the multiprocessing profile.
-    pub fn build(self, digest: Digest, allow_md5: bool) -> Result<Profile, String> {
-        match self {
-            ProfileName::Recipe => Ok(Profile::Recipe(recipe::Config { digest })),
-            ProfileName::Multiprocessing => {
-                if !ALLOWED_DIGESTS.contains(&digest) {
-                    let names: Vec<&str> = ALLOWED_DIGESTS.iter().map(|d| d.name()).collect();
-                    return Err(format!(
-                        "--digest {digest} is not one CPython multiprocessing accepts; \
-                         use one of: {}",
-                        names.join(", ")
-                    ));
-                }
-                if digest == Digest::Md5 && !allow_md5 {
-                    return Err(
-                        "--digest md5 with --profile multiprocessing needs --allow-md5".to_string(),
-                    );
-                }
-                let config = multiprocessing::Config {
-                    digest,
-                    allow_md5,
-                    ..multiprocessing::Config::default()
-                };
-                config.check().map_err(|e| e.to_string())?;
-                Ok(Profile::Multiprocessing(config))
-            }
-        }
+/// The native protocol's settings from the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NativeOptions {
+    /// `--suite`: the server's suite, or the client's only allowed one.
+    pub suite: Option<Suite>,
+    /// `--context`, as bytes (empty by default).
+    pub context: Vec<u8>,
+    /// `--key-id`, checked (default `default`); unused by a keyring server.
+    pub key_id: String,
+}
+
+/// The key id used when `--key-id` is not given.
+pub const DEFAULT_KEY_ID: &str = "default";
+
+/// What the profile options chose.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Wire {
+    /// Recipe or multiprocessing: the library profile.
+    Legacy(Profile),
+    /// The native protocol.
+    Native(NativeOptions),
+}
+
+/// Checks the profile options together and builds what they choose.
+///
+/// # Errors
+/// A message for an option the profile does not take (e.g. `--suite` with
+/// `--profile recipe`, `--digest` with `--profile native`), a digest the
+/// profile does not take, MD5 without `--allow-md5` in the multiprocessing
+/// profile, or a malformed key id.
+pub fn wire(common: &CommonArgs) -> Result<Wire, String> {
+    if common.profile == ProfileName::Native {
+        return native_options(common).map(Wire::Native);
     }
+    let native_only = [
+        ("--key-id", common.key_id.is_some()),
+        ("--context", common.context.is_some()),
+        ("--suite", common.suite.is_some()),
+    ];
+    if let Some((option, _)) = native_only.iter().find(|(_, given)| *given) {
+        return Err(format!("{option} needs --profile native"));
+    }
+    let digest = common.digest.unwrap_or(Digest::Sha256);
+    if common.profile == ProfileName::Recipe {
+        return Ok(Wire::Legacy(Profile::Recipe(recipe::Config { digest })));
+    }
+    if !ALLOWED_DIGESTS.contains(&digest) {
+        let names: Vec<&str> = ALLOWED_DIGESTS.iter().map(|d| d.name()).collect();
+        return Err(format!(
+            "--digest {digest} is not one CPython multiprocessing accepts; \
+             use one of: {}",
+            names.join(", ")
+        ));
+    }
+    if digest == Digest::Md5 && !common.allow_md5 {
+        return Err("--digest md5 with --profile multiprocessing needs --allow-md5".to_string());
+    }
+    let config = multiprocessing::Config {
+        digest,
+        allow_md5: common.allow_md5,
+        ..multiprocessing::Config::default()
+    };
+    config.check().map_err(|e| e.to_string())?;
+    Ok(Wire::Legacy(Profile::Multiprocessing(config)))
+}
+
+fn native_options(common: &CommonArgs) -> Result<NativeOptions, String> {
+    if common.digest.is_some() || common.allow_md5 {
+        return Err(
+            "--digest and --allow-md5 do not apply to --profile native; use --suite".into(),
+        );
+    }
+    let key_id = common.key_id.as_deref().unwrap_or(DEFAULT_KEY_ID);
+    check_key_id(key_id).map_err(|why| format!("--key-id {key_id:?}: {why}"))?;
+    Ok(NativeOptions {
+        suite: common.suite,
+        context: common.context.clone().unwrap_or_default().into_bytes(),
+        key_id: key_id.to_string(),
+    })
+}
+
+/// Checks a key id: 1 to 32 bytes of text without whitespace or control
+/// characters (so it fits a keyring line and a `key_id=ID` field).
+///
+/// # Errors
+/// Why `id` is not a usable key id.
+pub fn check_key_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > hmac_handshake::native::MAX_KEY_ID_LEN {
+        return Err(format!(
+            "a key id is 1 to {} bytes, this one is {}",
+            hmac_handshake::native::MAX_KEY_ID_LEN,
+            id.len()
+        ));
+    }
+    if id.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("a key id may not contain spaces or control characters".into());
+    }
+    Ok(())
 }

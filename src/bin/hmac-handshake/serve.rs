@@ -8,15 +8,17 @@ use std::thread;
 use std::time::Duration;
 
 use hmac_handshake::adapter::blocking::{
-    recv_bytes, send_bytes, server_authenticate, AuthError, Authenticated,
+    recv_bytes, send_bytes, server_authenticate, server_authenticate_native, AuthError,
+    Authenticated,
 };
+use hmac_handshake::native::{NativeKey, ServerConfig, Suite};
 use hmac_handshake::{Key, Profile};
 
 use crate::args::ServeArgs;
 use crate::deadline::Deadline;
 use crate::failure::Failure;
-use crate::key;
-use crate::profile::ProfileName;
+use crate::profile::{self, ProfileName, Wire};
+use crate::{key, keyring};
 
 /// Largest multiprocessing message the server echoes, in bytes.
 pub const MAX_MESSAGE: u64 = 16 * 1024 * 1024;
@@ -27,10 +29,21 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// What every connection thread shares.
 struct Shared {
-    key: Key,
-    name: ProfileName,
-    profile: Profile,
+    keys: Keys,
     timeout: Duration,
+}
+
+/// The keys and settings the handshake uses.
+enum Keys {
+    /// Recipe or multiprocessing: one shared key (boxed: its keyed hash
+    /// states are large).
+    Legacy { key: Box<Key>, profile: Profile },
+    /// Native: the keyring (one key or more), the suite and the context.
+    Native {
+        keyring: Vec<NativeKey>,
+        suite: Suite,
+        context: Vec<u8>,
+    },
 }
 
 /// Runs the server until the process is stopped.
@@ -39,13 +52,32 @@ struct Shared {
 /// Bad options, no key, or an address that cannot be bound.
 pub fn run(args: &ServeArgs) -> Result<(), Failure> {
     let common = &args.common;
-    let profile = common.profile.build(common.digest, common.allow_md5)?;
+    let wire = profile::wire(common)?;
+    if args.keyring.is_some() && common.profile != ProfileName::Native {
+        return Err(Failure::Other("--keyring needs --profile native".into()));
+    }
     if args.max_connections == 0 {
         return Err(Failure::Other(
             "--max-connections must be at least 1".into(),
         ));
     }
-    let key = key::load(common.key_file.as_deref())?;
+    let keys = match wire {
+        Wire::Legacy(profile) => Keys::Legacy {
+            key: Box::new(key::load(common.key_file.as_deref())?),
+            profile,
+        },
+        Wire::Native(options) => Keys::Native {
+            keyring: match &args.keyring {
+                Some(path) => keyring::load(path)?,
+                None => vec![key::load_native(
+                    common.key_file.as_deref(),
+                    &options.key_id,
+                )?],
+            },
+            suite: options.suite.unwrap_or(Suite::HmacSha256),
+            context: options.context,
+        },
+    };
     let listener = TcpListener::bind(&args.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let local = listener
@@ -55,9 +87,7 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
     line(&format!("listening on {local}"));
 
     let shared = Arc::new(Shared {
-        key,
-        name: common.profile,
-        profile,
+        keys,
         timeout: common.timeout,
     });
     let active = Arc::new(AtomicUsize::new(0));
@@ -119,11 +149,22 @@ fn line(text: &str) {
 
 fn handle(stream: &TcpStream, peer: SocketAddr, shared: &Shared) {
     let _ = stream.set_nodelay(true);
-    let result = server_authenticate(
-        &mut Deadline::new(stream, shared.timeout),
-        &shared.key,
-        shared.profile,
-    );
+    let mut deadline = Deadline::new(stream, shared.timeout);
+    let result = match &shared.keys {
+        Keys::Legacy { key, profile } => server_authenticate(&mut deadline, key, *profile),
+        Keys::Native {
+            keyring,
+            suite,
+            context,
+        } => server_authenticate_native(
+            &mut deadline,
+            keyring,
+            ServerConfig {
+                suite: *suite,
+                context,
+            },
+        ),
+    };
     let auth = match result {
         Ok(auth) => auth,
         Err(e) => {
@@ -132,15 +173,25 @@ fn handle(stream: &TcpStream, peer: SocketAddr, shared: &Shared) {
             return;
         }
     };
-    line(&format!("accepted {peer} digest={}", auth.outcome.digest));
+    match &auth.session {
+        Some(session) => line(&format!(
+            "accepted {peer} digest={} key_id={}",
+            auth.outcome.digest,
+            session.key_id()
+        )),
+        None => line(&format!("accepted {peer} digest={}", auth.outcome.digest)),
+    }
     // Authenticated peers may idle; a peer that stops reading our echo is
     // still cut off by the write timeout.
     let relaxed = stream
         .set_read_timeout(None)
         .and_then(|()| stream.set_write_timeout(Some(shared.timeout)));
-    let echoed = relaxed.and_then(|()| match shared.name {
-        ProfileName::Recipe => echo_raw(stream, auth),
-        ProfileName::Multiprocessing => echo_frames(stream, auth),
+    let echoed = relaxed.and_then(|()| match &shared.keys {
+        Keys::Legacy {
+            profile: Profile::Recipe(_),
+            ..
+        } => echo_raw(stream, auth),
+        Keys::Legacy { .. } | Keys::Native { .. } => echo_frames(stream, auth),
     });
     if let Err(e) = echoed {
         eprintln!("{peer}: echo ended: {e}");
@@ -177,7 +228,7 @@ fn echo_raw(stream: &TcpStream, auth: Authenticated) -> io::Result<()> {
     }
 }
 
-/// Multiprocessing: `recv_bytes` then `send_bytes` of the same payload,
+/// Multiprocessing and native: `recv_bytes` then `send_bytes` of the same payload,
 /// until a clean EOF between messages.
 fn echo_frames(stream: &TcpStream, auth: Authenticated) -> io::Result<()> {
     let mut reader = stream;
