@@ -1,0 +1,735 @@
+#![cfg(feature = "cli")]
+//! End-to-end tests of the `hmac-handshake` binary's native profile
+//! (`serve`/`connect --profile native`, `--keyring`, `--suite`,
+//! `--context`, `--key-id`) and of `keygen`, over loopback TCP. Every wait
+//! is bounded; every server is killed when its test ends (also on panic).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use hmac_handshake::adapter::blocking::{client_authenticate_native, recv_bytes, send_bytes};
+use hmac_handshake::native::{ClientConfig, NativeKey};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hmac-handshake");
+const KEY_ENV: &str = "HMAC_HANDSHAKE_KEY";
+/// Two keys of at least 16 bytes, given to clients as HMAC_HANDSHAKE_KEY.
+const KEY1: &str = "first native key, 16+ bytes";
+const KEY2: &str = "second native key, also long";
+/// Longest any single step may take before the test fails.
+const WAIT: Duration = Duration::from_secs(10);
+
+const REJECTED: &str = "authentication failed: the server rejected our proof \
+    (wrong key, or key id not on its keyring)\n";
+const BAD_MAC: &str =
+    "the peer's MAC did not verify: it holds a different key, or the exchange was altered";
+const CLOSED_EARLY: &str = "the client closed the connection during the handshake";
+
+/// A running `serve --profile native`; killed on drop.
+struct Server {
+    child: Child,
+    lines: Receiver<String>,
+    addr: SocketAddr,
+}
+
+impl Server {
+    /// `serve --profile native` with `extra`, and `key` (if any) in the
+    /// environment.
+    fn start(extra: &[&str], key: Option<&str>) -> Server {
+        Server::start_profile("native", extra, key)
+    }
+
+    fn start_profile(profile: &str, extra: &[&str], key: Option<&str>) -> Server {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--profile", profile, "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env_remove(KEY_ENV)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if let Some(key) = key {
+            cmd.env(KEY_ENV, key);
+        }
+        let mut child = cmd.spawn().expect("spawn serve");
+        let stdout = child.stdout.take().expect("serve stdout");
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Server {
+            child,
+            lines,
+            addr: "0.0.0.0:0".parse().unwrap(),
+        };
+        let first = server.next_line();
+        let addr = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("first line {first:?}"));
+        server.addr = addr.parse().expect("listening address");
+        server
+    }
+
+    /// `serve --profile native --keyring PATH` with `extra`.
+    fn with_keyring(keyring: &Keyring, extra: &[&str]) -> Server {
+        let path = keyring.path();
+        let mut args = vec!["--keyring", path.as_str()];
+        args.extend_from_slice(extra);
+        Server::start(&args, None)
+    }
+
+    fn next_line(&self) -> String {
+        self.lines
+            .recv_timeout(WAIT)
+            .expect("serve printed no line in time")
+    }
+
+    fn port(&self) -> String {
+        self.addr.to_string()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A file under the test target directory, removed on drop.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn new(name: &str, contents: &[u8]) -> TempFile {
+        let dir = env!("CARGO_TARGET_TMPDIR");
+        let path = PathBuf::from(format!("{dir}/cli-native-{}-{name}", std::process::id()));
+        std::fs::write(&path, contents).unwrap();
+        TempFile(path)
+    }
+
+    fn path(&self) -> String {
+        self.0.to_str().unwrap().to_string()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+type Keyring = TempFile;
+
+/// A keyring line for a key given as text.
+fn keyring_line(id: &str, key: &str) -> String {
+    format!("{id} {}\n", hex::encode(key))
+}
+
+/// A finished run of the binary.
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+impl Run {
+    fn stdout(&self) -> &str {
+        std::str::from_utf8(&self.stdout).expect("UTF-8 stdout")
+    }
+}
+
+/// Runs the binary with `args` and the key `key` in the environment (or
+/// none), killing it if it outlives [`WAIT`].
+fn run(args: &[&str], key: Option<&str>) -> Run {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove(KEY_ENV)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(key) = key {
+        cmd.env(KEY_ENV, key);
+    }
+    let mut child = cmd.spawn().expect("spawn");
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out = thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let err = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if start.elapsed() > WAIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{args:?} did not finish within {WAIT:?}");
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    Run {
+        code: status.code(),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// `connect --profile native ADDR --message MESSAGE EXTRA...` with `key` in
+/// the environment.
+fn connect(server: &Server, message: &str, key: &str, extra: &[&str]) -> Run {
+    let addr = server.port();
+    let mut args = vec![
+        "connect",
+        "--profile",
+        "native",
+        &addr,
+        "--message",
+        message,
+    ];
+    args.extend_from_slice(extra);
+    run(&args, Some(key))
+}
+
+/// Checks a successful native connect: the echo alone on stdout, and
+/// `authenticated key_id=ID suite=SUITE handshake_hash=HEX` alone on
+/// stderr, with `hash_len` bytes of lowercase hex. Returns HEX.
+fn assert_authenticated(
+    r: &Run,
+    message: &str,
+    key_id: &str,
+    suite: &str,
+    hash_len: usize,
+) -> String {
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(r.stdout(), format!("{message}\n"), "{r:?}");
+    let prefix = format!("authenticated key_id={key_id} suite={suite} handshake_hash=");
+    let hash = r
+        .stderr
+        .strip_prefix(&prefix)
+        .and_then(|rest| rest.strip_suffix('\n'))
+        .unwrap_or_else(|| panic!("stderr {:?} is not {prefix}HEX", r.stderr));
+    assert_eq!(hash.len(), 2 * hash_len, "{hash:?}");
+    assert!(
+        hash.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+        "{hash:?}"
+    );
+    hash.to_string()
+}
+
+/// `accepted 127.0.0.1:PORT digest=DIGEST key_id=ID`, any client port.
+fn assert_accepted(line: &str, digest: &str, key_id: &str) {
+    let rest = line
+        .strip_prefix("accepted 127.0.0.1:")
+        .unwrap_or_else(|| panic!("not an accepted line: {line:?}"));
+    let (port, tail) = rest.split_once(' ').expect("accepted line shape");
+    port.parse::<u16>().expect("client port");
+    assert_eq!(
+        tail,
+        format!("digest={digest} key_id={key_id}"),
+        "line {line:?}"
+    );
+}
+
+/// `rejected 127.0.0.1:PORT: REASON`, any client port; returns REASON.
+fn rejected_reason(line: &str) -> &str {
+    let rest = line
+        .strip_prefix("rejected 127.0.0.1:")
+        .unwrap_or_else(|| panic!("not a rejected line: {line:?}"));
+    let (port, reason) = rest.split_once(": ").expect("rejected line shape");
+    port.parse::<u16>().expect("client port");
+    reason
+}
+
+#[test]
+fn keyring_with_two_keys_then_one_rotated_out() {
+    let text = format!(
+        "# two keys in rotation\n\n{}{}",
+        keyring_line("k1", KEY1),
+        keyring_line("k2", KEY2)
+    );
+    let keyring = Keyring::new("two-keys", text.as_bytes());
+    let server = Server::with_keyring(&keyring, &[]);
+    let r = connect(&server, "hello k1", KEY1, &["--key-id", "k1"]);
+    let hash1 = assert_authenticated(&r, "hello k1", "k1", "hmac-sha256", 32);
+    assert_accepted(&server.next_line(), "sha256", "k1");
+    let r = connect(&server, "hello k2", KEY2, &["--key-id", "k2"]);
+    let hash2 = assert_authenticated(&r, "hello k2", "k2", "hmac-sha256", 32);
+    assert_accepted(&server.next_line(), "sha256", "k2");
+    assert_ne!(hash1, hash2);
+    // A wrong key under a known id.
+    let r = connect(&server, "x", "not the key for k2", &["--key-id", "k2"]);
+    assert_eq!(
+        (r.code, r.stderr.as_str(), r.stdout()),
+        (Some(3), REJECTED, "")
+    );
+    assert_eq!(rejected_reason(&server.next_line()), BAD_MAC);
+    drop(server);
+
+    // Restart with k1 rotated out.
+    let keyring = Keyring::new("k1-removed", keyring_line("k2", KEY2).as_bytes());
+    let server = Server::with_keyring(&keyring, &[]);
+    let r = connect(&server, "x", KEY1, &["--key-id", "k1"]);
+    assert_eq!(
+        (r.code, r.stderr.as_str(), r.stdout()),
+        (Some(3), REJECTED, "")
+    );
+    let line = server.next_line();
+    let reason = rejected_reason(&line);
+    assert!(
+        reason.contains("key id") && reason.contains("not on our keyring"),
+        "{line:?}"
+    );
+    let r = connect(&server, "still k2", KEY2, &["--key-id", "k2"]);
+    assert_authenticated(&r, "still k2", "k2", "hmac-sha256", 32);
+    assert_accepted(&server.next_line(), "sha256", "k2");
+}
+
+#[test]
+fn one_key_from_the_environment_under_key_id_default() {
+    let server = Server::start(&[], Some(KEY1));
+    let r = connect(&server, "plain", KEY1, &[]);
+    assert_authenticated(&r, "plain", "default", "hmac-sha256", 32);
+    assert_accepted(&server.next_line(), "sha256", "default");
+    // Another id is not on the server's one-key keyring.
+    let r = connect(&server, "x", KEY1, &["--key-id", "other"]);
+    assert_eq!((r.code, r.stderr.as_str()), (Some(3), REJECTED));
+    assert!(rejected_reason(&server.next_line()).contains("not on our keyring"));
+    drop(server);
+
+    let server = Server::start(&["--key-id", "svc-1"], Some(KEY2));
+    // An empty message is a message in send_bytes framing.
+    let r = connect(&server, "", KEY2, &["--key-id", "svc-1"]);
+    assert_authenticated(&r, "", "svc-1", "hmac-sha256", 32);
+    assert_accepted(&server.next_line(), "sha256", "svc-1");
+}
+
+#[test]
+fn key_file_and_keygen_output_round_trip() {
+    let raw = run(&["keygen", "--raw"], None);
+    assert_eq!(raw.code, Some(0), "{raw:?}");
+    assert_eq!(raw.stdout.len(), 32);
+    let key_file = TempFile::new("raw-key", &raw.stdout);
+    let line = format!("k1 {}\n", hex::encode(&raw.stdout));
+    let keyring = Keyring::new("raw-key-ring", line.as_bytes());
+    let server = Server::with_keyring(&keyring, &[]);
+    let path = key_file.path();
+    let r = connect(
+        &server,
+        "from file",
+        "ignored",
+        &["--key-id", "k1", "--key-file", &path],
+    );
+    assert_authenticated(&r, "from file", "k1", "hmac-sha256", 32);
+    assert_accepted(&server.next_line(), "sha256", "k1");
+}
+
+#[test]
+fn context_must_match() {
+    let keyring = Keyring::new("context", keyring_line("k1", KEY1).as_bytes());
+    let server = Server::with_keyring(&keyring, &["--context", "billing/v3"]);
+    let r = connect(
+        &server,
+        "ctx",
+        KEY1,
+        &["--key-id", "k1", "--context", "billing/v3"],
+    );
+    assert_authenticated(&r, "ctx", "k1", "hmac-sha256", 32);
+    assert_accepted(&server.next_line(), "sha256", "k1");
+    for other in [&["--context", "billing/v4"][..], &[]] {
+        let mut extra = vec!["--key-id", "k1"];
+        extra.extend_from_slice(other);
+        let r = connect(&server, "ctx", KEY1, &extra);
+        assert_eq!(
+            (r.code, r.stderr.as_str(), r.stdout()),
+            (Some(3), REJECTED, ""),
+            "{other:?}"
+        );
+        assert_eq!(rejected_reason(&server.next_line()), BAD_MAC);
+    }
+}
+
+#[test]
+fn suite_mismatch_is_a_configuration_error_exit_1() {
+    let keyring = Keyring::new("suite", keyring_line("k1", KEY1).as_bytes());
+    let server = Server::with_keyring(&keyring, &["--suite", "hmac-sha512"]);
+    let r = connect(
+        &server,
+        "x",
+        KEY1,
+        &["--key-id", "k1", "--suite", "hmac-sha256"],
+    );
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert_eq!(r.stdout(), "");
+    assert_eq!(
+        r.stderr,
+        "error: suite mismatch: the server uses hmac-sha512, and this client allows only \
+         hmac-sha256 (--suite); pass --suite hmac-sha512, or leave --suite out to accept any \
+         suite\n"
+    );
+    assert_eq!(rejected_reason(&server.next_line()), CLOSED_EARLY);
+    // Without --suite the client accepts the server's; the hash is L bytes.
+    let r = connect(&server, "any suite", KEY1, &["--key-id", "k1"]);
+    assert_authenticated(&r, "any suite", "k1", "hmac-sha512", 64);
+    assert_accepted(&server.next_line(), "sha512", "k1");
+}
+
+#[test]
+fn every_suite_works_when_both_sides_name_it() {
+    let keyring = Keyring::new("suites", keyring_line("k1", KEY1).as_bytes());
+    let cases = [
+        ("hmac-sha256", "sha256", 32),
+        ("hmac-sha384", "sha384", 48),
+        ("hmac-sha512", "sha512", 64),
+        ("hmac-sha3_256", "sha3_256", 32),
+    ];
+    for (suite, digest, len) in cases {
+        let server = Server::with_keyring(&keyring, &["--suite", suite]);
+        let r = connect(&server, suite, KEY1, &["--key-id", "k1", "--suite", suite]);
+        assert_authenticated(&r, suite, "k1", suite, len);
+        assert_accepted(&server.next_line(), digest, "k1");
+    }
+}
+
+#[test]
+fn native_server_echoes_each_frame() {
+    let keyring = Keyring::new("frames", keyring_line("k2", KEY2).as_bytes());
+    let server = Server::with_keyring(&keyring, &["--context", "frames"]);
+    let mut stream = TcpStream::connect_timeout(&server.addr, WAIT).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream.set_write_timeout(Some(WAIT)).unwrap();
+    let key = NativeKey::new(b"k2", KEY2.as_bytes()).unwrap();
+    let config = ClientConfig {
+        context: b"frames",
+        ..ClientConfig::default()
+    };
+    let auth = client_authenticate_native(&mut stream, &key, config).unwrap();
+    assert_eq!(auth.session.expect("a session").key_id().as_bytes(), b"k2");
+    let mut pending = auth.leftover;
+    let big = vec![0x5au8; 1 << 20];
+    for payload in [b"one".as_slice(), b"", &big, b"last"] {
+        send_bytes(&mut stream, payload).unwrap();
+        let reply = recv_bytes(&mut stream, &mut pending, 2 << 20).unwrap();
+        assert_eq!(reply.as_deref(), Some(payload));
+    }
+    assert_accepted(&server.next_line(), "sha256", "k2");
+}
+
+/// A native "server" that accepts any proof and answers with a tag it did
+/// not compute from the key.
+fn impostor_server(listener: TcpListener) {
+    let (mut s, _) = listener.accept().unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    let mut hello = b"HMHS\x01\x01".to_vec();
+    hello.extend_from_slice(&[7u8; 32]);
+    s.write_all(&hello).unwrap();
+    let mut head = [0u8; 2];
+    s.read_exact(&mut head).unwrap();
+    assert_eq!(head[0], 0x02, "ClientProof type");
+    let mut rest = vec![0u8; usize::from(head[1]) + 32 + 32];
+    s.read_exact(&mut rest).unwrap();
+    let mut finish = vec![0x03, 0x00];
+    finish.extend_from_slice(&[0x55; 32]);
+    s.write_all(&finish).unwrap();
+    // Wait for the client to hang up.
+    let _ = s.read_to_end(&mut Vec::new());
+}
+
+#[test]
+fn client_rejects_a_server_whose_tag_does_not_verify() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let impostor = thread::spawn(move || impostor_server(listener));
+    let args = ["connect", "--profile", "native", &addr, "--message", "hi"];
+    let r = run(&args, Some(KEY1));
+    assert_eq!(r.code, Some(3), "{r:?}");
+    assert_eq!(r.stdout(), "");
+    assert_eq!(
+        r.stderr,
+        format!("authentication failed: we rejected the server: {BAD_MAC}\n")
+    );
+    impostor.join().unwrap();
+}
+
+#[test]
+fn native_client_against_a_multiprocessing_server_exits_1() {
+    let server = Server::start_profile("multiprocessing", &[], Some(KEY1));
+    let r = connect(&server, "hi", KEY1, &[]);
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: the server does not speak the native protocol (no HMHS magic); check \
+         --profile on both sides\n"
+    );
+    assert_eq!(rejected_reason(&server.next_line()), CLOSED_EARLY);
+}
+
+#[test]
+fn keygen_prints_fresh_hex_keys() {
+    let a = run(&["keygen"], None);
+    let b = run(&["keygen"], None);
+    for r in [&a, &b] {
+        assert_eq!((r.code, r.stderr.as_str()), (Some(0), ""), "{r:?}");
+        let text = r.stdout();
+        assert_eq!(text.len(), 65, "{text:?}");
+        let hex = text.strip_suffix('\n').expect("a trailing newline");
+        assert!(
+            hex.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+            "{hex:?}"
+        );
+    }
+    assert_ne!(a.stdout, b.stdout);
+    let c = run(&["keygen", "--raw"], None);
+    let d = run(&["keygen", "--raw"], None);
+    assert_eq!((c.code, c.stdout.len(), d.stdout.len()), (Some(0), 32, 32));
+    assert_ne!(c.stdout, d.stdout);
+}
+
+#[test]
+fn keyring_file_errors_exit_1_with_the_line_number() {
+    let good = keyring_line("k1", KEY1);
+    let cases = [
+        (
+            "bad-hex",
+            format!("# keys\n{good}k2 00112233445566778899aabbccddeezz\n"),
+            "line 3: HEXKEY is not hex: only 0-9 and a-f are allowed",
+        ),
+        (
+            "short",
+            format!("{good}\nk2 00112233445566778899aabbccddee\n"),
+            "line 3: the key for k2 is 15 bytes: at least 16 are needed",
+        ),
+        (
+            "duplicate",
+            format!("{good}{}", keyring_line("k1", KEY2)),
+            "line 2: duplicate key id k1 (first on line 1)",
+        ),
+        (
+            "one-field",
+            format!("{good}k2\n"),
+            "line 2: expected two fields, `KEY_ID HEXKEY`",
+        ),
+        ("empty", "# nothing yet\n".to_string(), "holds no key"),
+    ];
+    for (name, text, needle) in cases {
+        let keyring = Keyring::new(name, text.as_bytes());
+        let path = keyring.path();
+        let r = run(
+            &[
+                "serve",
+                "--profile",
+                "native",
+                "--listen",
+                "127.0.0.1:0",
+                "--keyring",
+                &path,
+            ],
+            None,
+        );
+        assert_eq!(r.code, Some(1), "{name}: {r:?}");
+        assert_eq!(r.stdout(), "", "{name}");
+        assert!(
+            r.stderr.starts_with(&format!("error: keyring {path}")),
+            "{name}: {r:?}"
+        );
+        assert!(r.stderr.contains(needle), "{name}: {r:?}");
+        assert!(!r.stderr.contains(&hex::encode(KEY1)), "{name}: {r:?}");
+    }
+    let r = run(
+        &[
+            "serve",
+            "--profile",
+            "native",
+            "--listen",
+            "127.0.0.1:0",
+            "--keyring",
+            "/nonexistent/keyring",
+        ],
+        None,
+    );
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(
+        r.stderr
+            .starts_with("error: cannot read keyring /nonexistent/keyring: "),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn short_keys_are_refused() {
+    let r = run(
+        &[
+            "connect",
+            "--profile",
+            "native",
+            "127.0.0.1:1",
+            "--message",
+            "x",
+        ],
+        Some("fifteen bytes!!"),
+    );
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: the key from HMAC_HANDSHAKE_KEY is 15 bytes: --profile native needs at least 16 \
+         (32 random bytes is the norm: see `hmac-handshake keygen`)\n"
+    );
+    let r = run(
+        &["serve", "--profile", "native", "--listen", "127.0.0.1:0"],
+        Some("short"),
+    );
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(
+        r.stderr
+            .starts_with("error: the key from HMAC_HANDSHAKE_KEY is 5 bytes"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn options_that_do_not_fit_the_profile() {
+    let exit_1 = [
+        (
+            &[
+                "connect",
+                "--profile",
+                "recipe",
+                "127.0.0.1:1",
+                "--message",
+                "x",
+                "--context",
+                "c",
+            ][..],
+            "error: --context needs --profile native\n",
+        ),
+        (
+            &[
+                "connect",
+                "--profile",
+                "multiprocessing",
+                "127.0.0.1:1",
+                "--message",
+                "x",
+                "--suite",
+                "hmac-sha256",
+            ],
+            "error: --suite needs --profile native\n",
+        ),
+        (
+            &[
+                "serve",
+                "--profile",
+                "recipe",
+                "--listen",
+                "127.0.0.1:0",
+                "--key-id",
+                "k1",
+            ],
+            "error: --key-id needs --profile native\n",
+        ),
+        (
+            &[
+                "serve",
+                "--profile",
+                "recipe",
+                "--listen",
+                "127.0.0.1:0",
+                "--keyring",
+                "/dev/null",
+            ],
+            "error: --keyring needs --profile native\n",
+        ),
+        (
+            &[
+                "connect",
+                "--profile",
+                "native",
+                "127.0.0.1:1",
+                "--message",
+                "x",
+                "--digest",
+                "sha256",
+            ],
+            "error: --digest and --allow-md5 do not apply to --profile native; use --suite\n",
+        ),
+        (
+            &[
+                "connect",
+                "--profile",
+                "native",
+                "127.0.0.1:1",
+                "--message",
+                "x",
+                "--key-id",
+                "a b",
+            ],
+            "error: --key-id \"a b\": a key id may not contain spaces or control characters\n",
+        ),
+    ];
+    for (args, stderr) in exit_1 {
+        let r = run(args, Some(KEY1));
+        assert_eq!((r.code, r.stderr.as_str()), (Some(1), stderr), "{args:?}");
+    }
+    let exit_2: [&[&str]; 2] = [
+        &[
+            "connect",
+            "--profile",
+            "native",
+            "127.0.0.1:1",
+            "--message",
+            "x",
+            "--suite",
+            "hmac-md5",
+        ],
+        &[
+            "serve",
+            "--profile",
+            "native",
+            "--listen",
+            "127.0.0.1:0",
+            "--keyring",
+            "k",
+            "--key-file",
+            "f",
+        ],
+    ];
+    for args in exit_2 {
+        let r = run(args, Some(KEY1));
+        assert_eq!(r.code, Some(2), "{args:?}: {r:?}");
+    }
+}
+
+#[test]
+fn help_documents_the_native_profile_and_keygen() {
+    let r = run(&["connect", "--help"], None);
+    assert_eq!(r.code, Some(0));
+    for needle in [
+        "--profile native",
+        "authenticated key_id=ID suite=SUITE handshake_hash=HEX",
+        "--keyring FILE",
+        "hmac-sha3_256",
+    ] {
+        assert!(r.stdout().contains(needle), "{needle}");
+    }
+    let r = run(&["keygen", "--help"], None);
+    assert_eq!(r.code, Some(0));
+    assert!(r.stdout().contains("xxd -r -p"), "{r:?}");
+}
