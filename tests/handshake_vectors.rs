@@ -9,10 +9,17 @@
 //! whole messages, one byte at a time, and in uneven chunks, so the results
 //! must not depend on chunking. A `trailing` field holds application bytes
 //! that follow the last handshake message and must be left unconsumed.
+//!
+//! The native profile (`vectors/handshake/native.json`) builds its machines
+//! from the `server` object (suite, context, keyring, nonce) and the `client`
+//! object (key id, key, allowed suites, context, nonce); for its valid tests
+//! every role that finishes `ok` must also hold the `session` of the vector:
+//! key id, suite, handshake hash, both session keys and every exporter output.
 
 use std::path::Path;
 
 use hmac_handshake::multiprocessing::Config as MpConfig;
+use hmac_handshake::native::{ClientConfig, NativeKey, ServerConfig, Session, Suite, SuiteSet};
 use hmac_handshake::{
     recipe, ClientHandshake, Digest, Handshake, Key, Profile, ServerHandshake, Status,
 };
@@ -77,6 +84,9 @@ fn feed(m: &mut dyn Handshake, data: &[u8], chunking: usize) -> usize {
 }
 
 fn replay(kind: &str, test: &Value, role: &str, chunking: usize) -> Result<(), String> {
+    if kind == "native" {
+        return replay_native(test, role, chunking);
+    }
     let key = Key::new(&hex_field(test, "key"));
     let side = &test[role];
     let random = hex_field(side, "random");
@@ -90,6 +100,115 @@ fn replay(kind: &str, test: &Value, role: &str, chunking: usize) -> Result<(), S
         client = ClientHandshake::new(&key, profile, &random).map_err(|e| e.to_string())?;
         &mut client
     };
+    drive(m, test, role, chunking)?;
+    if m.session().is_some() {
+        return Err(format!("profile {kind} has a native session"));
+    }
+    Ok(())
+}
+
+fn suite(name: &str) -> Suite {
+    Suite::from_name(name).unwrap_or_else(|| panic!("unknown suite {name}"))
+}
+
+fn native_key(v: &Value) -> NativeKey {
+    NativeKey::new(&hex_field(v, "keyId"), &hex_field(v, "key")).unwrap()
+}
+
+/// Replays a native-profile test; for valid tests, checks the session too.
+fn replay_native(test: &Value, role: &str, chunking: usize) -> Result<(), String> {
+    let (s, c) = (&test["server"], &test["client"]);
+    let keyring: Vec<NativeKey> = s["keyring"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(native_key)
+        .collect();
+    let client_key = native_key(c);
+    let server_context = hex_field(s, "context");
+    let client_context = hex_field(c, "context");
+    let allowed = c["allowed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .fold(SuiteSet::EMPTY, |set, n| {
+            set.with(suite(n.as_str().unwrap()))
+        });
+    let mut server;
+    let mut client;
+    let m: &mut dyn Handshake = if role == "server" {
+        let config = ServerConfig {
+            suite: suite(s["suite"].as_str().unwrap()),
+            context: &server_context,
+        };
+        server = ServerHandshake::native(&keyring, config, &hex_field(s, "random"))
+            .map_err(|e| e.to_string())?;
+        &mut server
+    } else {
+        let config = ClientConfig {
+            allowed,
+            context: &client_context,
+        };
+        client = ClientHandshake::native(&client_key, config, &hex_field(c, "random"))
+            .map_err(|e| e.to_string())?;
+        &mut client
+    };
+    let done = drive(m, test, role, chunking)?;
+    if done != m.session().is_some() {
+        return Err(format!("done {done} but session() is {:?}", m.session()));
+    }
+    match (m.session(), test.get("session")) {
+        (Some(got), Some(want)) => check_session(got, want),
+        (Some(_), None) if test["result"] == "valid" => Err("valid test without session".into()),
+        _ => Ok(()),
+    }
+}
+
+/// Compares a session with the vector's `session` object, byte for byte.
+fn check_session(got: &Session, want: &Value) -> Result<(), String> {
+    let field = |name: &str, got: &[u8]| {
+        let want = hex_field(want, name);
+        if got == want {
+            Ok(())
+        } else {
+            Err(format!(
+                "session {name}: {} expected {}",
+                hex::encode(got),
+                hex::encode(&want)
+            ))
+        }
+    };
+    field("keyId", got.key_id().as_bytes())?;
+    if got.suite() != suite(want["suite"].as_str().unwrap()) {
+        return Err(format!("session suite {}", got.suite()));
+    }
+    field("handshakeHash", got.handshake_hash())?;
+    field("c2sKey", got.client_to_server_key())?;
+    field("s2cKey", got.server_to_client_key())?;
+    let exports = want["exports"].as_array().unwrap();
+    if exports.is_empty() {
+        return Err("session without exports".into());
+    }
+    for (i, e) in exports.iter().enumerate() {
+        let n = usize::try_from(e["length"].as_u64().unwrap()).unwrap();
+        let mut out = vec![0u8; n];
+        got.export(&hex_field(e, "label"), &hex_field(e, "context"), &mut out)
+            .map_err(|err| format!("export {i}: {err}"))?;
+        let expected = hex_field(e, "output");
+        if out != expected {
+            return Err(format!(
+                "export {i}: {} expected {}",
+                hex::encode(&out),
+                hex::encode(&expected)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Feeds the peer's messages to `m` and checks what it sends and how it
+/// ends; returns whether it ended done.
+fn drive(m: &mut dyn Handshake, test: &Value, role: &str, chunking: usize) -> Result<bool, String> {
     let out_chunk = if chunking == 1 { 1 } else { 256 };
     let expected = test[format!("{role}Result")].as_str().unwrap_or("ok");
     let messages = test["messages"].as_array().unwrap();
@@ -146,7 +265,7 @@ fn replay(kind: &str, test: &Value, role: &str, chunking: usize) -> Result<(), S
         }
     }
     if got == expected {
-        Ok(())
+        Ok(got == "ok")
     } else {
         Err(format!("ended {got}, expected {expected}"))
     }
@@ -196,4 +315,5 @@ fn handshake_transcripts() {
     assert!(failed.is_empty(), "{:#?}", failed);
     assert!(per_profile.get("multiprocessing").copied().unwrap_or(0) >= 40);
     assert!(per_profile.get("recipe").copied().unwrap_or(0) >= 10);
+    assert!(per_profile.get("native").copied().unwrap_or(0) >= 30);
 }
