@@ -113,10 +113,7 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
         let shared = Arc::clone(&shared);
         let spawned = thread::Builder::new()
             .name(format!("conn {peer}"))
-            .spawn(move || {
-                let _slot = slot;
-                handle(&stream, peer, &shared);
-            });
+            .spawn(move || handle(&stream, peer, &shared, slot));
         if let Err(e) = spawned {
             line(&format!("rejected {peer}: cannot start a thread: {e}"));
         }
@@ -147,7 +144,8 @@ fn line(text: &str) {
     let _ = out.flush();
 }
 
-fn handle(stream: &TcpStream, peer: SocketAddr, shared: &Shared) {
+/// Serves one connection; `slot` is given back when it ends.
+fn handle(stream: &TcpStream, peer: SocketAddr, shared: &Shared, slot: Slot) {
     let _ = stream.set_nodelay(true);
     let mut deadline = Deadline::new(stream, shared.timeout);
     let result = match &shared.keys {
@@ -168,8 +166,11 @@ fn handle(stream: &TcpStream, peer: SocketAddr, shared: &Shared) {
     let auth = match result {
         Ok(auth) => auth,
         Err(e) => {
-            line(&format!("rejected {peer}: {}", reason(&e, shared.timeout)));
             let _ = stream.shutdown(Shutdown::Both);
+            // Free the slot before the line, so that whoever reacts to the
+            // line finds it free.
+            drop(slot);
+            line(&format!("rejected {peer}: {}", reason(&e, shared.timeout)));
             return;
         }
     };
