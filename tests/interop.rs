@@ -13,6 +13,9 @@
 //!
 //! `cargo test --test interop -- --nocapture` prints the matrix.
 
+#[cfg(feature = "cli")]
+#[path = "interop/cli.rs"]
+mod cli;
 #[path = "interop/multiprocessing.rs"]
 mod multiprocessing;
 #[path = "interop/python.rs"]
