@@ -128,7 +128,10 @@ pub fn drive<H: Handshake + ?Sized, S: Read + Write + ?Sized>(
     loop {
         match machine.status() {
             Status::Send(bytes) => {
-                let n = stream.write(bytes)?;
+                let n = match stream.write(bytes) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    other => other?,
+                };
                 if n == 0 {
                     return Err(AuthError::Closed);
                 }
@@ -140,7 +143,10 @@ pub fn drive<H: Handshake + ?Sized, S: Read + Write + ?Sized>(
             Status::NeedInput => {
                 if start == end {
                     start = 0;
-                    end = stream.read(&mut buf)?;
+                    end = match stream.read(&mut buf) {
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        other => other?,
+                    };
                     if end == 0 {
                         return Err(AuthError::Closed);
                     }
