@@ -142,14 +142,14 @@ pub fn drive<H: Handshake + ?Sized, S: Read + Write + ?Sized>(
             }
             Status::NeedInput => {
                 if start == end {
-                    start = 0;
-                    end = match stream.read(&mut buf) {
+                    let n = match stream.read(&mut buf) {
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                         other => other?,
                     };
-                    if end == 0 {
+                    if n == 0 {
                         return Err(AuthError::Closed);
                     }
+                    (start, end) = (0, n);
                 }
                 start += machine.receive(&buf[start..end]);
             }
