@@ -111,10 +111,12 @@ fn native_server_proof_first_vs_last(runner: &mut CtRunner, rng: &mut BenchRng) 
     }
 }
 
+type BenchFn = fn(&mut CtRunner, &mut BenchRng);
+
 /// `cargo bench` passes `--bench`, which dudect-bencher's own `main` macro
 /// refuses, so this `main` reads only `--filter NAME` and `--continuous NAME`.
 fn main() {
-    let benches: [(&'static str, fn(&mut CtRunner, &mut BenchRng)); 5] = [
+    let benches: [(&'static str, BenchFn); 5] = [
         ("verify_sha256_first_vs_last", verify_sha256_first_vs_last),
         ("verify_md5_first_vs_last", verify_md5_first_vs_last),
         (
@@ -136,9 +138,11 @@ fn main() {
             .position(|a| a == flag)
             .and_then(|i| args.get(i + 1).cloned())
     };
-    let mut opts = BenchOpts::default();
-    opts.continuous = value_of("--continuous").is_some();
-    opts.filter = value_of("--continuous").or_else(|| value_of("--filter"));
+    let opts = BenchOpts {
+        continuous: value_of("--continuous").is_some(),
+        filter: value_of("--continuous").or_else(|| value_of("--filter")),
+        ..BenchOpts::default()
+    };
     let benches = benches
         .into_iter()
         .map(|(name, benchfn)| BenchMetadata {
