@@ -144,14 +144,65 @@ fn random_from<R: CryptoRng + ?Sized>(rng: &mut R, len: usize) -> [u8; MAX_RANDO
     buf
 }
 
-// Boxing the larger variant would allocate; the machines are fixed-size by design.
+/// Every machine of every profile and role. Boxing the larger variants
+/// would allocate; the machines are fixed-size by design.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
-enum ServerInner<'k> {
-    Recipe(recipe::Server<'k>),
-    Native(native::server::Server<'k>),
+enum Machine<'k> {
+    RecipeServer(recipe::Server<'k>),
+    RecipeClient(recipe::Client<'k>),
     Multiprocessing(multiprocessing::machine::Machine<'k>),
+    NativeServer(native::server::Server<'k>),
+    NativeClient(native::client::Client<'k>),
 }
+
+impl<'k> Machine<'k> {
+    fn as_dyn(&self) -> &(dyn Handshake + 'k) {
+        match self {
+            Machine::RecipeServer(m) => m,
+            Machine::RecipeClient(m) => m,
+            Machine::Multiprocessing(m) => m,
+            Machine::NativeServer(m) => m,
+            Machine::NativeClient(m) => m,
+        }
+    }
+
+    fn as_dyn_mut(&mut self) -> &mut (dyn Handshake + 'k) {
+        match self {
+            Machine::RecipeServer(m) => m,
+            Machine::RecipeClient(m) => m,
+            Machine::Multiprocessing(m) => m,
+            Machine::NativeServer(m) => m,
+            Machine::NativeClient(m) => m,
+        }
+    }
+}
+
+/// The [`Handshake`] methods of a public wrapper, delegated to its machine.
+macro_rules! delegate_handshake {
+    ($wrapper:ident) => {
+        impl Handshake for $wrapper<'_> {
+            fn status(&self) -> Status<'_> {
+                self.inner.as_dyn().status()
+            }
+
+            fn receive(&mut self, input: &[u8]) -> usize {
+                self.inner.as_dyn_mut().receive(input)
+            }
+
+            fn sent(&mut self, n: usize) -> Result<(), Error> {
+                self.inner.as_dyn_mut().sent(n)
+            }
+
+            fn session(&self) -> Option<&native::Session> {
+                self.inner.as_dyn().session()
+            }
+        }
+    };
+}
+
+delegate_handshake!(ServerHandshake);
+delegate_handshake!(ClientHandshake);
 
 /// The server side (the side that accepted the connection) as a sans-IO
 /// state machine: bytes in, bytes out, no socket, clock, RNG or allocator.
@@ -163,7 +214,7 @@ enum ServerInner<'k> {
 /// unconsumed for the application. Errors are sticky.
 #[derive(Clone)]
 pub struct ServerHandshake<'k> {
-    inner: ServerInner<'k>,
+    inner: Machine<'k>,
 }
 
 impl<'k> ServerHandshake<'k> {
@@ -181,7 +232,7 @@ impl<'k> ServerHandshake<'k> {
     ) -> Result<Self, Error> {
         let nonce = native_nonce(nonce)?;
         Ok(ServerHandshake {
-            inner: ServerInner::Native(native::server::Server::new(keyring, config, nonce)?),
+            inner: Machine::NativeServer(native::server::Server::new(keyring, config, nonce)?),
         })
     }
 
@@ -211,10 +262,10 @@ impl<'k> ServerHandshake<'k> {
             Profile::Recipe(c) => {
                 let mut challenge = [0u8; recipe::CHALLENGE_LEN];
                 challenge.copy_from_slice(random);
-                ServerInner::Recipe(recipe::Server::new(key, c, challenge))
+                Machine::RecipeServer(recipe::Server::new(key, c, challenge))
             }
             Profile::Multiprocessing(c) => {
-                ServerInner::Multiprocessing(multiprocessing::machine::Machine::new(
+                Machine::Multiprocessing(multiprocessing::machine::Machine::new(
                     key,
                     c,
                     multiprocessing::machine::Role::Listener,
@@ -240,55 +291,11 @@ impl<'k> ServerHandshake<'k> {
     }
 }
 
-impl<'k> ServerHandshake<'k> {
-    fn machine(&self) -> &(dyn Handshake + 'k) {
-        match &self.inner {
-            ServerInner::Recipe(m) => m,
-            ServerInner::Multiprocessing(m) => m,
-            ServerInner::Native(m) => m,
-        }
-    }
-
-    fn machine_mut(&mut self) -> &mut (dyn Handshake + 'k) {
-        match &mut self.inner {
-            ServerInner::Recipe(m) => m,
-            ServerInner::Multiprocessing(m) => m,
-            ServerInner::Native(m) => m,
-        }
-    }
-}
-
-impl Handshake for ServerHandshake<'_> {
-    fn status(&self) -> Status<'_> {
-        self.machine().status()
-    }
-
-    fn receive(&mut self, input: &[u8]) -> usize {
-        self.machine_mut().receive(input)
-    }
-
-    fn sent(&mut self, n: usize) -> Result<(), Error> {
-        self.machine_mut().sent(n)
-    }
-
-    fn session(&self) -> Option<&native::Session> {
-        self.machine().session()
-    }
-}
-
-#[allow(clippy::large_enum_variant)]
-#[derive(Clone)]
-enum ClientInner<'k> {
-    Recipe(recipe::Client<'k>),
-    Native(native::client::Client<'k>),
-    Multiprocessing(multiprocessing::machine::Machine<'k>),
-}
-
 /// The client side (the side that connected) as a sans-IO state machine;
 /// the mirror of [`ServerHandshake`], with the same methods.
 #[derive(Clone)]
 pub struct ClientHandshake<'k> {
-    inner: ClientInner<'k>,
+    inner: Machine<'k>,
 }
 
 impl<'k> ClientHandshake<'k> {
@@ -304,7 +311,7 @@ impl<'k> ClientHandshake<'k> {
     ) -> Result<Self, Error> {
         let nonce = native_nonce(nonce)?;
         Ok(ClientHandshake {
-            inner: ClientInner::Native(native::client::Client::new(key, config, nonce)),
+            inner: Machine::NativeClient(native::client::Client::new(key, config, nonce)),
         })
     }
 
@@ -330,9 +337,9 @@ impl<'k> ClientHandshake<'k> {
     pub fn new(key: &'k Key, profile: Profile, random: &[u8]) -> Result<Self, Error> {
         profile.check(random, profile.client_random_len())?;
         let inner = match profile {
-            Profile::Recipe(c) => ClientInner::Recipe(recipe::Client::new(key, c)),
+            Profile::Recipe(c) => Machine::RecipeClient(recipe::Client::new(key, c)),
             Profile::Multiprocessing(c) => {
-                ClientInner::Multiprocessing(multiprocessing::machine::Machine::new(
+                Machine::Multiprocessing(multiprocessing::machine::Machine::new(
                     key,
                     c,
                     multiprocessing::machine::Role::Client,
@@ -355,40 +362,5 @@ impl<'k> ClientHandshake<'k> {
         let len = profile.client_random_len();
         let random = random_from(rng, len);
         Self::new(key, profile, &random[..len])
-    }
-}
-
-impl<'k> ClientHandshake<'k> {
-    fn machine(&self) -> &(dyn Handshake + 'k) {
-        match &self.inner {
-            ClientInner::Recipe(m) => m,
-            ClientInner::Multiprocessing(m) => m,
-            ClientInner::Native(m) => m,
-        }
-    }
-
-    fn machine_mut(&mut self) -> &mut (dyn Handshake + 'k) {
-        match &mut self.inner {
-            ClientInner::Recipe(m) => m,
-            ClientInner::Multiprocessing(m) => m,
-            ClientInner::Native(m) => m,
-        }
-    }
-}
-
-impl Handshake for ClientHandshake<'_> {
-    fn status(&self) -> Status<'_> {
-        self.machine().status()
-    }
-
-    fn receive(&mut self, input: &[u8]) -> usize {
-        self.machine_mut().receive(input)
-    }
-
-    fn sent(&mut self, n: usize) -> Result<(), Error> {
-        self.machine_mut().sent(n)
-    }
-    fn session(&self) -> Option<&native::Session> {
-        self.machine().session()
     }
 }
