@@ -3,189 +3,42 @@
 //! over loopback TCP, both profiles. Every wait is bounded; every server is
 //! killed when its test ends (also on panic).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use hmac_handshake::adapter::blocking::{client_authenticate, recv_bytes, send_bytes};
 use hmac_handshake::multiprocessing::{self, FrameHeader};
 use hmac_handshake::{recipe, Digest, Key, Profile};
+use support::cli::{
+    accepted_tail, assert_connect_rejects_impostor, connect, connect_args, rejected_reason, run,
+    serve_args, tcp, Server, BAD_MAC, CLOSED_EARLY, NOWHERE, WAIT,
+};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hmac-handshake");
-const KEY_ENV: &str = "HMAC_HANDSHAKE_KEY";
 const KEY: &str = "correct horse battery staple";
-/// Longest any single step may take before the test fails.
-const WAIT: Duration = Duration::from_secs(10);
 const PROFILES: [&str; 2] = ["recipe", "multiprocessing"];
 
 const RECIPE_REJECTED: &str = "authentication failed: the server closed the connection after \
     our proof: it most likely rejected our key (the recipe sends no verdict)\n";
 const MP_REJECTED: &str = "authentication failed: the server rejected our proof (#FAILURE#): \
     the two sides hold different keys\n";
-const BAD_MAC: &str =
-    "the peer's MAC did not verify: it holds a different key, or the exchange was altered";
 const TIMED_OUT_1S: &str = "handshake timed out after 1s: the client was silent or too slow";
-const CLOSED_EARLY: &str = "the client closed the connection during the handshake";
-
-/// A running `serve`; killed on drop.
-struct Server {
-    child: Child,
-    lines: Receiver<String>,
-    addr: SocketAddr,
-}
 
 impl Server {
+    /// `serve --profile PROFILE` with `extra`, and [`KEY`] in the environment.
     fn start(profile: &str, extra: &[&str]) -> Server {
-        Server::start_with(profile, extra, |cmd| {
-            cmd.env(KEY_ENV, KEY);
-        })
+        Server::spawn(profile, extra, Some(KEY))
     }
-
-    fn start_with(profile: &str, extra: &[&str], setup: impl FnOnce(&mut Command)) -> Server {
-        let mut cmd = Command::new(BIN);
-        cmd.args(["serve", "--profile", profile, "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .env_remove(KEY_ENV)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        setup(&mut cmd);
-        let mut child = cmd.spawn().expect("spawn serve");
-        let stdout = child.stdout.take().expect("serve stdout");
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut server = Server {
-            child,
-            lines,
-            addr: "0.0.0.0:0".parse().unwrap(),
-        };
-        let first = server.next_line();
-        let addr = first
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("first line {first:?}"));
-        server.addr = addr.parse().expect("listening address");
-        assert_eq!(server.addr.ip().to_string(), "127.0.0.1");
-        assert_ne!(server.addr.port(), 0);
-        server
-    }
-
-    fn next_line(&self) -> String {
-        self.lines
-            .recv_timeout(WAIT)
-            .expect("serve printed no line in time")
-    }
-
-    /// The next `n` lines, in order.
-    fn lines(&self, n: usize) -> Vec<String> {
-        (0..n).map(|_| self.next_line()).collect()
-    }
-
-    fn port(&self) -> String {
-        self.addr.to_string()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A finished `connect`.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs the binary with `args` and the key `key` in the environment (or
-/// none), killing it if it outlives [`WAIT`].
-fn run(args: &[&str], key: Option<&str>) -> Run {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env_remove(KEY_ENV)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(key) = key {
-        cmd.env(KEY_ENV, key);
-    }
-    let mut child = cmd.spawn().expect("spawn");
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out = thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let err = thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if start.elapsed() > WAIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{args:?} did not finish within {WAIT:?}");
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
-    Run {
-        code: status.code(),
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
-}
-
-fn connect(server: &Server, profile: &str, message: &str, key: &str, extra: &[&str]) -> Run {
-    let addr = server.port();
-    let mut args = vec!["connect", "--profile", profile, &addr, "--message", message];
-    args.extend_from_slice(extra);
-    run(&args, Some(key))
 }
 
 /// `accepted 127.0.0.1:PORT digest=NAME`, any client port.
+#[track_caller]
 fn assert_accepted(line: &str, digest: &str) {
-    let rest = line
-        .strip_prefix("accepted 127.0.0.1:")
-        .unwrap_or_else(|| panic!("not an accepted line: {line:?}"));
-    let (port, tail) = rest.split_once(' ').expect("accepted line shape");
-    port.parse::<u16>().expect("client port");
+    let tail = accepted_tail(line);
     assert_eq!(tail, format!("digest={digest}"), "line {line:?}");
-}
-
-/// `rejected 127.0.0.1:PORT: REASON`, any client port; returns REASON.
-fn rejected_reason(line: &str) -> &str {
-    let rest = line
-        .strip_prefix("rejected 127.0.0.1:")
-        .unwrap_or_else(|| panic!("not a rejected line: {line:?}"));
-    let (port, reason) = rest.split_once(": ").expect("rejected line shape");
-    port.parse::<u16>().expect("client port");
-    reason
-}
-
-fn tcp(server: &Server) -> TcpStream {
-    let stream = TcpStream::connect_timeout(&server.addr, WAIT).expect("tcp connect");
-    stream.set_read_timeout(Some(WAIT)).unwrap();
-    stream.set_write_timeout(Some(WAIT)).unwrap();
-    stream
 }
 
 fn profile_of(name: &str) -> Profile {
@@ -202,7 +55,7 @@ fn right_key_echoes_the_message() {
         for message in ["hello, world", "second client: ünïcödé"] {
             let r = connect(&server, profile, message, KEY, &[]);
             assert_eq!(r.code, Some(0), "{profile}: {r:?}");
-            assert_eq!(r.stdout, format!("{message}\n"), "{profile}");
+            assert_eq!(r.stdout(), format!("{message}\n"), "{profile}");
             assert_eq!(r.stderr, "", "{profile}");
             assert_accepted(&server.next_line(), "sha256");
         }
@@ -221,7 +74,7 @@ fn every_digest_works_when_both_sides_agree() {
         let server = Server::start(profile, opts);
         let r = connect(&server, profile, "digest check", KEY, opts);
         assert_eq!(r.code, Some(0), "{profile} {opts:?}: {r:?}");
-        assert_eq!(r.stdout, "digest check\n");
+        assert_eq!(r.stdout(), "digest check\n");
         assert_accepted(&server.next_line(), opts[1]);
     }
 }
@@ -232,7 +85,7 @@ fn wrong_key_exits_3_and_the_server_rejects() {
         let server = Server::start(profile, &[]);
         let r = connect(&server, profile, "let me in", "not the key", &[]);
         assert_eq!(r.code, Some(3), "{profile}: {r:?}");
-        assert_eq!(r.stdout, "", "{profile}");
+        assert_eq!(r.stdout(), "", "{profile}");
         let expected = if profile == "recipe" {
             RECIPE_REJECTED
         } else {
@@ -242,11 +95,7 @@ fn wrong_key_exits_3_and_the_server_rejects() {
         assert_eq!(rejected_reason(&server.next_line()), BAD_MAC, "{profile}");
         // The server keeps serving.
         let r = connect(&server, profile, "after", KEY, &[]);
-        assert_eq!(
-            (r.code, r.stdout.as_str()),
-            (Some(0), "after\n"),
-            "{profile}"
-        );
+        assert_eq!((r.code, r.stdout()), (Some(0), "after\n"), "{profile}");
         assert_accepted(&server.next_line(), "sha256");
     }
 }
@@ -268,7 +117,7 @@ fn silent_and_vanishing_clients_do_not_block_a_good_one() {
 
         let r = connect(&server, profile, "not blocked", KEY, &["--timeout", "5"]);
         assert_eq!(r.code, Some(0), "{profile}: {r:?}");
-        assert_eq!(r.stdout, "not blocked\n", "{profile}");
+        assert_eq!(r.stdout(), "not blocked\n", "{profile}");
 
         let lines = server.lines(3);
         let silent_line = format!("rejected {}: {TIMED_OUT_1S}", silent.local_addr().unwrap());
@@ -347,11 +196,7 @@ fn connections_over_the_cap_are_rejected_with_a_line() {
     );
     // The slot is free again.
     let r = connect(&server, "multiprocessing", "slot free", KEY, &[]);
-    assert_eq!(
-        (r.code, r.stdout.as_str()),
-        (Some(0), "slot free\n"),
-        "{r:?}"
-    );
+    assert_eq!((r.code, r.stdout()), (Some(0), "slot free\n"), "{r:?}");
     assert_accepted(&server.next_line(), "sha256");
 }
 
@@ -429,42 +274,14 @@ fn impostor_server(listener: TcpListener) {
 
 #[test]
 fn multiprocessing_client_rejects_a_server_with_another_key() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let impostor = thread::spawn(move || impostor_server(listener));
-    let r = run(
-        &[
-            "connect",
-            "--profile",
-            "multiprocessing",
-            &addr,
-            "--message",
-            "hi",
-        ],
-        Some(KEY),
-    );
-    assert_eq!(r.code, Some(3), "{r:?}");
-    assert_eq!(r.stdout, "");
-    assert_eq!(
-        r.stderr,
-        format!("authentication failed: we rejected the server: {BAD_MAC}\n")
-    );
-    impostor.join().unwrap();
+    assert_connect_rejects_impostor("multiprocessing", KEY, impostor_server);
 }
 
 #[test]
 fn md5_needs_allow_md5_in_the_multiprocessing_profile() {
     // The server refuses to start.
     let r = run(
-        &[
-            "serve",
-            "--profile",
-            "multiprocessing",
-            "--listen",
-            "127.0.0.1:0",
-            "--digest",
-            "md5",
-        ],
+        &serve_args("multiprocessing", &["--digest", "md5"]),
         Some(KEY),
     );
     assert_eq!(r.code, Some(1), "{r:?}");
@@ -489,33 +306,17 @@ fn key_file_holds_raw_bytes() {
     let dir = env!("CARGO_TARGET_TMPDIR");
     let path = format!("{dir}/cli-key-{}", std::process::id());
     std::fs::write(&path, b"file key\n").unwrap();
-    let server = Server::start_with("recipe", &["--key-file", &path], |_| {});
+    let server = Server::spawn("recipe", &["--key-file", &path], None);
     // The file's bytes, trailing newline included.
     let r = connect(&server, "recipe", "from file", "file key\n", &[]);
-    assert_eq!(
-        (r.code, r.stdout.as_str()),
-        (Some(0), "from file\n"),
-        "{r:?}"
-    );
+    assert_eq!((r.code, r.stdout()), (Some(0), "from file\n"), "{r:?}");
     assert_accepted(&server.next_line(), "sha256");
     let r = connect(&server, "recipe", "from file", "file key", &[]);
     assert_eq!(r.code, Some(3), "{r:?}");
     assert_eq!(rejected_reason(&server.next_line()), BAD_MAC);
     // --key-file wins over the environment.
-    let r = run(
-        &[
-            "connect",
-            "--profile",
-            "recipe",
-            &server.port(),
-            "--message",
-            "x",
-            "--key-file",
-            &path,
-        ],
-        Some("ignored"),
-    );
-    assert_eq!((r.code, r.stdout.as_str()), (Some(0), "x\n"), "{r:?}");
+    let r = connect(&server, "recipe", "x", "ignored", &["--key-file", &path]);
+    assert_eq!((r.code, r.stdout()), (Some(0), "x\n"), "{r:?}");
     assert_accepted(&server.next_line(), "sha256");
     let _ = std::fs::remove_file(&path);
 }
@@ -526,7 +327,7 @@ fn no_key_and_unreachable_server_exit_1() {
     let addr = listener.local_addr().unwrap().to_string();
     drop(listener);
     for profile in PROFILES {
-        let args = ["connect", "--profile", profile, &addr, "--message", "hi"];
+        let args = connect_args(profile, &addr, "hi", &[]);
         let r = run(&args, None);
         assert_eq!(r.code, Some(1), "{r:?}");
         assert_eq!(
@@ -549,10 +350,7 @@ fn no_key_and_unreachable_server_exit_1() {
         );
         assert!(!r.stderr.contains(KEY));
     }
-    let r = run(
-        &["serve", "--profile", "recipe", "--listen", "127.0.0.1:0"],
-        None,
-    );
+    let r = run(&serve_args("recipe", &[]), None);
     assert_eq!(r.code, Some(1), "{r:?}");
     assert!(r.stderr.starts_with("error: no key"), "{r:?}");
 }
@@ -560,30 +358,12 @@ fn no_key_and_unreachable_server_exit_1() {
 #[test]
 fn bad_arguments() {
     let r = run(
-        &[
-            "connect",
-            "--profile",
-            "recipe",
-            "127.0.0.1:1",
-            "--message",
-            "x",
-            "--digest",
-            "sha1",
-        ],
+        &connect_args("recipe", NOWHERE, "x", &["--digest", "sha1"]),
         Some(KEY),
     );
     assert_eq!(r.code, Some(2), "{r:?}");
     let r = run(
-        &[
-            "connect",
-            "--profile",
-            "multiprocessing",
-            "127.0.0.1:1",
-            "--message",
-            "x",
-            "--digest",
-            "sha512",
-        ],
+        &connect_args("multiprocessing", NOWHERE, "x", &["--digest", "sha512"]),
         Some(KEY),
     );
     assert_eq!(r.code, Some(1), "{r:?}");
@@ -591,33 +371,14 @@ fn bad_arguments() {
         r.stderr.contains("not one CPython multiprocessing accepts"),
         "{r:?}"
     );
-    let r = run(
-        &[
-            "connect",
-            "--profile",
-            "recipe",
-            "127.0.0.1:1",
-            "--message",
-            "",
-        ],
-        Some(KEY),
-    );
+    let r = run(&connect_args("recipe", NOWHERE, "", &[]), Some(KEY));
     assert_eq!(r.code, Some(1), "{r:?}");
     assert!(
         r.stderr.starts_with("error: --message must not be empty"),
         "{r:?}"
     );
     let r = run(
-        &[
-            "connect",
-            "--profile",
-            "recipe",
-            "127.0.0.1:1",
-            "--message",
-            "x",
-            "--timeout",
-            "0",
-        ],
+        &connect_args("recipe", NOWHERE, "x", &["--timeout", "0"]),
         Some(KEY),
     );
     assert_eq!(r.code, Some(2), "{r:?}");

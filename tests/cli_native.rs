@@ -4,78 +4,31 @@
 //! `--context`, `--key-id`) and of `keygen`, over loopback TCP. Every wait
 //! is bounded; every server is killed when its test ends (also on panic).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
-use std::thread;
-use std::time::{Duration, Instant};
 
 use hmac_handshake::adapter::blocking::{client_authenticate_native, recv_bytes, send_bytes};
 use hmac_handshake::native::{ClientConfig, NativeKey};
+use support::cli::{
+    accepted_tail, assert_connect_rejects_impostor, connect_args, rejected_reason, run, serve_args,
+    tcp, Run, Server, BAD_MAC, CLOSED_EARLY, NOWHERE, WAIT,
+};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hmac-handshake");
-const KEY_ENV: &str = "HMAC_HANDSHAKE_KEY";
 /// Two keys of at least 16 bytes, given to clients as HMAC_HANDSHAKE_KEY.
 const KEY1: &str = "first native key, 16+ bytes";
 const KEY2: &str = "second native key, also long";
-/// Longest any single step may take before the test fails.
-const WAIT: Duration = Duration::from_secs(10);
 
 const REJECTED: &str = "authentication failed: the server rejected our proof \
     (wrong key, or key id not on its keyring)\n";
-const BAD_MAC: &str =
-    "the peer's MAC did not verify: it holds a different key, or the exchange was altered";
-const CLOSED_EARLY: &str = "the client closed the connection during the handshake";
-
-/// A running `serve --profile native`; killed on drop.
-struct Server {
-    child: Child,
-    lines: Receiver<String>,
-    addr: SocketAddr,
-}
 
 impl Server {
     /// `serve --profile native` with `extra`, and `key` (if any) in the
     /// environment.
     fn start(extra: &[&str], key: Option<&str>) -> Server {
-        Server::start_profile("native", extra, key)
-    }
-
-    fn start_profile(profile: &str, extra: &[&str], key: Option<&str>) -> Server {
-        let mut cmd = Command::new(BIN);
-        cmd.args(["serve", "--profile", profile, "--listen", "127.0.0.1:0"])
-            .args(extra)
-            .env_remove(KEY_ENV)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        if let Some(key) = key {
-            cmd.env(KEY_ENV, key);
-        }
-        let mut child = cmd.spawn().expect("spawn serve");
-        let stdout = child.stdout.take().expect("serve stdout");
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut server = Server {
-            child,
-            lines,
-            addr: "0.0.0.0:0".parse().unwrap(),
-        };
-        let first = server.next_line();
-        let addr = first
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("first line {first:?}"));
-        server.addr = addr.parse().expect("listening address");
-        server
+        Server::spawn("native", extra, key)
     }
 
     /// `serve --profile native --keyring PATH` with `extra`.
@@ -84,23 +37,6 @@ impl Server {
         let mut args = vec!["--keyring", path.as_str()];
         args.extend_from_slice(extra);
         Server::start(&args, None)
-    }
-
-    fn next_line(&self) -> String {
-        self.lines
-            .recv_timeout(WAIT)
-            .expect("serve printed no line in time")
-    }
-
-    fn port(&self) -> String {
-        self.addr.to_string()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -133,78 +69,10 @@ fn keyring_line(id: &str, key: &str) -> String {
     format!("{id} {}\n", hex::encode(key))
 }
 
-/// A finished run of the binary.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: Vec<u8>,
-    stderr: String,
-}
-
-impl Run {
-    fn stdout(&self) -> &str {
-        std::str::from_utf8(&self.stdout).expect("UTF-8 stdout")
-    }
-}
-
-/// Runs the binary with `args` and the key `key` in the environment (or
-/// none), killing it if it outlives [`WAIT`].
-fn run(args: &[&str], key: Option<&str>) -> Run {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env_remove(KEY_ENV)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(key) = key {
-        cmd.env(KEY_ENV, key);
-    }
-    let mut child = cmd.spawn().expect("spawn");
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out = thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err = thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if start.elapsed() > WAIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{args:?} did not finish within {WAIT:?}");
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
-    Run {
-        code: status.code(),
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
-}
-
 /// `connect --profile native ADDR --message MESSAGE EXTRA...` with `key` in
 /// the environment.
 fn connect(server: &Server, message: &str, key: &str, extra: &[&str]) -> Run {
-    let addr = server.port();
-    let mut args = vec![
-        "connect",
-        "--profile",
-        "native",
-        &addr,
-        "--message",
-        message,
-    ];
-    args.extend_from_slice(extra);
-    run(&args, Some(key))
+    support::cli::connect(server, "native", message, key, extra)
 }
 
 /// Checks a successful native connect: the echo alone on stdout, and
@@ -235,27 +103,14 @@ fn assert_authenticated(
 }
 
 /// `accepted 127.0.0.1:PORT digest=DIGEST key_id=ID`, any client port.
+#[track_caller]
 fn assert_accepted(line: &str, digest: &str, key_id: &str) {
-    let rest = line
-        .strip_prefix("accepted 127.0.0.1:")
-        .unwrap_or_else(|| panic!("not an accepted line: {line:?}"));
-    let (port, tail) = rest.split_once(' ').expect("accepted line shape");
-    port.parse::<u16>().expect("client port");
+    let tail = accepted_tail(line);
     assert_eq!(
         tail,
         format!("digest={digest} key_id={key_id}"),
         "line {line:?}"
     );
-}
-
-/// `rejected 127.0.0.1:PORT: REASON`, any client port; returns REASON.
-fn rejected_reason(line: &str) -> &str {
-    let rest = line
-        .strip_prefix("rejected 127.0.0.1:")
-        .unwrap_or_else(|| panic!("not a rejected line: {line:?}"));
-    let (port, reason) = rest.split_once(": ").expect("rejected line shape");
-    port.parse::<u16>().expect("client port");
-    reason
 }
 
 #[test]
@@ -412,9 +267,7 @@ fn every_suite_works_when_both_sides_name_it() {
 fn native_server_echoes_each_frame() {
     let keyring = Keyring::new("frames", keyring_line("k2", KEY2).as_bytes());
     let server = Server::with_keyring(&keyring, &["--context", "frames"]);
-    let mut stream = TcpStream::connect_timeout(&server.addr, WAIT).unwrap();
-    stream.set_read_timeout(Some(WAIT)).unwrap();
-    stream.set_write_timeout(Some(WAIT)).unwrap();
+    let mut stream = tcp(&server);
     let key = NativeKey::new(b"k2", KEY2.as_bytes()).unwrap();
     let config = ClientConfig {
         context: b"frames",
@@ -454,23 +307,12 @@ fn impostor_server(listener: TcpListener) {
 
 #[test]
 fn client_rejects_a_server_whose_tag_does_not_verify() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let impostor = thread::spawn(move || impostor_server(listener));
-    let args = ["connect", "--profile", "native", &addr, "--message", "hi"];
-    let r = run(&args, Some(KEY1));
-    assert_eq!(r.code, Some(3), "{r:?}");
-    assert_eq!(r.stdout(), "");
-    assert_eq!(
-        r.stderr,
-        format!("authentication failed: we rejected the server: {BAD_MAC}\n")
-    );
-    impostor.join().unwrap();
+    assert_connect_rejects_impostor("native", KEY1, impostor_server);
 }
 
 #[test]
 fn native_client_against_a_multiprocessing_server_exits_1() {
-    let server = Server::start_profile("multiprocessing", &[], Some(KEY1));
+    let server = Server::spawn("multiprocessing", &[], Some(KEY1));
     let r = connect(&server, "hi", KEY1, &[]);
     assert_eq!(r.code, Some(1), "{r:?}");
     assert_eq!(
@@ -532,18 +374,7 @@ fn keyring_file_errors_exit_1_with_the_line_number() {
     for (name, text, needle) in cases {
         let keyring = Keyring::new(name, text.as_bytes());
         let path = keyring.path();
-        let r = run(
-            &[
-                "serve",
-                "--profile",
-                "native",
-                "--listen",
-                "127.0.0.1:0",
-                "--keyring",
-                &path,
-            ],
-            None,
-        );
+        let r = run(&serve_args("native", &["--keyring", &path]), None);
         assert_eq!(r.code, Some(1), "{name}: {r:?}");
         assert_eq!(r.stdout(), "", "{name}");
         assert!(
@@ -554,15 +385,7 @@ fn keyring_file_errors_exit_1_with_the_line_number() {
         assert!(!r.stderr.contains(&hex::encode(KEY1)), "{name}: {r:?}");
     }
     let r = run(
-        &[
-            "serve",
-            "--profile",
-            "native",
-            "--listen",
-            "127.0.0.1:0",
-            "--keyring",
-            "/nonexistent/keyring",
-        ],
+        &serve_args("native", &["--keyring", "/nonexistent/keyring"]),
         None,
     );
     assert_eq!(r.code, Some(1), "{r:?}");
@@ -576,14 +399,7 @@ fn keyring_file_errors_exit_1_with_the_line_number() {
 #[test]
 fn short_keys_are_refused() {
     let r = run(
-        &[
-            "connect",
-            "--profile",
-            "native",
-            "127.0.0.1:1",
-            "--message",
-            "x",
-        ],
+        &connect_args("native", NOWHERE, "x", &[]),
         Some("fifteen bytes!!"),
     );
     assert_eq!(r.code, Some(1), "{r:?}");
@@ -592,10 +408,7 @@ fn short_keys_are_refused() {
         "error: the key from HMAC_HANDSHAKE_KEY is 15 bytes: --profile native needs at least 16 \
          (32 random bytes is the norm: see `hmac-handshake keygen`)\n"
     );
-    let r = run(
-        &["serve", "--profile", "native", "--listen", "127.0.0.1:0"],
-        Some("short"),
-    );
+    let r = run(&serve_args("native", &[]), Some("short"));
     assert_eq!(r.code, Some(1), "{r:?}");
     assert!(
         r.stderr
@@ -608,111 +421,40 @@ fn short_keys_are_refused() {
 fn options_that_do_not_fit_the_profile() {
     let exit_1 = [
         (
-            &[
-                "connect",
-                "--profile",
-                "recipe",
-                "127.0.0.1:1",
-                "--message",
-                "x",
-                "--context",
-                "c",
-            ][..],
+            connect_args("recipe", NOWHERE, "x", &["--context", "c"]),
             "error: --context needs --profile native\n",
         ),
         (
-            &[
-                "connect",
-                "--profile",
-                "multiprocessing",
-                "127.0.0.1:1",
-                "--message",
-                "x",
-                "--suite",
-                "hmac-sha256",
-            ],
+            connect_args("multiprocessing", NOWHERE, "x", &["--suite", "hmac-sha256"]),
             "error: --suite needs --profile native\n",
         ),
         (
-            &[
-                "serve",
-                "--profile",
-                "recipe",
-                "--listen",
-                "127.0.0.1:0",
-                "--key-id",
-                "k1",
-            ],
+            serve_args("recipe", &["--key-id", "k1"]),
             "error: --key-id needs --profile native\n",
         ),
         (
-            &[
-                "serve",
-                "--profile",
-                "recipe",
-                "--listen",
-                "127.0.0.1:0",
-                "--keyring",
-                "/dev/null",
-            ],
+            serve_args("recipe", &["--keyring", "/dev/null"]),
             "error: --keyring needs --profile native\n",
         ),
         (
-            &[
-                "connect",
-                "--profile",
-                "native",
-                "127.0.0.1:1",
-                "--message",
-                "x",
-                "--digest",
-                "sha256",
-            ],
+            connect_args("native", NOWHERE, "x", &["--digest", "sha256"]),
             "error: --digest and --allow-md5 do not apply to --profile native; use --suite\n",
         ),
         (
-            &[
-                "connect",
-                "--profile",
-                "native",
-                "127.0.0.1:1",
-                "--message",
-                "x",
-                "--key-id",
-                "a b",
-            ],
+            connect_args("native", NOWHERE, "x", &["--key-id", "a b"]),
             "error: --key-id \"a b\": a key id may not contain spaces or control characters\n",
         ),
     ];
     for (args, stderr) in exit_1 {
-        let r = run(args, Some(KEY1));
+        let r = run(&args, Some(KEY1));
         assert_eq!((r.code, r.stderr.as_str()), (Some(1), stderr), "{args:?}");
     }
-    let exit_2: [&[&str]; 2] = [
-        &[
-            "connect",
-            "--profile",
-            "native",
-            "127.0.0.1:1",
-            "--message",
-            "x",
-            "--suite",
-            "hmac-md5",
-        ],
-        &[
-            "serve",
-            "--profile",
-            "native",
-            "--listen",
-            "127.0.0.1:0",
-            "--keyring",
-            "k",
-            "--key-file",
-            "f",
-        ],
+    let exit_2 = [
+        connect_args("native", NOWHERE, "x", &["--suite", "hmac-md5"]),
+        serve_args("native", &["--keyring", "k", "--key-file", "f"]),
     ];
     for args in exit_2 {
-        let r = run(args, Some(KEY1));
+        let r = run(&args, Some(KEY1));
         assert_eq!(r.code, Some(2), "{args:?}: {r:?}");
     }
 }

@@ -1,0 +1,217 @@
+//! The `hmac-handshake` binary as the CLI tests run it: `serve` in the
+//! background (killed on drop, stdout read line by line), one-shot runs
+//! with a bounded wait, and the shape of `serve`'s per-connection lines.
+//! Every wait is bounded by [`WAIT`]; the key reaches the binary only
+//! through [`KEY_ENV`] when the caller gives one.
+
+use std::fmt;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::Receiver;
+use std::thread;
+
+pub use super::process::WAIT;
+use super::process::{self, KillOnDrop};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_hmac-handshake");
+pub const KEY_ENV: &str = "HMAC_HANDSHAKE_KEY";
+
+/// Why `serve` rejects a client whose proof does not verify.
+pub const BAD_MAC: &str =
+    "the peer's MAC did not verify: it holds a different key, or the exchange was altered";
+/// Why `serve` rejects a client that hangs up mid-handshake.
+pub const CLOSED_EARLY: &str = "the client closed the connection during the handshake";
+
+/// An address for runs that must fail before they connect: nothing listens
+/// on port 1.
+pub const NOWHERE: &str = "127.0.0.1:1";
+
+/// `serve --profile PROFILE --listen 127.0.0.1:0 EXTRA...`
+pub fn serve_args<'a>(profile: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["serve", "--profile", profile, "--listen", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// `connect --profile PROFILE ADDR --message MESSAGE EXTRA...`
+pub fn connect_args<'a>(
+    profile: &'a str,
+    addr: &'a str,
+    message: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec!["connect", "--profile", profile, addr, "--message", message];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// A running `serve`; killed on drop.
+pub struct Server {
+    _child: KillOnDrop,
+    lines: Receiver<String>,
+    pub addr: SocketAddr,
+}
+
+impl Server {
+    /// `serve --profile PROFILE --listen 127.0.0.1:0 EXTRA...` with `key`
+    /// (if any) in the environment; returns once it printed `listening on
+    /// 127.0.0.1:PORT`.
+    pub fn spawn(profile: &str, extra: &[&str], key: Option<&str>) -> Server {
+        let mut cmd = Command::new(BIN);
+        cmd.args(serve_args(profile, extra))
+            .env_remove(KEY_ENV)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if let Some(key) = key {
+            cmd.env(KEY_ENV, key);
+        }
+        let mut child = cmd.spawn().expect("spawn serve");
+        let stdout = child.stdout.take().expect("serve stdout");
+        let mut server = Server {
+            _child: KillOnDrop(child),
+            lines: process::lines(stdout),
+            addr: "0.0.0.0:0".parse().unwrap(),
+        };
+        let first = server.next_line();
+        let addr = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("first line {first:?}"));
+        server.addr = addr.parse().expect("listening address");
+        assert_eq!(server.addr.ip().to_string(), "127.0.0.1");
+        assert_ne!(server.addr.port(), 0);
+        server
+    }
+
+    pub fn next_line(&self) -> String {
+        self.lines
+            .recv_timeout(WAIT)
+            .expect("serve printed no line in time")
+    }
+
+    /// The next `n` lines, in order.
+    pub fn lines(&self, n: usize) -> Vec<String> {
+        (0..n).map(|_| self.next_line()).collect()
+    }
+
+    pub fn port(&self) -> String {
+        self.addr.to_string()
+    }
+}
+
+/// A finished run of the binary.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn stdout(&self) -> &str {
+        std::str::from_utf8(&self.stdout).expect("UTF-8 stdout")
+    }
+}
+
+/// Shows stdout as text when it is UTF-8 (it is but for `keygen --raw`).
+impl fmt::Debug for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut run = f.debug_struct("Run");
+        run.field("code", &self.code);
+        match std::str::from_utf8(&self.stdout) {
+            Ok(text) => run.field("stdout", &text),
+            Err(_) => run.field("stdout", &self.stdout),
+        };
+        run.field("stderr", &self.stderr).finish()
+    }
+}
+
+/// Runs the binary with `args` and the key `key` in the environment (or
+/// none), killing it if it outlives [`WAIT`].
+pub fn run(args: &[&str], key: Option<&str>) -> Run {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove(KEY_ENV)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(key) = key {
+        cmd.env(KEY_ENV, key);
+    }
+    let mut child = KillOnDrop(cmd.spawn().expect("spawn"));
+    let out = process::read_all(child.0.stdout.take().unwrap());
+    let err = process::read_all(child.0.stderr.take().unwrap());
+    let Some(status) = process::wait_within(&mut child.0, WAIT).expect("try_wait") else {
+        panic!("{args:?} did not finish within {WAIT:?}");
+    };
+    let read = |pipe: Receiver<std::io::Result<Vec<u8>>>| {
+        pipe.recv_timeout(WAIT)
+            .expect("the binary exited but left its output open")
+            .expect("read the binary's output")
+    };
+    Run {
+        code: status.code(),
+        stdout: read(out),
+        stderr: String::from_utf8_lossy(&read(err)).into_owned(),
+    }
+}
+
+/// `connect --profile PROFILE SERVER --message MESSAGE EXTRA...` with `key`
+/// in the environment.
+pub fn connect(server: &Server, profile: &str, message: &str, key: &str, extra: &[&str]) -> Run {
+    let addr = server.port();
+    run(&connect_args(profile, &addr, message, extra), Some(key))
+}
+
+/// A TCP connection to `server`, every operation bounded by [`WAIT`].
+pub fn tcp(server: &Server) -> TcpStream {
+    let stream = TcpStream::connect_timeout(&server.addr, WAIT).expect("tcp connect");
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream.set_write_timeout(Some(WAIT)).unwrap();
+    stream
+}
+
+/// `accepted 127.0.0.1:PORT TAIL`, any client port; returns TAIL.
+#[track_caller]
+pub fn accepted_tail(line: &str) -> &str {
+    after_client(line, "accepted", " ")
+}
+
+/// `rejected 127.0.0.1:PORT: REASON`, any client port; returns REASON.
+#[track_caller]
+pub fn rejected_reason(line: &str) -> &str {
+    after_client(line, "rejected", ": ")
+}
+
+/// `VERDICT 127.0.0.1:PORT` `SEP` REST, any client port; returns REST.
+#[track_caller]
+fn after_client<'a>(line: &'a str, verdict: &str, sep: &str) -> &'a str {
+    let rest = line
+        .strip_prefix(verdict)
+        .and_then(|rest| rest.strip_prefix(" 127.0.0.1:"))
+        .unwrap_or_else(|| panic!("not {verdict} 127.0.0.1:PORT: {line:?}"));
+    let (port, tail) = rest
+        .split_once(sep)
+        .unwrap_or_else(|| panic!("{verdict} line shape: {line:?}"));
+    port.parse::<u16>().expect("client port");
+    tail
+}
+
+/// Plays a server with `impostor` (in a thread, on a fresh 127.0.0.1
+/// listener), runs `connect --profile PROFILE ADDR --message hi` against it
+/// holding `key`, and checks that the client rejects the server's proof:
+/// exit 3, nothing on stdout, [`BAD_MAC`] on stderr. Then waits for
+/// `impostor`, which checks its own side.
+#[track_caller]
+pub fn assert_connect_rejects_impostor(profile: &str, key: &str, impostor: fn(TcpListener)) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let impostor = thread::spawn(move || impostor(listener));
+    let r = run(&connect_args(profile, &addr, "hi", &[]), Some(key));
+    assert_eq!(r.code, Some(3), "{r:?}");
+    assert_eq!(r.stdout(), "");
+    assert_eq!(
+        r.stderr,
+        format!("authentication failed: we rejected the server: {BAD_MAC}\n")
+    );
+    impostor.join().unwrap();
+}
