@@ -24,3 +24,4 @@ mod python;
 mod recipe;
 #[path = "interop/sans_io.rs"]
 mod sans_io;
+mod support;

@@ -15,20 +15,18 @@
 //! killed by its process id; everything binds 127.0.0.1.
 
 use std::fs::{self, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{self, Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::python::{after_port, eq, hex, pythons, run_matrix, Case, Peer, Python, Script, WAIT};
-
-const BIN: &str = env!("CARGO_BIN_EXE_hmac-handshake");
-const KEY_ENV: &str = "HMAC_HANDSHAKE_KEY";
+use crate::support::cli::{BAD_MAC, BIN, KEY_ENV};
+use crate::support::process::{self, KillOnDrop};
 /// The CLI's `--timeout` (handshake deadline), well under [`WAIT`].
 const CLI_TIMEOUT: &str = "5";
 
@@ -47,9 +45,6 @@ const TEXT: &str = "h\u{e9}llo, multiprocessing \u{2713} from the CLI";
 /// `connect`'s stderr when the Python listener answers `#FAILURE#`.
 const SERVER_REJECTED: &str = "authentication failed: the server rejected our proof \
     (#FAILURE#): the two sides hold different keys\n";
-/// Why `serve` rejects a client whose proof does not verify.
-const BAD_MAC: &str =
-    "the peer's MAC did not verify: it holds a different key, or the exchange was altered";
 /// Why either side refuses a legacy (HMAC-MD5) peer without `--allow-md5`.
 const MD5_REFUSED: &str = "the peer uses HMAC-MD5, so it looks like Python <= 3.11 (or asked \
     for {md5}); enable MD5 with allow_md5 (CLI: --allow-md5) if that peer is expected";
@@ -126,7 +121,7 @@ impl KeyFile {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let path = std::env::temp_dir().join(format!(
             "hmac-handshake-interop-cli-{}-{}.key",
-            process::id(),
+            std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
         let mut options = OpenOptions::new();
@@ -149,42 +144,10 @@ impl Drop for KeyFile {
     }
 }
 
-/// Collects everything `pipe` yields, in a thread.
-fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
-    let buf = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&buf);
-    thread::spawn(move || {
-        let mut chunk = [0u8; 4096];
-        while let Ok(n) = pipe.read(&mut chunk) {
-            if n == 0 {
-                break;
-            }
-            sink.lock().unwrap().extend_from_slice(&chunk[..n]);
-        }
-    });
-    buf
-}
-
-fn text(buf: &Mutex<Vec<u8>>) -> String {
-    String::from_utf8_lossy(&buf.lock().unwrap()).into_owned()
-}
-
-/// A running CLI process, killed (by its process id) on drop.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
 /// A running `serve --profile multiprocessing --listen 127.0.0.1:0`: stdout
 /// read line by line in a thread, stderr collected for failure reports.
 struct Serve {
-    child: Guard,
+    child: KillOnDrop,
     lines: Receiver<String>,
     seen: Vec<String>,
     stderr: Arc<Mutex<Vec<u8>>>,
@@ -209,19 +172,10 @@ impl Serve {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("spawn {BIN} serve: {e}"))?;
-        let stdout = child.stdout.take().expect("piped stdout");
-        let stderr = collect(child.stderr.take().expect("piped stderr"));
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = process::lines(child.stdout.take().expect("piped stdout"));
+        let stderr = process::collect(child.stderr.take().expect("piped stderr"));
         let mut serve = Serve {
-            child: Guard(child),
+            child: KillOnDrop(child),
             lines,
             seen: Vec::new(),
             stderr,
@@ -310,7 +264,7 @@ impl Serve {
         format!(
             "  serve exit: {status:?}\n  serve stdout: {:?}\n  serve stderr: {}",
             self.seen,
-            text(&self.stderr).trim_end()
+            process::text(&self.stderr).trim_end()
         )
     }
 
@@ -343,17 +297,14 @@ fn connect(port: u16, key: &str, extra: &[&str]) -> Result<Ran, String> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("spawn {BIN} connect: {e}"))?;
-    let stdout = read_all(child.stdout.take().expect("piped stdout"));
-    let stderr = read_all(child.stderr.take().expect("piped stderr"));
-    let mut child = Guard(child);
+    let stdout = process::read_all(child.stdout.take().expect("piped stdout"));
+    let stderr = process::read_all(child.stderr.take().expect("piped stderr"));
+    let mut child = KillOnDrop(child);
     let start = Instant::now();
-    let status = loop {
-        match child.0.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if start.elapsed() < WAIT => thread::sleep(Duration::from_millis(5)),
-            Ok(None) => return Err(format!("connect still running after {WAIT:?} (killed)")),
-            Err(e) => return Err(format!("connect: wait: {e}")),
-        }
+    let status = match process::wait_within(&mut child.0, WAIT) {
+        Ok(Some(status)) => status,
+        Ok(None) => return Err(format!("connect still running after {WAIT:?} (killed)")),
+        Err(e) => return Err(format!("connect: wait: {e}")),
     };
     // Both pipes close when connect exits (it starts no other process).
     let take = |what: &str, pipe: Receiver<std::io::Result<Vec<u8>>>| match pipe
@@ -368,16 +319,6 @@ fn connect(port: u16, key: &str, extra: &[&str]) -> Result<Ran, String> {
         stdout: take("stdout", stdout)?,
         stderr: take("stderr", stderr)?,
     })
-}
-
-/// Reads all of `pipe` in a thread; the result arrives once it closes.
-fn read_all(mut pipe: impl Read + Send + 'static) -> Receiver<std::io::Result<Vec<u8>>> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = tx.send(pipe.read_to_end(&mut buf).map(|_| buf));
-    });
-    rx
 }
 
 /// `eq` on a whole `connect` run, reporting all of it on a mismatch.

@@ -8,21 +8,22 @@
 use std::collections::BTreeMap;
 use std::env;
 use std::fmt::Debug;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
+
+pub use crate::support::process::WAIT;
+use crate::support::process::{self, KillOnDrop};
 
 /// Set to `1` (CI does) to turn a missing interpreter into a test failure.
 pub const REQUIRE_ENV: &str = "HMAC_HANDSHAKE_REQUIRE_PYTHON";
 /// The versions `REQUIRE_ENV=1` insists on.
 pub const REQUIRED: [(u32, u32); 5] = [(2, 7), (3, 7), (3, 11), (3, 12), (3, 13)];
-/// Longest any single step (a line, an exit, an accept, a read) may take.
-pub const WAIT: Duration = Duration::from_secs(10);
 /// The peers' own `--deadline`, in seconds: past it they exit 4 on their own.
 const PEER_DEADLINE: &str = "15";
 
@@ -52,30 +53,19 @@ fn require() -> bool {
 
 /// Runs `cmd` with a bounded wait; returns its stdout.
 fn output_within(cmd: &mut Command, limit: Duration) -> Option<String> {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let mut stdout = child.stdout.take()?;
-    let reader = thread::spawn(move || {
-        let mut s = String::new();
-        stdout.read_to_string(&mut s).map(|_| s)
-    });
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => break,
-            Ok(None) if start.elapsed() < limit => thread::sleep(Duration::from_millis(10)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-        }
+    let mut child = KillOnDrop(
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?,
+    );
+    let stdout = process::read_all(child.0.stdout.take()?);
+    match process::wait_within(&mut child.0, limit) {
+        Ok(Some(status)) if status.success() => {}
+        _ => return None, // killed on drop if still running
     }
-    reader.join().ok()?.ok()
+    String::from_utf8(stdout.recv_timeout(limit).ok()?.ok()?).ok()
 }
 
 fn query_version(path: &Path) -> Option<Python> {
@@ -325,9 +315,10 @@ pub struct Finished {
 }
 
 /// A running peer: stdout read line by line in a thread (so the pipe never
-/// fills), stderr collected for failure reports. Killed on drop if running.
+/// fills), stderr collected for failure reports. Killed on drop if running
+/// (by [`KillOnDrop`]).
 pub struct Peer {
-    child: Child,
+    child: KillOnDrop,
     lines: Receiver<String>,
     seen: Vec<String>,
     stderr: Arc<Mutex<Vec<u8>>>,
@@ -347,30 +338,10 @@ impl Peer {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("spawn {} {script:?}: {e}", py.path.display()))?;
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut stderr_pipe = child.stderr.take().expect("piped stderr");
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&stderr);
-        thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stderr_pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
+        let lines = process::lines(child.stdout.take().expect("piped stdout"));
+        let stderr = process::collect(child.stderr.take().expect("piped stderr"));
         Ok(Peer {
-            child,
+            child: KillOnDrop(child),
             lines,
             seen: Vec::new(),
             stderr,
@@ -401,7 +372,7 @@ impl Peer {
     /// Whether the process has exited (it is reaped if so).
     fn exited(&mut self) -> bool {
         if self.status.is_none() {
-            self.status = self.child.try_wait().ok().flatten();
+            self.status = self.child.0.try_wait().ok().flatten();
         }
         self.status.is_some()
     }
@@ -463,14 +434,14 @@ impl Peer {
     /// What the peer said so far, for a failure report. Stops it first.
     fn report(&mut self) -> String {
         if !self.exited() {
-            let _ = self.child.kill();
-            self.status = self.child.wait().ok();
+            let _ = self.child.0.kill();
+            self.status = self.child.0.wait().ok();
         }
         while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
             self.seen.push(line);
         }
         thread::sleep(Duration::from_millis(20));
-        let stderr = String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned();
+        let stderr = process::text(&self.stderr);
         format!(
             "  peer exit: {:?}\n  peer stdout: {:?}\n  peer stderr: {}",
             self.status,
@@ -485,15 +456,6 @@ impl Peer {
         body: impl FnOnce(&mut Peer) -> Result<(), String>,
     ) -> Result<(), String> {
         body(self).map_err(|e| format!("{e}\n{}", self.report()))
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        if !self.exited() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }
 
