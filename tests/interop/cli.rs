@@ -24,7 +24,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::python::{after_port, eq, hex, pythons, run_matrix, Case, Peer, Python, Script, WAIT};
+use crate::multiprocessing::{mp_client, mp_listener};
+use crate::python::{echo_lines, eq, pythons, run_matrix, Case, Peer, Python, WAIT};
 use crate::support::cli::{BAD_MAC, BIN, KEY_ENV};
 use crate::support::process::{self, KillOnDrop};
 /// The CLI's `--timeout` (handshake deadline), well under [`WAIT`].
@@ -332,29 +333,57 @@ fn ran_eq(ran: &Ran, code: i32, stdout: &str, stderr: &str) -> Result<(), String
 /// `mp_peer.py --role client` holding `key`, sending `messages()` to
 /// `serve`.
 fn python_client(py: &Python, serve: &Serve, key: &[u8]) -> Result<Peer, String> {
-    let port = serve.port();
-    let key_hex = hex(key);
-    let hexes: Vec<String> = messages().iter().map(|m| hex(m)).collect();
-    let mut args = vec!["--role", "client", "--port", &port, "--key-hex", &key_hex];
-    args.push("--message-hex");
-    args.extend(hexes.iter().map(String::as_str));
-    Peer::spawn(py, Script::Mp, &args)
+    mp_client(py, &serve.port(), key, &messages())
 }
 
 /// `mp_peer.py --role listener` holding `key` (UTF-8), and its port.
 fn python_listener(py: &Python, key: &str) -> Result<(Peer, u16), String> {
-    let key_hex = hex(key.as_bytes());
-    let mut peer = Peer::spawn(
-        py,
-        Script::Mp,
-        &["--role", "listener", "--key-hex", &key_hex],
-    )?;
+    let mut peer = mp_listener(py, key.as_bytes())?;
     let mut port = 0;
     peer.check(|peer| {
         port = peer.port()?;
         Ok(())
     })?;
     Ok((peer, port))
+}
+
+/// `connect` holding [`ENV_KEY`] (with `extra`) to a Python listener holding
+/// `listener_key`, which must fail: exit 3, nothing on stdout, `stderr`; and
+/// the listener's last word is `listener_line` (exit 3).
+fn connect_fails(
+    py: &Python,
+    listener_key: &str,
+    extra: &[&str],
+    stderr: &str,
+    listener_line: &str,
+) -> Result<(), String> {
+    let (mut listener, port) = python_listener(py, listener_key)?;
+    listener.check(|listener| {
+        let ran = connect(port, ENV_KEY, extra)?;
+        ran_eq(&ran, 3, "", stderr)?;
+        listener.expect_exit_after_port(3, &[listener_line.to_string()])
+    })
+}
+
+/// A Python client holding `client_key` to `serve` holding [`FILE_KEY`]
+/// (with `extra`), which must reject it: `serve` prints `rejected PEER:
+/// REASON`, then nothing more; the client is told `#FAILURE#` (exit 3).
+fn serve_rejects(
+    py: &Python,
+    client_key: &[u8],
+    extra: &[&str],
+    reason: &str,
+) -> Result<(), String> {
+    let mut serve = Serve::start(FILE_KEY, extra)?;
+    serve.check(|serve| {
+        let mut client = python_client(py, serve, client_key)?;
+        client.check(|client| {
+            client.expect_exit(3, &[CLIENT_REJECTED.to_string()])?;
+            let (line, peer) = serve.verdict_line("rejected")?;
+            eq("serve line", line, format!("rejected {peer}: {reason}"))?;
+            serve.quiet()
+        })
+    })
 }
 
 /// Case 1: `serve` (with `--allow-md5` only for a legacy client) and a Python
@@ -370,12 +399,7 @@ fn serve_accepts_python_clients_and_echoes() {
         serve.check(|serve| {
             let mut client = python_client(case.py, serve, FILE_KEY)?;
             client.check(|client| {
-                let fin = client.finish()?;
-                let mut want = vec!["AUTH_OK".to_string()];
-                want.extend(messages().iter().map(|m| format!("ECHO {}", hex(m))));
-                want.push("DONE".to_string());
-                eq("python client exit code", fin.code, Some(0))?;
-                eq("python client stdout", fin.lines, want)?;
+                client.expect_exit(0, &echo_lines(&messages()))?;
                 let (line, peer) = serve.verdict_line("accepted")?;
                 let digest = digest_of(case.py);
                 eq(
@@ -401,17 +425,7 @@ fn connect_to_python_listeners() {
         listener.check(|listener| {
             let ran = connect(port, ENV_KEY, md5_flag(case.py))?;
             ran_eq(&ran, 0, &format!("{TEXT}\n"), "")?;
-            let fin = listener.finish()?;
-            eq("python listener exit code", fin.code, Some(0))?;
-            eq(
-                "python listener stdout after PORT",
-                after_port(&fin.lines),
-                &[
-                    "AUTH_OK".to_string(),
-                    format!("ECHO {}", hex(TEXT.as_bytes())),
-                    "DONE".to_string(),
-                ][..],
-            )
+            listener.expect_exit_after_port(0, &echo_lines(&[TEXT]))
         })
     });
 }
@@ -429,36 +443,17 @@ fn wrong_key_fails_in_both_directions() {
     let test = "cli::wrong_key_fails_in_both_directions";
     let Some(pys) = picked(test) else { return };
     run_matrix(test, cases(&pys, &["connect", "serve"]), |case| {
+        let allow_md5 = md5_flag(case.py);
         if case.variant == "connect" {
-            let (mut listener, port) = python_listener(case.py, WRONG_ENV_KEY)?;
-            listener.check(|listener| {
-                let ran = connect(port, ENV_KEY, md5_flag(case.py))?;
-                ran_eq(&ran, 3, "", SERVER_REJECTED)?;
-                let fin = listener.finish()?;
-                eq("python listener exit code", fin.code, Some(3))?;
-                eq(
-                    "python listener stdout after PORT",
-                    after_port(&fin.lines),
-                    &[LISTENER_BAD_DIGEST.to_string()][..],
-                )
-            })
+            connect_fails(
+                case.py,
+                WRONG_ENV_KEY,
+                allow_md5,
+                SERVER_REJECTED,
+                LISTENER_BAD_DIGEST,
+            )
         } else {
-            let mut serve = Serve::start(FILE_KEY, md5_flag(case.py))?;
-            serve.check(|serve| {
-                let mut client = python_client(case.py, serve, WRONG_FILE_KEY)?;
-                client.check(|client| {
-                    let fin = client.finish()?;
-                    eq("python client exit code", fin.code, Some(3))?;
-                    eq(
-                        "python client stdout",
-                        fin.lines,
-                        vec![CLIENT_REJECTED.to_string()],
-                    )?;
-                    let (line, peer) = serve.verdict_line("rejected")?;
-                    eq("serve line", line, format!("rejected {peer}: {BAD_MAC}"))?;
-                    serve.quiet()
-                })
-            })
+            serve_rejects(case.py, WRONG_FILE_KEY, allow_md5, BAD_MAC)
         }
     });
 }
@@ -479,41 +474,10 @@ fn legacy_peers_need_allow_md5() {
     }
     run_matrix(test, cases(&legacy_pys, &["connect", "serve"]), |case| {
         if case.variant == "connect" {
-            let (mut listener, port) = python_listener(case.py, ENV_KEY)?;
-            listener.check(|listener| {
-                let ran = connect(port, ENV_KEY, &[])?;
-                let stderr =
-                    format!("authentication failed: we rejected the server: {MD5_REFUSED}\n");
-                ran_eq(&ran, 3, "", &stderr)?;
-                let fin = listener.finish()?;
-                eq("python listener exit code", fin.code, Some(3))?;
-                eq(
-                    "python listener stdout after PORT",
-                    after_port(&fin.lines),
-                    &[LISTENER_EOF.to_string()][..],
-                )
-            })
+            let stderr = format!("authentication failed: we rejected the server: {MD5_REFUSED}\n");
+            connect_fails(case.py, ENV_KEY, &[], &stderr, LISTENER_EOF)
         } else {
-            let mut serve = Serve::start(FILE_KEY, &[])?;
-            serve.check(|serve| {
-                let mut client = python_client(case.py, serve, FILE_KEY)?;
-                client.check(|client| {
-                    let fin = client.finish()?;
-                    eq("python client exit code", fin.code, Some(3))?;
-                    eq(
-                        "python client stdout",
-                        fin.lines,
-                        vec![CLIENT_REJECTED.to_string()],
-                    )?;
-                    let (line, peer) = serve.verdict_line("rejected")?;
-                    eq(
-                        "serve line",
-                        line,
-                        format!("rejected {peer}: {MD5_REFUSED}"),
-                    )?;
-                    serve.quiet()
-                })
-            })
+            serve_rejects(case.py, FILE_KEY, &[], MD5_REFUSED)
         }
     });
 }

@@ -2,7 +2,7 @@
 //! `multiprocessing.connection` (`tests/peers/mp_peer.py`), both directions,
 //! through the blocking adapter.
 
-use std::net::Shutdown;
+use std::net::{Shutdown, TcpStream};
 
 use hmac_handshake::adapter::blocking::{
     client_authenticate, recv_bytes, send_bytes, server_authenticate, AuthError, Authenticated,
@@ -11,7 +11,8 @@ use hmac_handshake::multiprocessing::Config;
 use hmac_handshake::{Confirmation, Digest, Error, Key, Outcome, Profile};
 
 use crate::python::{
-    after_port, bind, connect, eq, hex, io, pythons, run_matrix, Case, Peer, Python, Script,
+    bind, connect, echo_lines, eq, handshake_error, hex, io, pythons, run_matrix, Case, Peer,
+    Python, Script,
 };
 
 /// The shared key (not empty: a <= 3.12 Listener skips auth on an empty key).
@@ -78,12 +79,31 @@ fn every_python(pythons: &[Python]) -> Vec<Case<'_>> {
     pythons.iter().map(|py| Case { py, variant: "" }).collect()
 }
 
-/// The lines `mp_peer.py --role client` prints after echoing `messages()`.
-fn client_echo_lines() -> Vec<String> {
-    let mut lines = vec!["AUTH_OK".to_string()];
-    lines.extend(messages().iter().map(|m| format!("ECHO {}", hex(m))));
-    lines.push("DONE".to_string());
-    lines
+/// `mp_peer.py --role client` holding `key`: connects to 127.0.0.1:`port`,
+/// sends each of `messages` and waits for its echo.
+pub fn mp_client(
+    py: &Python,
+    port: &str,
+    key: &[u8],
+    messages: &[Vec<u8>],
+) -> Result<Peer, String> {
+    let key_hex = hex(key);
+    let hexes: Vec<String> = messages.iter().map(|m| hex(m)).collect();
+    let mut args = vec!["--role", "client", "--port", port, "--key-hex", &key_hex];
+    args.push("--message-hex");
+    args.extend(hexes.iter().map(String::as_str));
+    Peer::spawn(py, Script::Mp, &args)
+}
+
+/// `mp_peer.py --role listener` holding `key`: prints `PORT n`, then echoes
+/// every message until its client closes.
+pub fn mp_listener(py: &Python, key: &[u8]) -> Result<Peer, String> {
+    let key_hex = hex(key);
+    Peer::spawn(
+        py,
+        Script::Mp,
+        &["--role", "listener", "--key-hex", &key_hex],
+    )
 }
 
 /// Rust server, Python client: runs `server_authenticate` with `config`
@@ -94,31 +114,10 @@ fn rust_server(
     case: &Case<'_>,
     config: Config,
     peer_key: &[u8],
-    body: impl FnOnce(
-        &mut Peer,
-        Result<Authenticated, AuthError>,
-        &mut std::net::TcpStream,
-    ) -> Result<(), String>,
+    body: impl FnOnce(&mut Peer, Result<Authenticated, AuthError>, &mut TcpStream) -> Result<(), String>,
 ) -> Result<(), String> {
     let (listener, port) = bind()?;
-    let [m1, m2] = messages();
-    let (m1, m2) = (hex(&m1), hex(&m2));
-    let key_hex = hex(peer_key);
-    let mut peer = Peer::spawn(
-        case.py,
-        Script::Mp,
-        &[
-            "--role",
-            "client",
-            "--port",
-            &port,
-            "--key-hex",
-            &key_hex,
-            "--message-hex",
-            &m1,
-            &m2,
-        ],
-    )?;
+    let mut peer = mp_client(case.py, &port, peer_key, &messages())?;
     peer.check(|peer| {
         let mut stream = peer.accept(&listener)?;
         let key = Key::new(KEY);
@@ -128,7 +127,7 @@ fn rust_server(
 }
 
 /// Echoes `messages()` back to the Python client, then expects its close.
-fn serve_echo(stream: &mut std::net::TcpStream, mut pending: Vec<u8>) -> Result<(), String> {
+pub fn serve_echo(stream: &mut TcpStream, mut pending: Vec<u8>) -> Result<(), String> {
     for want in messages() {
         let got = io("recv_bytes", recv_bytes(stream, &mut pending, MAX_MESSAGE))?;
         eq(
@@ -145,6 +144,54 @@ fn serve_echo(stream: &mut std::net::TcpStream, mut pending: Vec<u8>) -> Result<
     eq("after the last echo (clean EOF)", end, None)
 }
 
+/// Sends `messages()` to the Python listener and checks each echo, then
+/// half-closes and expects the listener's close.
+pub fn client_echo(stream: &mut TcpStream, mut pending: Vec<u8>) -> Result<(), String> {
+    for m in messages() {
+        io("send_bytes", send_bytes(stream, &m))?;
+        let echo = io("recv_bytes", recv_bytes(stream, &mut pending, MAX_MESSAGE))?;
+        eq(
+            "echo from the Python listener",
+            echo.as_deref(),
+            Some(&m[..]),
+        )?;
+    }
+    io("shutdown", stream.shutdown(Shutdown::Write))?;
+    let end = io(
+        "recv_bytes at the end",
+        recv_bytes(stream, &mut pending, MAX_MESSAGE),
+    )?;
+    eq("after our shutdown (clean EOF)", end, None)
+}
+
+/// After [`rust_server`]: we accepted the client and served its echo, and
+/// it ended cleanly.
+fn server_accepted_and_echoed(
+    py: &Python,
+    peer: &mut Peer,
+    result: Result<Authenticated, AuthError>,
+    stream: &mut TcpStream,
+) -> Result<(), String> {
+    let auth = result.map_err(|e| format!("server_authenticate: {e:?}"))?;
+    check_outcome(py, &auth)?;
+    serve_echo(stream, auth.leftover)?;
+    peer.expect_exit(0, &echo_lines(&messages()))
+}
+
+/// After [`rust_server`]: we refused the client with `want`, and it was
+/// told so (`#FAILURE#`).
+fn server_refused(
+    peer: &mut Peer,
+    result: Result<Authenticated, AuthError>,
+    want: Error,
+) -> Result<(), String> {
+    handshake_error(result, want)?;
+    peer.expect_exit(
+        3,
+        &["AUTH_FAILED AuthenticationError: digest sent was rejected".to_string()],
+    )
+}
+
 /// Case 1: Rust `server_authenticate` (MD5 allowed) and a Python `Client`
 /// with the right key authenticate each other, then echo two messages.
 #[test]
@@ -153,12 +200,7 @@ fn rust_server_python_client_echo() {
     let Some(pythons) = pythons(test) else { return };
     run_matrix(test, every_python(pythons), |case| {
         rust_server(case, Config::with_md5(), KEY, |peer, result, stream| {
-            let auth = result.map_err(|e| format!("server_authenticate: {e:?}"))?;
-            check_outcome(case.py, &auth)?;
-            serve_echo(stream, auth.leftover)?;
-            let fin = peer.finish()?;
-            eq("peer exit code", fin.code, Some(0))?;
-            eq("peer stdout", fin.lines, client_echo_lines())
+            server_accepted_and_echoed(case.py, peer, result, stream)
         })
     });
 }
@@ -173,24 +215,9 @@ fn rust_server_default_config_refuses_md5_peers() {
     run_matrix(test, every_python(pythons), |case| {
         rust_server(case, Config::default(), KEY, |peer, result, stream| {
             if case.py.at_least(3, 12) {
-                let auth = result.map_err(|e| format!("server_authenticate: {e:?}"))?;
-                check_outcome(case.py, &auth)?;
-                serve_echo(stream, auth.leftover)?;
-                let fin = peer.finish()?;
-                eq("peer exit code", fin.code, Some(0))?;
-                eq("peer stdout", fin.lines, client_echo_lines())
+                server_accepted_and_echoed(case.py, peer, result, stream)
             } else {
-                match result {
-                    Err(AuthError::Handshake(Error::Md5NotAllowed)) => {}
-                    other => return Err(format!("want Err(Md5NotAllowed), got {other:?}")),
-                }
-                let fin = peer.finish()?;
-                eq("peer exit code", fin.code, Some(3))?;
-                eq(
-                    "peer stdout",
-                    fin.lines,
-                    vec!["AUTH_FAILED AuthenticationError: digest sent was rejected".to_string()],
-                )
+                server_refused(peer, result, Error::Md5NotAllowed)
             }
         })
     });
@@ -204,17 +231,7 @@ fn rust_server_python_client_wrong_key_bad_tag() {
     let Some(pythons) = pythons(test) else { return };
     run_matrix(test, every_python(pythons), |case| {
         rust_server(case, Config::with_md5(), WRONG_KEY, |peer, result, _| {
-            match result {
-                Err(AuthError::Handshake(Error::BadTag)) => {}
-                other => return Err(format!("want Err(BadTag), got {other:?}")),
-            }
-            let fin = peer.finish()?;
-            eq("peer exit code", fin.code, Some(3))?;
-            eq(
-                "peer stdout",
-                fin.lines,
-                vec!["AUTH_FAILED AuthenticationError: digest sent was rejected".to_string()],
-            )
+            server_refused(peer, result, Error::BadTag)
         })
     });
 }
@@ -227,18 +244,9 @@ fn rust_client(
     case: &Case<'_>,
     our_key: &[u8],
     peer_key: &[u8],
-    body: impl FnOnce(
-        &mut Peer,
-        Result<Authenticated, AuthError>,
-        &mut std::net::TcpStream,
-    ) -> Result<(), String>,
+    body: impl FnOnce(&mut Peer, Result<Authenticated, AuthError>, &mut TcpStream) -> Result<(), String>,
 ) -> Result<(), String> {
-    let key_hex = hex(peer_key);
-    let mut peer = Peer::spawn(
-        case.py,
-        Script::Mp,
-        &["--role", "listener", "--key-hex", &key_hex],
-    )?;
+    let mut peer = mp_listener(case.py, peer_key)?;
     peer.check(|peer| {
         let port = peer.port()?;
         let mut stream = connect(port)?;
@@ -260,29 +268,8 @@ fn rust_client_python_listener_echo() {
             let auth = result.map_err(|e| format!("client_authenticate: {e:?}"))?;
             check_outcome(case.py, &auth)?;
             eq("leftover", &auth.leftover[..], &[][..])?;
-            let mut pending = auth.leftover;
-            for m in messages() {
-                io("send_bytes", send_bytes(stream, &m))?;
-                let echo = io("recv_bytes", recv_bytes(stream, &mut pending, MAX_MESSAGE))?;
-                eq(
-                    "echo from the Python listener",
-                    echo.as_deref(),
-                    Some(&m[..]),
-                )?;
-            }
-            io("shutdown", stream.shutdown(Shutdown::Write))?;
-            let end = io(
-                "recv_bytes at the end",
-                recv_bytes(stream, &mut pending, MAX_MESSAGE),
-            )?;
-            eq("after our shutdown (clean EOF)", end, None)?;
-            let fin = peer.finish()?;
-            eq("peer exit code", fin.code, Some(0))?;
-            eq(
-                "peer stdout after PORT",
-                after_port(&fin.lines),
-                &client_echo_lines()[..],
-            )
+            client_echo(stream, auth.leftover)?;
+            peer.expect_exit_after_port(0, &echo_lines(&messages()))
         })
     });
 }
@@ -295,16 +282,10 @@ fn rust_client_python_listener_wrong_key_rejected() {
     let Some(pythons) = pythons(test) else { return };
     run_matrix(test, every_python(pythons), |case| {
         rust_client(case, WRONG_KEY, KEY, |peer, result, _| {
-            match result {
-                Err(AuthError::Handshake(Error::PeerRejected)) => {}
-                other => return Err(format!("want Err(PeerRejected), got {other:?}")),
-            }
-            let fin = peer.finish()?;
-            eq("peer exit code", fin.code, Some(3))?;
-            eq(
-                "peer stdout after PORT",
-                after_port(&fin.lines),
-                &["AUTH_FAILED AuthenticationError: digest received was wrong".to_string()][..],
+            handshake_error(result, Error::PeerRejected)?;
+            peer.expect_exit_after_port(
+                3,
+                &["AUTH_FAILED AuthenticationError: digest received was wrong".to_string()],
             )
         })
     });

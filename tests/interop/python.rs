@@ -17,6 +17,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use hmac_handshake::adapter::blocking::{AuthError, Authenticated};
+use hmac_handshake::Error;
+
 pub use crate::support::process::WAIT;
 use crate::support::process::{self, KillOnDrop};
 
@@ -270,9 +273,29 @@ pub fn eq<T: PartialEq + Debug>(what: &str, got: T, want: T) -> Result<(), Strin
     }
 }
 
+/// `Ok(())` when the handshake failed with `want`.
+pub fn handshake_error(
+    result: Result<Authenticated, AuthError>,
+    want: Error,
+) -> Result<(), String> {
+    match result {
+        Err(AuthError::Handshake(e)) if e == want => Ok(()),
+        other => Err(format!("want Err({want:?}), got {other:?}")),
+    }
+}
+
 /// A server's stdout without its first line (`PORT n`, already checked).
 pub fn after_port(lines: &[String]) -> &[String] {
     lines.get(1..).unwrap_or_default()
+}
+
+/// What a peer prints when it echoed `messages` and ended cleanly:
+/// `AUTH_OK`, an `ECHO <hex>` line each, `DONE`.
+pub fn echo_lines(messages: &[impl AsRef<[u8]>]) -> Vec<String> {
+    let mut lines = vec!["AUTH_OK".to_string()];
+    lines.extend(messages.iter().map(|m| format!("ECHO {}", hex(m.as_ref()))));
+    lines.push("DONE".to_string());
+    lines
 }
 
 /// Bytes as lowercase hex, the way the peers print them.
@@ -403,6 +426,22 @@ impl Peer {
             code: self.status.and_then(|s| s.code()),
             lines: self.seen.clone(),
         })
+    }
+
+    /// [`finish`](Peer::finish)es, then checks the exit code and the whole
+    /// stdout.
+    pub fn expect_exit(&mut self, code: i32, lines: &[String]) -> Result<(), String> {
+        let fin = self.finish()?;
+        eq("peer exit code", fin.code, Some(code))?;
+        eq("peer stdout", &fin.lines[..], lines)
+    }
+
+    /// [`expect_exit`](Peer::expect_exit) for a server or listener: its
+    /// stdout after the `PORT n` line.
+    pub fn expect_exit_after_port(&mut self, code: i32, lines: &[String]) -> Result<(), String> {
+        let fin = self.finish()?;
+        eq("peer exit code", fin.code, Some(code))?;
+        eq("peer stdout after PORT", after_port(&fin.lines), lines)
     }
 
     /// Accepts the peer's connection on `listener`, waiting at most

@@ -11,7 +11,8 @@ use hmac_handshake::{recipe, Confirmation, Digest, Error, Key, Outcome, Profile}
 
 use crate::multiprocessing::{KEY, LONG_KEY, WRONG_KEY};
 use crate::python::{
-    after_port, bind, connect, eq, hex, io, pythons, run_matrix, Case, Peer, Python, Script,
+    after_port, bind, connect, echo_lines, eq, handshake_error, hex, io, pythons, run_matrix, Case,
+    Peer, Python, Script,
 };
 
 /// The digest variants for one interpreter: the recipe's bare
@@ -90,6 +91,35 @@ fn read_app(stream: &mut TcpStream, mut pending: Vec<u8>, len: usize) -> Result<
     Ok(pending)
 }
 
+/// `recipe_peer.py ROLE... --key-hex HEX(peer_key) --digest D EXTRA...`,
+/// with the `--digest` of `case`'s variant; returns it with our digest.
+fn recipe_peer(
+    case: &Case<'_>,
+    role: &[&str],
+    peer_key: &[u8],
+    extra: &[&str],
+) -> Result<(Peer, Digest), String> {
+    let (digest_arg, digest) = digest_of(case);
+    let key_hex = hex(peer_key);
+    let mut args = role.to_vec();
+    args.extend_from_slice(&["--key-hex", &key_hex, "--digest", digest_arg]);
+    args.extend_from_slice(extra);
+    Ok((Peer::spawn(case.py, Script::Recipe, &args)?, digest))
+}
+
+/// The Rust client's handshake holding `key`: it completes with the verdict
+/// unknown (the recipe sends none) and nothing read past the challenge.
+fn client_handshake(
+    stream: &mut (impl Read + Write),
+    key: &[u8],
+    digest: Digest,
+) -> Result<(), String> {
+    let auth = client_authenticate(stream, &Key::new(key), profile(digest))
+        .map_err(|e| format!("client_authenticate: {e:?}"))?;
+    eq("outcome", auth.outcome, client_outcome(digest))?;
+    eq("leftover", auth.leftover, Vec::new())
+}
+
 /// Rust server, Python client: `server_authenticate` against
 /// `recipe_peer.py --role client` holding `peer_key`, with `extra`
 /// arguments; then hands the result, the connection and the still running
@@ -100,21 +130,13 @@ fn rust_server(
     extra: &[&str],
     body: impl FnOnce(&mut Peer, Result<Authenticated, AuthError>, &mut TcpStream) -> Result<(), String>,
 ) -> Result<(), String> {
-    let (digest_arg, digest) = digest_of(case);
     let (listener, port) = bind()?;
-    let key_hex = hex(peer_key);
-    let mut args = vec![
-        "--role",
-        "client",
-        "--port",
-        &port,
-        "--key-hex",
-        &key_hex,
-        "--digest",
-        digest_arg,
-    ];
-    args.extend_from_slice(extra);
-    let mut peer = Peer::spawn(case.py, Script::Recipe, &args)?;
+    let (mut peer, digest) = recipe_peer(
+        case,
+        &["--role", "client", "--port", &port],
+        peer_key,
+        extra,
+    )?;
     peer.check(|peer| {
         let mut stream = peer.accept(&listener)?;
         let key = Key::new(KEY);
@@ -147,17 +169,7 @@ fn recipe_rust_server_python_client_echo() {
                 let mut rest = Vec::new();
                 io("read to EOF", stream.read_to_end(&mut rest))?;
                 eq("bytes after the message", rest, Vec::new())?;
-                let fin = peer.finish()?;
-                eq("peer exit code", fin.code, Some(0))?;
-                eq(
-                    "peer stdout",
-                    fin.lines,
-                    vec![
-                        "AUTH_OK".to_string(),
-                        format!("ECHO {message_hex}"),
-                        "DONE".to_string(),
-                    ],
-                )
+                peer.expect_exit(0, &echo_lines(&[&message]))
             },
         )
     });
@@ -177,17 +189,12 @@ fn recipe_rust_server_python_client_wrong_key_bad_tag() {
             WRONG_KEY,
             &["--message-hex", &message_hex],
             |peer, result, stream| {
-                match result {
-                    Err(AuthError::Handshake(Error::BadTag)) => {}
-                    other => return Err(format!("want Err(BadTag), got {other:?}")),
-                }
+                handshake_error(result, Error::BadTag)?;
                 io("close", stream.shutdown(Shutdown::Both))?;
-                let fin = peer.finish()?;
-                eq("peer exit code", fin.code, Some(0))?;
-                eq(
-                    "peer stdout",
-                    fin.lines,
-                    vec![
+                // Nothing came back: an empty ECHO.
+                peer.expect_exit(
+                    0,
+                    &[
                         "AUTH_OK".to_string(),
                         "ECHO ".to_string(),
                         "DONE".to_string(),
@@ -206,18 +213,7 @@ fn rust_client(
     extra: &[&str],
     body: impl FnOnce(&mut Peer, &mut TcpStream, Digest) -> Result<(), String>,
 ) -> Result<(), String> {
-    let (digest_arg, digest) = digest_of(case);
-    let key_hex = hex(peer_key);
-    let mut args = vec![
-        "--role",
-        "server",
-        "--key-hex",
-        &key_hex,
-        "--digest",
-        digest_arg,
-    ];
-    args.extend_from_slice(extra);
-    let mut peer = Peer::spawn(case.py, Script::Recipe, &args)?;
+    let (mut peer, digest) = recipe_peer(case, &["--role", "server"], peer_key, extra)?;
     peer.check(|peer| {
         let port = peer.port()?;
         let mut stream = connect(port)?;
@@ -265,11 +261,7 @@ fn recipe_rust_client_python_server_echo() {
     let cases = digest_cases(pythons, &["default", "sha256"]);
     run_matrix(test, cases, |case| {
         rust_client(case, LONG_KEY, &[], |peer, stream, digest| {
-            let key = Key::new(LONG_KEY);
-            let auth = client_authenticate(stream, &key, profile(digest))
-                .map_err(|e| format!("client_authenticate: {e:?}"))?;
-            eq("outcome", auth.outcome, client_outcome(digest))?;
-            eq("leftover", auth.leftover, Vec::new())?;
+            client_handshake(stream, LONG_KEY, digest)?;
             client_echo(peer, stream, &message)
         })
     });
@@ -285,21 +277,11 @@ fn recipe_rust_client_python_server_wrong_key_sees_eof() {
     let cases = digest_cases(pythons, &["default", "sha256"]);
     run_matrix(test, cases, |case| {
         rust_client(case, KEY, &[], |peer, stream, digest| {
-            let key = Key::new(WRONG_KEY);
-            let auth = client_authenticate(stream, &key, profile(digest))
-                .map_err(|e| format!("client_authenticate: {e:?}"))?;
-            eq("outcome", auth.outcome, client_outcome(digest))?;
-            eq("leftover", auth.leftover, Vec::new())?;
+            client_handshake(stream, WRONG_KEY, digest)?;
             let mut buf = [0u8; 64];
             let n = io("first read after the handshake", stream.read(&mut buf))?;
             eq("bytes read after a rejected handshake (EOF)", n, 0)?;
-            let fin = peer.finish()?;
-            eq("peer exit code", fin.code, Some(3))?;
-            eq(
-                "peer stdout after PORT",
-                after_port(&fin.lines),
-                &["AUTH_FAILED bad digest".to_string()][..],
-            )
+            peer.expect_exit_after_port(3, &["AUTH_FAILED bad digest".to_string()])
         })
     });
 }
@@ -346,17 +328,7 @@ fn recipe_pipelined_reply_lands_in_leftover() {
                 let got = read_app(stream, auth.leftover, len)?;
                 eq("leftover + rest", hex(&got), message_hex.clone())?;
                 io("echo", stream.write_all(&got))?;
-                let fin = peer.finish()?;
-                eq("peer exit code", fin.code, Some(0))?;
-                eq(
-                    "peer stdout",
-                    fin.lines,
-                    vec![
-                        "AUTH_OK".to_string(),
-                        format!("ECHO {message_hex}"),
-                        "DONE".to_string(),
-                    ],
-                )
+                peer.expect_exit(0, &echo_lines(&[&message]))
             },
         )
     });
@@ -403,15 +375,11 @@ fn recipe_trickled_challenge() {
             KEY,
             &["--trickle-ms", "20"],
             |peer, stream, digest| {
-                let key = Key::new(KEY);
                 let mut counting = CountingStream {
                     inner: stream,
                     reads: 0,
                 };
-                let auth = client_authenticate(&mut counting, &key, profile(digest))
-                    .map_err(|e| format!("client_authenticate: {e:?}"))?;
-                eq("outcome", auth.outcome, client_outcome(digest))?;
-                eq("leftover", auth.leftover, Vec::new())?;
+                client_handshake(&mut counting, KEY, digest)?;
                 // 32 bytes 20 ms apart: far more than a couple of reads.
                 if counting.reads < 8 {
                     return Err(format!(

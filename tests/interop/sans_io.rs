@@ -6,19 +6,18 @@
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::TcpStream;
 
-use hmac_handshake::adapter::blocking::{recv_bytes, send_bytes};
 use hmac_handshake::multiprocessing::Config;
 use hmac_handshake::{
     ClientHandshake, Confirmation, Digest, Handshake, Key, Outcome, Profile, ServerHandshake,
     Status,
 };
 
-use crate::multiprocessing::{messages, peer_handshake_bytes, KEY};
-use crate::python::{
-    after_port, bind, connect, eq, hex, io, pythons, run_matrix, Case, Peer, Python, Script,
+use crate::multiprocessing::{
+    client_echo, messages, mp_client, mp_listener, peer_handshake_bytes, serve_echo, KEY,
 };
+use crate::python::{bind, connect, echo_lines, eq, io, pythons, run_matrix, Case, Python};
 
 /// Challenge bytes for a machine (a test needs no CSPRNG, only fresh bytes).
 fn random(len: usize) -> Vec<u8> {
@@ -26,13 +25,15 @@ fn random(len: usize) -> Vec<u8> {
     (0..len).map(|i| state.hash_one(i) as u8).collect()
 }
 
-/// Drives `machine` to the end over `stream`, reading into a 1-byte buffer
-/// and writing 1 byte at a time. Returns the outcome and the number of
-/// bytes read.
+/// Drives `machine` to the end over `stream` (Nagle off), reading into a
+/// 1-byte buffer and writing 1 byte at a time; checks the outcome against a
+/// 3.13 peer `py` and that every byte read was consumed.
 fn drive_bytewise<H: Handshake>(
     machine: &mut H,
     stream: &mut TcpStream,
-) -> Result<(Outcome, usize), String> {
+    py: &Python,
+) -> Result<(), String> {
+    io("nodelay", stream.set_nodelay(true))?;
     let mut byte = [0u8; 1];
     let (mut reads, mut writes) = (0usize, 0usize);
     loop {
@@ -54,7 +55,10 @@ fn drive_bytewise<H: Handshake>(
                 let used = machine.receive(&byte);
                 eq("receive() of a handshake byte", used, 1)?;
             }
-            Status::Done(outcome) => return Ok((outcome, reads)),
+            Status::Done(outcome) => {
+                eq("outcome", outcome, expected_outcome(py))?;
+                return eq("bytes read == bytes consumed", reads, outcome.consumed);
+            }
             Status::Failed(e) => {
                 return Err(format!("handshake failed after {reads} bytes: {e:?}"))
             }
@@ -92,35 +96,16 @@ fn sans_io_client_one_byte_reads_against_python_listener() {
         return;
     };
     run_matrix(test, cases, |case| {
-        let key_hex = hex(KEY);
-        let mut peer = Peer::spawn(
-            case.py,
-            Script::Mp,
-            &["--role", "listener", "--key-hex", &key_hex],
-        )?;
+        let mut peer = mp_listener(case.py, KEY)?;
         peer.check(|peer| {
             let mut stream = connect(peer.port()?)?;
-            io("nodelay", stream.set_nodelay(true))?;
             let key = Key::new(KEY);
             let profile = Profile::Multiprocessing(Config::default());
             let mut machine = ClientHandshake::new(&key, profile, &random(40))
                 .map_err(|e| format!("ClientHandshake::new: {e:?}"))?;
-            let (outcome, reads) = drive_bytewise(&mut machine, &mut stream)?;
-            eq("outcome", outcome, expected_outcome(case.py))?;
-            eq("bytes read == bytes consumed", reads, outcome.consumed)?;
-            let mut pending = Vec::new();
-            for m in messages() {
-                io("send_bytes", send_bytes(&mut stream, &m))?;
-                let echo = io("recv_bytes", recv_bytes(&mut stream, &mut pending, 1 << 20))?;
-                eq("echo", echo.as_deref(), Some(&m[..]))?;
-            }
-            io("shutdown", stream.shutdown(Shutdown::Write))?;
-            let fin = peer.finish()?;
-            eq("peer exit code", fin.code, Some(0))?;
-            let mut want = vec!["AUTH_OK".to_string()];
-            want.extend(messages().iter().map(|m| format!("ECHO {}", hex(m))));
-            want.push("DONE".to_string());
-            eq("peer stdout after PORT", after_port(&fin.lines), &want[..])
+            drive_bytewise(&mut machine, &mut stream, case.py)?;
+            client_echo(&mut stream, Vec::new())?;
+            peer.expect_exit_after_port(0, &echo_lines(&messages()))
         })
     });
 }
@@ -134,57 +119,16 @@ fn sans_io_server_one_byte_reads_against_python_client() {
     };
     run_matrix(test, cases, |case| {
         let (listener, port) = bind()?;
-        let key_hex = hex(KEY);
-        let [m1, m2] = messages();
-        let (m1_hex, m2_hex) = (hex(&m1), hex(&m2));
-        let mut peer = Peer::spawn(
-            case.py,
-            Script::Mp,
-            &[
-                "--role",
-                "client",
-                "--port",
-                &port,
-                "--key-hex",
-                &key_hex,
-                "--message-hex",
-                &m1_hex,
-                &m2_hex,
-            ],
-        )?;
+        let mut peer = mp_client(case.py, &port, KEY, &messages())?;
         peer.check(|peer| {
             let mut stream = peer.accept(&listener)?;
-            io("nodelay", stream.set_nodelay(true))?;
             let key = Key::new(KEY);
             let profile = Profile::Multiprocessing(Config::default());
             let mut machine = ServerHandshake::new(&key, profile, &random(40))
                 .map_err(|e| format!("ServerHandshake::new: {e:?}"))?;
-            let (outcome, reads) = drive_bytewise(&mut machine, &mut stream)?;
-            eq("outcome", outcome, expected_outcome(case.py))?;
-            eq("bytes read == bytes consumed", reads, outcome.consumed)?;
-            let mut pending = Vec::new();
-            for m in [&m1, &m2] {
-                let got = io("recv_bytes", recv_bytes(&mut stream, &mut pending, 1 << 20))?;
-                eq("message", got.as_deref(), Some(&m[..]))?;
-                io("send_bytes", send_bytes(&mut stream, m))?;
-            }
-            let end = io(
-                "recv_bytes at the end",
-                recv_bytes(&mut stream, &mut pending, 1 << 20),
-            )?;
-            eq("after the last echo (clean EOF)", end, None)?;
-            let fin = peer.finish()?;
-            eq("peer exit code", fin.code, Some(0))?;
-            eq(
-                "peer stdout",
-                fin.lines,
-                vec![
-                    "AUTH_OK".to_string(),
-                    format!("ECHO {m1_hex}"),
-                    format!("ECHO {m2_hex}"),
-                    "DONE".to_string(),
-                ],
-            )
+            drive_bytewise(&mut machine, &mut stream, case.py)?;
+            serve_echo(&mut stream, Vec::new())?;
+            peer.expect_exit(0, &echo_lines(&messages()))
         })
     });
 }
