@@ -21,13 +21,8 @@ The key is never printed.  See README.md in this directory.
 """
 
 import argparse
-import binascii
-import errno
 import os
-import socket
 import sys
-import threading
-import time
 
 from multiprocessing.connection import Client, Listener
 
@@ -36,85 +31,13 @@ try:
 except ImportError:  # pragma: no cover - very old layouts
     from multiprocessing.context import AuthenticationError
 
-IO_TIMEOUT = 10.0
-HOST = '127.0.0.1'
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_AUTH_FAILED = 3
-EXIT_TIMEOUT = 4
-
-# errno values that mean "the peer went away" (e.g. a Rust peer that
-# rejected us and simply closed the connection).
-_GONE_ERRNOS = (errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED)
-
-_out_lock = threading.Lock()
-_finished = [False]
-
-
-def emit(line):
-    _out_lock.acquire()
-    try:
-        if not _finished[0]:
-            sys.stdout.write(line + '\n')
-            sys.stdout.flush()
-    finally:
-        _out_lock.release()
-
-
-def _final_locked(rc, line):
-    """Caller holds _out_lock.  Print the last line and leave at once (no
-    atexit / daemon-thread shutdown noise; sockets are already closed)."""
-    if not _finished[0]:
-        _finished[0] = True
-        try:
-            if line is not None:
-                sys.stdout.write(line + '\n')
-            sys.stdout.flush()
-        except Exception:
-            pass  # stdout gone (test stopped reading): nothing to report to
-    try:
-        sys.stderr.flush()
-    except Exception:
-        pass
-    os._exit(rc)
-
-
-def finish(rc, line=None):
-    _out_lock.acquire()
-    _final_locked(rc, line)
-
-
-def start_deadline(seconds):
-    def watchdog():
-        time.sleep(seconds)
-        # If the main thread is stuck inside a stdout write (the test stopped
-        # draining our pipe) it holds the lock: give it a moment, then exit
-        # anyway without printing.  Lock.acquire(timeout=) is 3.x only.
-        for _ in range(100):
-            if _out_lock.acquire(False):
-                _final_locked(EXIT_TIMEOUT, 'TIMEOUT')
-            time.sleep(0.01)
-        os._exit(EXIT_TIMEOUT)
-    t = threading.Thread(target=watchdog, name='deadline')
-    t.daemon = True
-    t.start()
-
-
-def to_hex(data):
-    return str(binascii.hexlify(data).decode('ascii'))
-
-
-def from_hex(text, what):
-    try:
-        return binascii.unhexlify(text.strip())
-    except (TypeError, ValueError, binascii.Error):
-        # Deliberately not echoing the value (it may be the key).
-        raise ValueError('%s is not valid hex' % what)
-
-
-def one_line(text):
-    return ' '.join(str(text).splitlines())
+# peer_common.py sits next to this file: importable from any working
+# directory (also under python -I), and without leaving bytecode behind.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True
+from peer_common import (  # noqa: E402
+    EXIT_AUTH_FAILED, EXIT_OK, GONE_ERRNOS, HOST, emit, finish, from_hex,
+    one_line, run_main, to_hex)
 
 
 def auth_failure(exc):
@@ -127,7 +50,7 @@ def auth_failure(exc):
     if isinstance(exc, AssertionError):
         return True
     if isinstance(exc, EnvironmentError):
-        if getattr(exc, 'errno', None) in _GONE_ERRNOS:
+        if getattr(exc, 'errno', None) in GONE_ERRNOS:
             return True
         # Oversized handshake message (> 256 bytes): 3.x raises
         # OSError('bad message length'), 2.7 IOError('bad message length').
@@ -225,19 +148,13 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    socket.setdefaulttimeout(IO_TIMEOUT)
-    start_deadline(args.deadline)
-    try:
+
+    def body():
         key = from_hex(args.key_hex, '--key-hex')  # bytes (str on 2.7)
         if args.role == 'listener':
-            rc = run_listener(args, key)
-        else:
-            rc = run_client(args, key)
-    except socket.timeout:
-        finish(EXIT_TIMEOUT, 'TIMEOUT')
-    except Exception as exc:
-        finish(EXIT_ERROR, 'ERROR ' + one_line(repr(exc)))
-    finish(rc)
+            return run_listener(args, key)
+        return run_client(args, key)
+    run_main(args.deadline, body)
 
 
 if __name__ == '__main__':

@@ -32,99 +32,28 @@ The key is never printed.  See README.md in this directory.
 """
 
 import argparse
-import binascii
-import errno
 import hashlib
 import hmac
 import os
 import socket
 import sys
-import threading
 import time
 
-IO_TIMEOUT = 10.0
-HOST = '127.0.0.1'
+# peer_common.py sits next to this file: importable from any working
+# directory (also under python -I), and without leaving bytecode behind.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True
+from peer_common import (  # noqa: E402
+    EXIT_AUTH_FAILED, EXIT_OK, GONE_ERRNOS, HOST, IO_TIMEOUT, emit, finish,
+    from_hex, one_line, run_main, to_hex)
+
 CHALLENGE_LEN = 32
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_AUTH_FAILED = 3
-EXIT_TIMEOUT = 4
-
-_GONE_ERRNOS = (errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED)
-
-_out_lock = threading.Lock()
-_finished = [False]
-
-
-def emit(line):
-    _out_lock.acquire()
-    try:
-        if not _finished[0]:
-            sys.stdout.write(line + '\n')
-            sys.stdout.flush()
-    finally:
-        _out_lock.release()
-
-
-def _final_locked(rc, line):
-    """Caller holds _out_lock.  Print the last line and leave at once (no
-    atexit / daemon-thread shutdown noise; sockets are already closed)."""
-    if not _finished[0]:
-        _finished[0] = True
-        try:
-            if line is not None:
-                sys.stdout.write(line + '\n')
-            sys.stdout.flush()
-        except Exception:
-            pass  # stdout gone (test stopped reading): nothing to report to
-    try:
-        sys.stderr.flush()
-    except Exception:
-        pass
-    os._exit(rc)
-
-
-def finish(rc, line=None):
-    _out_lock.acquire()
-    _final_locked(rc, line)
-
-
-def start_deadline(seconds):
-    def watchdog():
-        time.sleep(seconds)
-        # If the main thread is stuck inside a stdout write (the test stopped
-        # draining our pipe) it holds the lock: give it a moment, then exit
-        # anyway without printing.  Lock.acquire(timeout=) is 3.x only.
-        for _ in range(100):
-            if _out_lock.acquire(False):
-                _final_locked(EXIT_TIMEOUT, 'TIMEOUT')
-            time.sleep(0.01)
-        os._exit(EXIT_TIMEOUT)
-    t = threading.Thread(target=watchdog, name='deadline')
-    t.daemon = True
-    t.start()
-
-
-def to_hex(data):
-    return str(binascii.hexlify(data).decode('ascii'))
-
-
-def from_hex(text, what):
-    try:
-        return binascii.unhexlify(text.strip())
-    except (TypeError, ValueError, binascii.Error):
-        raise ValueError('%s is not valid hex' % what)
-
-
-def one_line(text):
-    return ' '.join(str(text).splitlines())
 
 
 def peer_gone(exc):
     return (isinstance(exc, EnvironmentError) and
             not isinstance(exc, socket.timeout) and
-            getattr(exc, 'errno', None) in _GONE_ERRNOS)
+            getattr(exc, 'errno', None) in GONE_ERRNOS)
 
 
 class AuthAborted(Exception):
@@ -298,26 +227,21 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    socket.setdefaulttimeout(IO_TIMEOUT)
-    start_deadline(args.deadline)
-    try:
+
+    def body():
         key = from_hex(args.key_hex, '--key-hex')  # bytes (str on 2.7)
         new_hmac = make_hmac_factory(args.digest)
         # Fail before listening/connecting if this interpreter cannot do
         # the requested digest ('default' on 3.8+: digestmod required).
         new_hmac(key, b'').digest()
-        if args.role == 'server':
-            rc = run_server(args, key, new_hmac)
-        else:
-            rc = run_client(args, key, new_hmac)
-    except AuthAborted as exc:
-        finish(EXIT_AUTH_FAILED, 'AUTH_FAILED %s: %s'
-               % (type(exc.exc).__name__, one_line(exc.exc)))
-    except socket.timeout:
-        finish(EXIT_TIMEOUT, 'TIMEOUT')
-    except Exception as exc:
-        finish(EXIT_ERROR, 'ERROR ' + one_line(repr(exc)))
-    finish(rc)
+        try:
+            if args.role == 'server':
+                return run_server(args, key, new_hmac)
+            return run_client(args, key, new_hmac)
+        except AuthAborted as exc:
+            finish(EXIT_AUTH_FAILED, 'AUTH_FAILED %s: %s'
+                   % (type(exc.exc).__name__, one_line(exc.exc)))
+    run_main(args.deadline, body)
 
 
 if __name__ == '__main__':
