@@ -45,6 +45,20 @@ pub fn connect_args<'a>(
     args
 }
 
+/// The binary with `args`, stdin closed, stdout piped, and `key` (if any)
+/// as the only key in its environment.
+fn command(args: &[&str], key: Option<&str>) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove(KEY_ENV)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    if let Some(key) = key {
+        cmd.env(KEY_ENV, key);
+    }
+    cmd
+}
+
 /// A running `serve`; killed on drop.
 pub struct Server {
     _child: KillOnDrop,
@@ -57,16 +71,10 @@ impl Server {
     /// (if any) in the environment; returns once it printed `listening on
     /// 127.0.0.1:PORT`.
     pub fn spawn(profile: &str, extra: &[&str], key: Option<&str>) -> Server {
-        let mut cmd = Command::new(BIN);
-        cmd.args(serve_args(profile, extra))
-            .env_remove(KEY_ENV)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        if let Some(key) = key {
-            cmd.env(KEY_ENV, key);
-        }
-        let mut child = cmd.spawn().expect("spawn serve");
+        let mut child = command(&serve_args(profile, extra), key)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn serve");
         let stdout = child.stdout.take().expect("serve stdout");
         let mut server = Server {
             _child: KillOnDrop(child),
@@ -128,16 +136,8 @@ impl fmt::Debug for Run {
 /// Runs the binary with `args` and the key `key` in the environment (or
 /// none), killing it if it outlives [`WAIT`].
 pub fn run(args: &[&str], key: Option<&str>) -> Run {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env_remove(KEY_ENV)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    if let Some(key) = key {
-        cmd.env(KEY_ENV, key);
-    }
-    let mut child = KillOnDrop(cmd.spawn().expect("spawn"));
+    let mut cmd = command(args, key);
+    let mut child = KillOnDrop(cmd.stderr(Stdio::piped()).spawn().expect("spawn"));
     let out = process::read_all(child.0.stdout.take().unwrap());
     let err = process::read_all(child.0.stderr.take().unwrap());
     let Some(status) = process::wait_within(&mut child.0, WAIT).expect("try_wait") else {
