@@ -178,6 +178,11 @@ impl Handshake for Server<'_> {
     }
 
     fn session(&self) -> Option<&Session> {
-        self.session.as_ref()
+        // Derived when the proof verifies, but the handshake is not over
+        // until `ServerFinish` has been sent: `Some` only once `Done`.
+        match self.stage {
+            Stage::Done => self.session.as_ref(),
+            _ => None,
+        }
     }
 }
