@@ -19,6 +19,9 @@
 //!   server machine's `receive` of a whole `ClientProof`.
 //! - `control_*`: both classes get the very same input: the harness's noise
 //!   floor on this machine.
+//! - `positive_control_early_exit_compare`: a comparison that stops at the
+//!   first differing byte; it must show |t| far above 4.5, or the harness
+//!   is blind.
 //!
 //! Why a harness of our own rather than `dudect-bencher`'s runner: its
 //! `run_one` branches on the class right after the timed call and pushes
@@ -185,10 +188,27 @@ fn native(samples: usize, seed: u64, control: bool) -> (f64, usize) {
     })
 }
 
+/// The positive control: a byte-by-byte comparison that stops at the first
+/// difference, the leak the verify benches look for. The harness must flag it.
+fn early_exit(samples: usize, seed: u64) -> (f64, usize) {
+    let right = [0x5au8; 32];
+    let (first, last) = first_and_last(&right, 32);
+    measure(samples, seed, &first, &last, |tag| {
+        let mut equal = true;
+        for (a, b) in tag.iter().zip(black_box(&right)) {
+            if a != b {
+                equal = false;
+                break;
+            }
+        }
+        equal
+    })
+}
+
 type Bench = fn(usize, u64) -> (f64, usize);
 
 fn main() {
-    let benches: [(&str, Bench); 7] = [
+    let benches: [(&str, Bench); 8] = [
         ("verify_sha256_first_vs_last", |n, s| {
             verify(n, s, Digest::Sha256, false, false)
         }),
@@ -210,6 +230,7 @@ fn main() {
         ("control_native_server_same_input", |n, s| {
             native(n, s, true)
         }),
+        ("positive_control_early_exit_compare", early_exit),
     ];
     let env = |name: &str, default: u64| {
         std::env::var(name)
@@ -229,7 +250,12 @@ fn main() {
             continue;
         }
         let (t, n) = bench(samples, seed);
-        let verdict = if t.abs() < 4.5 { "ok" } else { "LEAK?" };
+        let verdict = match (t.abs() < 4.5, name.starts_with("positive_control")) {
+            (true, false) => "ok",
+            (false, false) => "LEAK?",
+            (false, true) => "ok: the harness sees this leak",
+            (true, true) => "HARNESS BLIND: the known leak was not seen",
+        };
         println!("{name:42} n = {n:>8}  max t = {t:+8.2}  {verdict}");
     }
 }
