@@ -7,7 +7,8 @@
 //! `ok` (done), an [`Error::code`](hmac_handshake::Error::code), or
 //! `incomplete` (still waiting for input). Each replay runs three times:
 //! whole messages, one byte at a time, and in uneven chunks, so the results
-//! must not depend on chunking. A `trailing` field holds application bytes
+//! must not depend on chunking: the same bytes sent, the same ending, and
+//! the same bytes consumed of each message, failures included. A `trailing` field holds application bytes
 //! that follow the last handshake message and must be left unconsumed.
 //!
 //! The native profile (`vectors/handshake/native.json`) builds its machines
@@ -83,7 +84,8 @@ fn feed(m: &mut dyn Handshake, data: &[u8], chunking: usize) -> usize {
     used
 }
 
-fn replay(kind: &str, test: &Value, role: &str, chunking: usize) -> Result<(), String> {
+/// Replays one role; returns the bytes consumed of each input message.
+fn replay(kind: &str, test: &Value, role: &str, chunking: usize) -> Result<Vec<usize>, String> {
     if kind == "native" {
         return replay_native(test, role, chunking);
     }
@@ -100,11 +102,11 @@ fn replay(kind: &str, test: &Value, role: &str, chunking: usize) -> Result<(), S
         client = ClientHandshake::new(&key, profile, &random).map_err(|e| e.to_string())?;
         &mut client
     };
-    drive(m, test, role, chunking)?;
+    let (_, consumed) = drive(m, test, role, chunking)?;
     if m.session().is_some() {
         return Err(format!("profile {kind} has a native session"));
     }
-    Ok(())
+    Ok(consumed)
 }
 
 fn suite(name: &str) -> Suite {
@@ -116,7 +118,7 @@ fn native_key(v: &Value) -> NativeKey {
 }
 
 /// Replays a native-profile test; for valid tests, checks the session too.
-fn replay_native(test: &Value, role: &str, chunking: usize) -> Result<(), String> {
+fn replay_native(test: &Value, role: &str, chunking: usize) -> Result<Vec<usize>, String> {
     let (s, c) = (&test["server"], &test["client"]);
     let keyring: Vec<NativeKey> = s["keyring"]
         .as_array()
@@ -153,15 +155,18 @@ fn replay_native(test: &Value, role: &str, chunking: usize) -> Result<(), String
             .map_err(|e| e.to_string())?;
         &mut client
     };
-    let done = drive(m, test, role, chunking)?;
+    let (done, consumed) = drive(m, test, role, chunking)?;
     if done != m.session().is_some() {
         return Err(format!("done {done} but session() is {:?}", m.session()));
     }
     match (m.session(), test.get("session")) {
-        (Some(got), Some(want)) => check_session(got, want),
-        (Some(_), None) if test["result"] == "valid" => Err("valid test without session".into()),
-        _ => Ok(()),
+        (Some(got), Some(want)) => check_session(got, want)?,
+        (Some(_), None) if test["result"] == "valid" => {
+            return Err("valid test without session".into())
+        }
+        _ => {}
     }
+    Ok(consumed)
 }
 
 /// Compares a session with the vector's `session` object, byte for byte.
@@ -207,8 +212,15 @@ fn check_session(got: &Session, want: &Value) -> Result<(), String> {
 }
 
 /// Feeds the peer's messages to `m` and checks what it sends and how it
-/// ends; returns whether it ended done.
-fn drive(m: &mut dyn Handshake, test: &Value, role: &str, chunking: usize) -> Result<bool, String> {
+/// ends; returns whether it ended done, and the bytes consumed of each
+/// input message.
+fn drive(
+    m: &mut dyn Handshake,
+    test: &Value,
+    role: &str,
+    chunking: usize,
+) -> Result<(bool, Vec<usize>), String> {
+    let mut consumed = Vec::new();
     let out_chunk = if chunking == 1 { 1 } else { 256 };
     let expected = test[format!("{role}Result")].as_str().unwrap_or("ok");
     let messages = test["messages"].as_array().unwrap();
@@ -235,6 +247,7 @@ fn drive(m: &mut dyn Handshake, test: &Value, role: &str, chunking: usize) -> Re
             let mut input = data.clone();
             input.extend_from_slice(&trailing);
             let used = feed(m, &input, chunking);
+            consumed.push(used);
             if expected == "ok" && used != data.len() {
                 return Err(format!(
                     "message {i}: consumed {used} of {} handshake bytes (+{} trailing)",
@@ -265,7 +278,7 @@ fn drive(m: &mut dyn Handshake, test: &Value, role: &str, chunking: usize) -> Re
         }
     }
     if got == expected {
-        Ok(got == "ok")
+        Ok((got == "ok", consumed))
     } else {
         Err(format!("ended {got}, expected {expected}"))
     }
@@ -291,8 +304,20 @@ fn handshake_transcripts() {
                 let mut ok = true;
                 for role in test["check"].as_array().unwrap() {
                     let role = role.as_str().unwrap();
+                    // Failures included, every chunking consumes the same bytes.
+                    let mut first: Option<Vec<usize>> = None;
                     for chunking in 0..3 {
-                        if let Err(why) = replay(kind, test, role, chunking) {
+                        let result =
+                            replay(kind, test, role, chunking).and_then(|used| match &first {
+                                Some(f) if *f != used => {
+                                    Err(format!("consumed {used:?}, whole messages consumed {f:?}"))
+                                }
+                                _ => {
+                                    first = Some(used);
+                                    Ok(())
+                                }
+                            });
+                        if let Err(why) = result {
                             ok = false;
                             failed.push(format!(
                                 "{} tcId {} ({}) as {role}, chunking {chunking}: {why}",

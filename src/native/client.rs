@@ -128,43 +128,50 @@ impl<'k> Client<'k> {
     }
 
     fn receive_hello(&mut self, input: &[u8]) -> usize {
-        let used = self.hello.fill(input, SERVER_HELLO_LEN);
-        let checked = self.check_hello_prefix().and_then(|()| {
-            if self.hello.len() == SERVER_HELLO_LEN {
-                self.on_hello().map(|()| true)
+        // Magic, version and suite one byte at a time, each checked as it
+        // arrives (a peer of another protocol is told at once, and a failure
+        // consumes the same bytes however the input is split); then the nonce.
+        let mut used = 0;
+        while used < input.len() && self.hello.len() < SERVER_HELLO_LEN {
+            let want = if self.hello.len() < SERVER_HELLO_LEN - NONCE_LEN {
+                self.hello.len() + 1
             } else {
-                Ok(false)
+                SERVER_HELLO_LEN
+            };
+            used += self.hello.fill(&input[used..], want);
+            if let Err(e) = self.check_hello_prefix() {
+                self.stage = Stage::Failed(e);
+                return used;
             }
-        });
-        match checked {
-            Ok(true) => self.stage = Stage::SendProof,
-            Ok(false) => {}
-            Err(e) => self.stage = Stage::Failed(e),
+        }
+        if self.hello.len() == SERVER_HELLO_LEN {
+            self.stage = match self.on_hello() {
+                Ok(()) => Stage::SendProof,
+                Err(e) => Stage::Failed(e),
+            };
         }
         used
     }
 
     fn receive_finish(&mut self, input: &[u8]) -> usize {
-        let mut used = self.finish.fill(input, 2);
-        let head = self.finish.bytes();
-        if let Some(&t) = head.first() {
-            if t != SERVER_FINISH {
-                self.stage = Stage::Failed(Error::UnexpectedMessage {
+        // The type byte and the verdict one byte at a time, then the tag.
+        let mut used = 0;
+        while self.finish.len() < 2 {
+            if used == input.len() {
+                return used;
+            }
+            used += self.finish.fill(&input[used..], self.finish.len() + 1);
+            let bad = match *self.finish.bytes() {
+                [t, ..] if t != SERVER_FINISH => Some(Error::UnexpectedMessage {
                     expected: SERVER_FINISH,
                     got: t,
-                });
-                return used;
-            }
-        }
-        match head.get(1) {
-            None => return used,
-            Some(&REJECT) => {
-                self.stage = Stage::Failed(Error::PeerRejected);
-                return used;
-            }
-            Some(&ACCEPT) => {}
-            Some(_) => {
-                self.stage = Stage::Failed(Error::UnexpectedVerdict);
+                }),
+                [_, REJECT] => Some(Error::PeerRejected),
+                [_, v] if v != ACCEPT => Some(Error::UnexpectedVerdict),
+                _ => None,
+            };
+            if let Some(e) = bad {
+                self.stage = Stage::Failed(e);
                 return used;
             }
         }

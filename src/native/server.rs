@@ -149,26 +149,32 @@ impl Handshake for Server<'_> {
         if self.stage != Stage::AwaitProof || !self.out.is_empty() {
             return 0;
         }
-        // Type byte and key id length first: every later length follows from them.
-        let mut used = self.proof.fill(input, 2);
-        let have = self.proof.bytes();
-        if let Some(&t) = have.first() {
-            if t != CLIENT_PROOF {
-                self.reject(Error::UnexpectedMessage {
+        // The type byte and the key id length, one byte at a time, each
+        // checked as it arrives: every later length follows from them, and a
+        // bad one consumes the same bytes however the input is split.
+        let mut used = 0;
+        while self.proof.len() < 2 {
+            if used == input.len() {
+                return used;
+            }
+            used += self.proof.fill(&input[used..], self.proof.len() + 1);
+            let head = self.proof.bytes();
+            let bad = match *head {
+                [t, ..] if t != CLIENT_PROOF => Some(Error::UnexpectedMessage {
                     expected: CLIENT_PROOF,
                     got: t,
-                });
+                }),
+                [_, n] if n == 0 || usize::from(n) > MAX_KEY_ID_LEN => {
+                    Some(Error::KeyIdLength { len: n.into() })
+                }
+                _ => None,
+            };
+            if let Some(e) = bad {
+                self.reject(e);
                 return used;
             }
         }
-        if have.len() < 2 {
-            return used;
-        }
-        let id_len = usize::from(have[1]);
-        if id_len == 0 || id_len > MAX_KEY_ID_LEN {
-            self.reject(Error::KeyIdLength { len: id_len });
-            return used;
-        }
+        let id_len = usize::from(self.proof.bytes()[1]);
         let want = self.proof_len(id_len);
         used += self.proof.fill(&input[used..], want);
         if self.proof.len() == want {
