@@ -45,7 +45,8 @@ fn verify_with<M: Mac + Clone>(state: &M, parts: &[&[u8]], tag: &[u8]) -> bool {
     for part in parts {
         m.update(part);
     }
-    // Constant time in the tag bytes (digest's `verify_slice` uses `subtle`).
+    // Constant time in the tag bytes: digest's `verify_slice` compares with
+    // `ctutils` (cmov-based), after the public length check.
     m.verify_slice(tag).is_ok()
 }
 
