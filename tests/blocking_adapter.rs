@@ -136,3 +136,33 @@ fn send_and_recv_bytes_round_trip_with_pending_bytes() {
     let err = recv_bytes(&mut &[0u8, 0][..], &mut pending, 1024).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
 }
+
+#[test]
+fn recv_bytes_retries_eintr_and_reads_odd_sizes() {
+    let mut wire = Vec::new();
+    send_bytes(&mut wire, b"first").unwrap();
+    send_bytes(&mut wire, &[7u8; 5000]).unwrap();
+    for chunk in [1, 3, 4096] {
+        let mut stream = Awkward::new(wire.clone(), chunk);
+        let mut pending = Vec::new();
+        let first = recv_bytes(&mut stream, &mut pending, 1 << 20).unwrap();
+        assert_eq!(first.as_deref(), Some(&b"first"[..]), "chunk {chunk}");
+        let second = recv_bytes(&mut stream, &mut pending, 1 << 20).unwrap();
+        assert_eq!(second, Some(vec![7u8; 5000]), "chunk {chunk}");
+        assert_eq!(
+            recv_bytes(&mut stream, &mut pending, 1 << 20).unwrap(),
+            None
+        );
+    }
+}
+
+#[test]
+fn recv_bytes_does_not_reserve_the_announced_length() {
+    // -1, then an 8-byte length of 16 TiB, then 3 payload bytes and the end:
+    // with no limit that is a valid prefix, and only the 3 bytes may be held.
+    let mut wire = vec![0xff, 0xff, 0xff, 0xff, 0, 0, 0x10, 0, 0, 0, 0, 0];
+    wire.extend_from_slice(b"abc");
+    let mut pending = Vec::new();
+    let err = recv_bytes(&mut &wire[..], &mut pending, u64::MAX).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+}

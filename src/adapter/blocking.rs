@@ -248,10 +248,15 @@ pub fn send_bytes<W: Write + ?Sized>(stream: &mut W, payload: &[u8]) -> io::Resu
 /// [`Authenticated::leftover`]); they are used first and drained as consumed.
 /// Returns `Ok(None)` at a clean end of stream before a new message.
 ///
+/// The buffer grows with the bytes that actually arrive (at most
+/// [`READ_CHUNK`] beyond them), never to the announced length up front, so a
+/// peer cannot make us reserve `maxsize` bytes with a 12-byte prefix.
+/// Reads interrupted by a signal (`Interrupted`) are retried.
+///
 /// # Errors
 /// `InvalidData` for a bad or oversized length prefix (checked before any
-/// payload is read or buffered), `UnexpectedEof` for a stream that ends
-/// mid-message, and the reader's errors.
+/// payload is read), `UnexpectedEof` for a stream that ends mid-message,
+/// and the reader's errors.
 pub fn recv_bytes<R: Read + ?Sized>(
     stream: &mut R,
     pending: &mut Vec<u8>,
@@ -261,7 +266,10 @@ pub fn recv_bytes<R: Read + ?Sized>(
     let len = loop {
         if pending.is_empty() {
             let mut chunk = [0u8; READ_CHUNK];
-            let n = stream.read(&mut chunk)?;
+            let n = match stream.read(&mut chunk) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => other?,
+            };
             if n == 0 {
                 return if header.buffered() > 0 {
                     Err(io::ErrorKind::UnexpectedEof.into())
@@ -281,10 +289,17 @@ pub fn recv_bytes<R: Read + ?Sized>(
     };
     let take = len.min(pending.len());
     let mut message: Vec<u8> = pending.drain(..take).collect();
-    if message.len() < len {
-        let start = message.len();
-        message.resize(len, 0);
-        stream.read_exact(&mut message[start..])?;
+    let mut chunk = [0u8; READ_CHUNK];
+    while message.len() < len {
+        let want = (len - message.len()).min(READ_CHUNK);
+        let n = match stream.read(&mut chunk[..want]) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => other?,
+        };
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        message.extend_from_slice(&chunk[..n]);
     }
     Ok(Some(message))
 }
