@@ -102,6 +102,9 @@ fn main() {
             Profile::Multiprocessing(multiprocessing::Config::default()),
         ),
     ];
+    // 32 random bytes, the norm for a shared key (`hmac-handshake keygen`).
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).expect("OS random generator");
     for (name, profile) in profiles {
         println!("profile {name}:");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -109,13 +112,13 @@ fn main() {
         let server = thread::spawn(move || {
             serve(
                 listener,
-                Key::new(b"correct horse battery staple"),
+                Key::new(&secret),
                 profile,
                 2,
             )
         });
 
-        let good = Key::new(b"correct horse battery staple");
+        let good = Key::new(&secret);
         match client(addr, &good, profile, "hello from a good client") {
             Ok(echo) => println!("  good client: authenticated, echo {echo:?}"),
             Err(e) => println!("  good client: FAILED: {e}"),

@@ -56,7 +56,9 @@ pub enum Error {
         /// Challenge length received, in bytes.
         len: usize,
     },
-    /// The verdict frame is neither `#WELCOME#` nor `#FAILURE#`.
+    /// The verdict is neither accept nor reject: a multiprocessing frame that
+    /// is neither `#WELCOME#` nor `#FAILURE#`, or a native verdict byte other
+    /// than `00` / `01`.
     UnexpectedVerdict,
     /// The caller's randomness has the wrong length for this profile: pass
     /// exactly `random_len()` bytes, or use `from_rng`.
@@ -182,9 +184,10 @@ impl fmt::Display for Error {
             Error::ChallengeTooShort { len } => {
                 write!(f, "challenge too short: {len} bytes, at least 20 needed")
             }
-            Error::UnexpectedVerdict => {
-                f.write_str("protocol error: expected #WELCOME# or #FAILURE#")
-            }
+            Error::UnexpectedVerdict => f.write_str(
+                "protocol error: the verdict is neither accept nor reject \
+                 (multiprocessing: #WELCOME# / #FAILURE#; native: 00 / 01)",
+            ),
             Error::RandomLength { expected, got } => write!(
                 f,
                 "this profile needs exactly {expected} random bytes, got {got}; use from_rng or random_len()"

@@ -33,9 +33,11 @@ pub enum Status<'a> {
 pub enum Confirmation {
     /// The peer said so (multiprocessing `#WELCOME#`, or a verified server tag).
     Confirmed,
-    /// The protocol gives no verdict to this side (the recipe's client): a
+    /// The protocol gives no verdict to this side. The recipe's client: a
     /// server that rejected us just closes, so the first read after the
-    /// handshake tells.
+    /// handshake tells. The native server: its own proof (the server tag) is
+    /// checked by the client, which says nothing back; a client that
+    /// rejected it closes the connection.
     Unknown,
     /// This side proved nothing (the recipe's server only checks the client).
     NotApplicable,

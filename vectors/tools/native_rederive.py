@@ -173,17 +173,18 @@ def run_server(cfg, incoming):
             return [sh], "incomplete", None, rx.pos
         return [sh, b"\x03\x01"], str(e), None, rx.pos  # step 3, reject
     psk = dict(keyring).get(key_id)
-    # Unknown key id: compute and compare with a key from the keyring anyway (PROTOCOL.md
-    # does not say which key; the verdict is reject either way).
+    # Unknown key id: compute and compare with the keyring's first key anyway (PROTOCOL.md,
+    # server step 2); the proof is rejected whatever that comparison gives.
     dummy = keyring[0][1] if keyring else bytes(suite.L)
     keys = Keys(suite, psk if psk is not None else dummy)
     t1_ = t1(suite, cfg["context"], sh, key_id, cnonce)
     tag_ok = hmac.compare_digest(client_tag(keys, t1_), ctag)
     error = None
-    if cnonce == cfg["random"]:
-        error = "reflected_nonce"
-    elif psk is None:
+    # PROTOCOL.md server step 2, checks 3 to 5 in order.
+    if psk is None:
         error = "unknown_key_id"
+    elif cnonce == cfg["random"]:
+        error = "reflected_nonce"
     elif not tag_ok:
         error = "bad_tag"
     if error:
