@@ -303,6 +303,17 @@ fn p5_key_ids_rotation_and_indistinguishable_rejections() {
     assert_eq!(r1.client, r2.client);
     assert_eq!(failed(&r1.server), Some(Error::UnknownKeyId));
     assert_eq!(failed(&r2.server), Some(Error::BadTag));
+    // Check order (PROTOCOL.md server step 2): an unknown key id is reported
+    // before a reflected nonce.
+    let mut s = ServerHandshake::native(&ring, ServerConfig::default(), &SERVER_NONCE).unwrap();
+    let mut c = ClientHandshake::native(&unknown, ClientConfig::default(), &CLIENT_NONCE).unwrap();
+    c.receive(&drain(&mut s));
+    let mut proof = drain(&mut c);
+    let nonce_at = 2 + unknown.id().as_bytes().len();
+    proof[nonce_at..nonce_at + 32].copy_from_slice(&SERVER_NONCE);
+    s.receive(&proof);
+    assert_eq!(drain(&mut s), vec![0x03, 0x01]);
+    assert_eq!(failed(&s.status()), Some(Error::UnknownKeyId));
     // Short keys are refused when the key is built.
     assert_eq!(
         NativeKey::new(b"k", &[0; 15]).err(),
