@@ -14,8 +14,8 @@ use hmac_handshake::adapter::blocking::{client_authenticate, recv_bytes, send_by
 use hmac_handshake::multiprocessing::{self, FrameHeader};
 use hmac_handshake::{recipe, Digest, Key, Profile};
 use support::cli::{
-    accepted_tail, assert_connect_rejects_impostor, connect, connect_args, rejected_reason, run,
-    serve_args, tcp, Server, BAD_MAC, CLOSED_EARLY, NOWHERE, WAIT,
+    accepted_tail, assert_connect_rejects_impostor, connect, connect_args, connect_to_fake,
+    rejected_reason, run, serve_args, tcp, Server, BAD_MAC, CLOSED_EARLY, NOWHERE, WAIT,
 };
 
 const KEY: &str = "correct horse battery staple";
@@ -26,6 +26,17 @@ const RECIPE_REJECTED: &str = "authentication failed: the server closed the conn
 const MP_REJECTED: &str = "authentication failed: the server rejected our proof (#FAILURE#): \
     the two sides hold different keys\n";
 const TIMED_OUT_1S: &str = "handshake timed out after 1s: the client was silent or too slow";
+const NOT_AN_ECHO: &str =
+    "error: the server's reply is not our message: not an echo server of this profile?\n";
+
+/// `connect --profile recipe`'s stderr when the server sent `n` bytes with
+/// its challenge.
+fn beyond_the_challenge(n: usize) -> String {
+    format!(
+        "error: the server sent {n} bytes beyond the 32-byte challenge before our proof: not a \
+         recipe server (wrong --profile?)\n"
+    )
+}
 
 impl Server {
     /// `serve --profile PROFILE` with `extra`, and [`KEY`] in the environment.
@@ -382,4 +393,107 @@ fn bad_arguments() {
         Some(KEY),
     );
     assert_eq!(r.code, Some(2), "{r:?}");
+}
+
+/// A 127.0.0.1 fake server's first connection, every read and write bounded.
+fn accept(listener: &TcpListener) -> TcpStream {
+    let (s, _) = listener.accept().unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    s.set_write_timeout(Some(WAIT)).unwrap();
+    s
+}
+
+/// Reads the client's 32-byte recipe proof (any), then `len` bytes.
+fn read_proof_and(s: &mut TcpStream, len: usize) {
+    let mut buf = vec![0u8; 32 + len];
+    s.read_exact(&mut buf).unwrap();
+}
+
+/// Waits (bounded) for the client to hang up.
+fn until_closed(mut s: TcpStream) {
+    let _ = s.read_to_end(&mut Vec::new());
+}
+
+#[test]
+fn recipe_client_against_a_multiprocessing_server_exits_1() {
+    let server = Server::start("multiprocessing", &[]);
+    for key in [KEY, "not the key"] {
+        let r = connect(&server, "recipe", "hello", key, &[]);
+        assert_eq!((r.code, r.stdout()), (Some(1), ""), "{r:?}");
+        // The 4-byte length prefix and the 59-byte #CHALLENGE# frame arrive
+        // in one read: 31 bytes past the 32 the recipe takes. (Were they
+        // split, the rest would arrive as the "echo", and differ.)
+        assert!(
+            r.stderr == beyond_the_challenge(31) || r.stderr == NOT_AN_ECHO,
+            "{r:?}"
+        );
+        // Whatever the server made of our "proof", it rejected us.
+        assert!(!rejected_reason(&server.next_line()).is_empty());
+    }
+}
+
+#[test]
+fn recipe_client_checks_what_the_server_sends() {
+    // Bytes with the challenge, before our proof: exactly counted.
+    let r = connect_to_fake("recipe", "hello", KEY, &[], |listener| {
+        let mut s = accept(&listener);
+        s.write_all(&[7u8; 32 + 5]).unwrap();
+        until_closed(s);
+    });
+    assert_eq!((r.code, r.stdout()), (Some(1), ""), "{r:?}");
+    assert_eq!(r.stderr, beyond_the_challenge(5));
+
+    // A reply of the right length that is not the message.
+    let r = connect_to_fake("recipe", "hello", KEY, &[], |listener| {
+        let mut s = accept(&listener);
+        s.write_all(&[7u8; 32]).unwrap();
+        read_proof_and(&mut s, 5);
+        s.write_all(b"help!").unwrap();
+        until_closed(s);
+    });
+    assert_eq!(
+        (r.code, r.stdout(), r.stderr.as_str()),
+        (Some(1), "", NOT_AN_ECHO)
+    );
+
+    // The first differing byte is enough: the client does not wait (up to
+    // --timeout 5) for the rest.
+    let r = connect_to_fake("recipe", "hello", KEY, &["--timeout", "5"], |listener| {
+        let mut s = accept(&listener);
+        s.write_all(&[7u8; 32]).unwrap();
+        read_proof_and(&mut s, 5);
+        s.write_all(b"j").unwrap();
+        until_closed(s);
+    });
+    assert_eq!(
+        (r.code, r.stdout(), r.stderr.as_str()),
+        (Some(1), "", NOT_AN_ECHO)
+    );
+
+    // Part of the echo, then a close.
+    let r = connect_to_fake("recipe", "hello", KEY, &[], |listener| {
+        let mut s = accept(&listener);
+        s.write_all(&[7u8; 32]).unwrap();
+        read_proof_and(&mut s, 5);
+        s.write_all(b"he").unwrap();
+    });
+    assert_eq!(
+        (r.code, r.stdout(), r.stderr.as_str()),
+        (
+            Some(1),
+            "",
+            "error: the server closed the connection after echoing 2 of 5 bytes\n"
+        )
+    );
+
+    // A close right after our proof: the recipe's rejection.
+    let r = connect_to_fake("recipe", "hello", KEY, &[], |listener| {
+        let mut s = accept(&listener);
+        s.write_all(&[7u8; 32]).unwrap();
+        read_proof_and(&mut s, 0);
+    });
+    assert_eq!(
+        (r.code, r.stdout(), r.stderr.as_str()),
+        (Some(3), "", RECIPE_REJECTED)
+    );
 }

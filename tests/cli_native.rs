@@ -324,6 +324,27 @@ fn native_client_against_a_multiprocessing_server_exits_1() {
 }
 
 #[test]
+fn recipe_client_against_a_native_server_exits_1() {
+    let server = Server::spawn("native", &[], Some(KEY1));
+    let r = support::cli::connect(&server, "recipe", "hi", KEY1, &[]);
+    assert_eq!((r.code, r.stdout()), (Some(1), ""), "{r:?}");
+    // The 38-byte ServerHello (magic, version, suite, nonce) arrives in one
+    // read: 6 bytes past the 32 the recipe takes. (Were it split, the rest
+    // would arrive as the "echo", and differ.)
+    assert!(
+        r.stderr
+            == "error: the server sent 6 bytes beyond the 32-byte challenge before our proof: \
+                not a recipe server (wrong --profile?)\n"
+            || r.stderr
+                == "error: the server's reply is not our message: not an echo server of this \
+                    profile?\n",
+        "{r:?}"
+    );
+    // Whatever the server made of our "proof", it rejected us.
+    assert!(!rejected_reason(&server.next_line()).is_empty());
+}
+
+#[test]
 fn keygen_prints_fresh_hex_keys() {
     let a = run(&["keygen"], None);
     let b = run(&["keygen"], None);

@@ -196,22 +196,35 @@ fn after_client<'a>(line: &'a str, verdict: &str, sep: &str) -> &'a str {
     tail
 }
 
-/// Plays a server with `impostor` (in a thread, on a fresh 127.0.0.1
-/// listener), runs `connect --profile PROFILE ADDR --message hi` against it
-/// holding `key`, and checks that the client rejects the server's proof:
-/// exit 3, nothing on stdout, [`BAD_MAC`] on stderr. Then waits for
-/// `impostor`, which checks its own side.
-#[track_caller]
-pub fn assert_connect_rejects_impostor(profile: &str, key: &str, impostor: fn(TcpListener)) {
+/// A fake server: handles connections on the listener it is given.
+pub type Fake = fn(TcpListener);
+
+/// Plays a server with `fake` (in a thread, on a fresh 127.0.0.1 listener),
+/// runs `connect --profile PROFILE ADDR --message MESSAGE EXTRA...` against
+/// it holding `key`, then waits for `fake` (which checks its own side, with
+/// every wait bounded) and returns the run.
+pub fn connect_to_fake(profile: &str, message: &str, key: &str, extra: &[&str], fake: Fake) -> Run {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let impostor = thread::spawn(move || impostor(listener));
-    let r = run(&connect_args(profile, &addr, "hi", &[]), Some(key));
+    let fake = thread::spawn(move || fake(listener));
+    let r = run(&connect_args(profile, &addr, message, extra), Some(key));
+    if let Err(panic) = fake.join() {
+        eprintln!("connect: {r:?}");
+        std::panic::resume_unwind(panic);
+    }
+    r
+}
+
+/// Runs `connect --profile PROFILE ADDR --message hi` holding `key` against
+/// `impostor` ([`connect_to_fake`]) and checks that the client rejects the
+/// server's proof: exit 3, nothing on stdout, [`BAD_MAC`] on stderr.
+#[track_caller]
+pub fn assert_connect_rejects_impostor(profile: &str, key: &str, impostor: Fake) {
+    let r = connect_to_fake(profile, "hi", key, &[], impostor);
     assert_eq!(r.code, Some(3), "{r:?}");
     assert_eq!(r.stdout(), "");
     assert_eq!(
         r.stderr,
         format!("authentication failed: we rejected the server: {BAD_MAC}\n")
     );
-    impostor.join().unwrap();
 }

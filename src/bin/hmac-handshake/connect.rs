@@ -22,6 +22,10 @@ use crate::serve::MAX_MESSAGE;
 const RECIPE_CLOSED: &str = "the server closed the connection after our proof: it most likely \
                              rejected our key (the recipe sends no verdict)";
 
+/// What a recipe client concludes when the reply differs from the message.
+const NOT_AN_ECHO: &str = "the server's reply is not our message: not an echo server of this \
+                           profile?";
+
 /// What a native client says when the server answers `03 01`.
 const NATIVE_REJECTED: &str =
     "the server rejected our proof (wrong key, or key id not on its keyring)";
@@ -51,7 +55,7 @@ pub fn run(args: &ConnectArgs) -> Result<(), Failure> {
             drop(key);
             relax(&stream, timeout)?;
             match profile {
-                Profile::Recipe(_) => exchange_raw(&stream, auth, message)?,
+                Profile::Recipe(_) => exchange_raw(&stream, &auth, message)?,
                 _ => exchange_frames(&stream, auth, message)?,
             }
         }
@@ -197,13 +201,23 @@ fn io_failure(what: &str, e: &io::Error) -> Failure {
     }
 }
 
-/// Recipe: send the raw bytes, read exactly as many back. A close before
-/// any echoed byte is the recipe's only sign of a rejection.
+/// Recipe: send the raw bytes and read back as many, which must be the
+/// same bytes. A recipe server sends nothing but the 32-byte challenge
+/// before our proof, so `auth.leftover` (bytes that came with the
+/// challenge) must be empty. A close before any echoed byte is the recipe's
+/// only sign of a rejection.
 fn exchange_raw(
     stream: &TcpStream,
-    auth: Authenticated,
+    auth: &Authenticated,
     message: &[u8],
 ) -> Result<Vec<u8>, Failure> {
+    if !auth.leftover.is_empty() {
+        return Err(Failure::Other(format!(
+            "the server sent {} bytes beyond the 32-byte challenge before our proof: not a \
+             recipe server (wrong --profile?)",
+            auth.leftover.len()
+        )));
+    }
     let mut writer = stream;
     if let Err(e) = writer.write_all(message).and_then(|()| writer.flush()) {
         return Err(if is_closed(&e) {
@@ -212,8 +226,7 @@ fn exchange_raw(
             io_failure("sending the message", &e)
         });
     }
-    let mut reply = auth.leftover;
-    reply.truncate(message.len());
+    let mut reply = Vec::with_capacity(message.len());
     let mut reader = stream;
     let mut buf = [0u8; 16 * 1024];
     while reply.len() < message.len() {
@@ -227,7 +240,14 @@ fn exchange_raw(
                     message.len()
                 )))
             }
-            Ok(n) => reply.extend_from_slice(&buf[..n]),
+            Ok(n) => {
+                let got = &buf[..n];
+                // The read never goes past the message, so this is in bounds.
+                if got != &message[reply.len()..reply.len() + n] {
+                    return Err(Failure::Other(NOT_AN_ECHO.into()));
+                }
+                reply.extend_from_slice(got);
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if is_closed(&e) && reply.is_empty() => {
                 return Err(Failure::Auth(RECIPE_CLOSED.into()))
