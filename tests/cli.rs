@@ -28,6 +28,7 @@ const MP_REJECTED: &str = "authentication failed: the server rejected our proof 
 const TIMED_OUT_1S: &str = "handshake timed out after 1s: the client was silent or too slow";
 const NOT_AN_ECHO: &str =
     "error: the server's reply is not our message: not an echo server of this profile?\n";
+const BAD_TIMEOUT: &str = "the timeout must be 0.001 to 86400 seconds";
 
 /// `connect --profile recipe`'s stderr when the server sent `n` bytes with
 /// its challenge.
@@ -393,6 +394,49 @@ fn bad_arguments() {
         Some(KEY),
     );
     assert_eq!(r.code, Some(2), "{r:?}");
+}
+
+#[test]
+fn timeout_is_a_millisecond_to_a_day() {
+    // Past a day (1e19 s overflowed the deadline's Instant) or under a
+    // millisecond (1e-10 s rounded to a zero socket timeout): parse errors.
+    for bad in ["1e19", "1e-10", "86400.5", "0.0009", "inf", "NaN"] {
+        for args in [
+            connect_args("recipe", NOWHERE, "x", &["--timeout", bad]),
+            serve_args("recipe", &["--timeout", bad]),
+        ] {
+            let r = run(&args, Some(KEY));
+            assert_eq!(r.code, Some(2), "{args:?}: {r:?}");
+            assert!(r.stderr.contains(BAD_TIMEOUT), "{args:?}: {r:?}");
+            assert!(!r.stderr.contains("panicked"), "{args:?}: {r:?}");
+        }
+    }
+    let r = run(&["connect", "--help"], None);
+    assert!(r.stdout().contains("0.001 to 86400"), "{r:?}");
+
+    // A day, on both sides.
+    let server = Server::start("recipe", &["--timeout", "86400"]);
+    let r = connect(&server, "recipe", "a day", KEY, &["--timeout", "86400"]);
+    assert_eq!(
+        (r.code, r.stdout(), r.stderr.as_str()),
+        (Some(0), "a day\n", "")
+    );
+    assert_accepted(&server.next_line(), "sha256");
+    // A millisecond: a valid --timeout, though the handshake may not make it.
+    let r = connect(&server, "recipe", "a ms", KEY, &["--timeout", "0.001"]);
+    assert!(matches!(r.code, Some(0 | 1 | 3)), "{r:?}");
+    assert!(!r.stderr.contains("panicked"), "{r:?}");
+    drop(server);
+    // A server with a millisecond deadline cuts a silent client off.
+    let server = Server::start("recipe", &["--timeout", "0.001"]);
+    let silent = tcp(&server);
+    assert_eq!(
+        server.next_line(),
+        format!(
+            "rejected {}: handshake timed out after 0.001s: the client was silent or too slow",
+            silent.local_addr().unwrap()
+        )
+    );
 }
 
 /// A 127.0.0.1 fake server's first connection, every read and write bounded.

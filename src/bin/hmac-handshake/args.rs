@@ -13,6 +13,12 @@ use crate::profile::ProfileName;
 /// Default handshake deadline, in seconds.
 pub const DEFAULT_TIMEOUT: &str = "10";
 
+/// Shortest `--timeout`, in seconds (one millisecond).
+pub const MIN_TIMEOUT_SECS: f64 = 0.001;
+
+/// Longest `--timeout`, in seconds (one day).
+pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;
+
 /// Default cap on connections the server handles at once.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 
@@ -176,8 +182,8 @@ pub struct CommonArgs {
     /// for Python 2.7 to 3.11 peers).
     #[arg(long)]
     pub allow_md5: bool,
-    /// Handshake deadline in seconds (connect: also each read or write of
-    /// the echo).
+    /// Handshake deadline in seconds, 0.001 to 86400 (connect: also each
+    /// read or write of the echo).
     #[arg(long, value_name = "SECONDS", default_value = DEFAULT_TIMEOUT,
           value_parser = parse_timeout)]
     pub timeout: Duration,
@@ -224,12 +230,58 @@ fn parse_suite(name: &str) -> Result<Suite, String> {
         })
 }
 
+/// Parses `--timeout`: [`MIN_TIMEOUT_SECS`] to [`MAX_TIMEOUT_SECS`] seconds,
+/// so the deadline is never a zero duration (which a socket refuses) nor
+/// past what an `Instant` holds.
 fn parse_timeout(text: &str) -> Result<Duration, String> {
     let secs: f64 = text
+        .trim()
         .parse()
         .map_err(|_| "expected a number of seconds, e.g. 10 or 0.5".to_string())?;
-    if secs.is_nan() || secs <= 0.0 {
-        return Err("the timeout must be more than 0 seconds".to_string());
+    // NaN fails both comparisons, so it is refused too.
+    if !(MIN_TIMEOUT_SECS..=MAX_TIMEOUT_SECS).contains(&secs) {
+        return Err(format!(
+            "the timeout must be {MIN_TIMEOUT_SECS} to {MAX_TIMEOUT_SECS} seconds"
+        ));
     }
-    Duration::try_from_secs_f64(secs).map_err(|_| "timeout too large".to_string())
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("bad timeout: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::parse_timeout;
+
+    #[test]
+    fn timeouts_from_a_millisecond_to_a_day() {
+        for (text, want) in [
+            ("0.001", Duration::from_millis(1)),
+            ("1e-3", Duration::from_millis(1)),
+            ("0.5", Duration::from_millis(500)),
+            ("10", Duration::from_secs(10)),
+            ("86400", Duration::from_secs(86_400)),
+        ] {
+            assert_eq!(parse_timeout(text), Ok(want), "{text}");
+        }
+        for text in [
+            "0",
+            "-1",
+            "0.0009",
+            "1e-10",
+            "86400.001",
+            "1e19",
+            "1e300",
+            "inf",
+            "-inf",
+            "NaN",
+        ] {
+            assert_eq!(
+                parse_timeout(text),
+                Err("the timeout must be 0.001 to 86400 seconds".to_string()),
+                "{text}"
+            );
+        }
+        assert!(parse_timeout("ten").is_err());
+    }
 }

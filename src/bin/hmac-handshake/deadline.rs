@@ -12,7 +12,11 @@ use std::time::{Duration, Instant};
 /// `stream`, for reads and writes that must finish by `end`.
 pub struct Deadline<'s> {
     stream: &'s TcpStream,
-    end: Instant,
+    /// `None` when `now + within` does not fit an [`Instant`] (`--timeout`
+    /// is capped far below that, so only as a fallback): then each
+    /// operation gets `within`.
+    end: Option<Instant>,
+    within: Duration,
 }
 
 impl<'s> Deadline<'s> {
@@ -20,12 +24,17 @@ impl<'s> Deadline<'s> {
     pub fn new(stream: &'s TcpStream, within: Duration) -> Deadline<'s> {
         Deadline {
             stream,
-            end: Instant::now() + within,
+            end: Instant::now().checked_add(within),
+            within,
         }
     }
 
+    /// The time left, never zero (a zero socket timeout is refused).
     fn left(&self) -> io::Result<Duration> {
-        let left = self.end.saturating_duration_since(Instant::now());
+        let left = match self.end {
+            Some(end) => end.saturating_duration_since(Instant::now()),
+            None => self.within,
+        };
         if left.is_zero() {
             Err(io::ErrorKind::TimedOut.into())
         } else {
