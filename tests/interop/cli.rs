@@ -46,9 +46,12 @@ const TEXT: &str = "h\u{e9}llo, multiprocessing \u{2713} from the CLI";
 /// `connect`'s stderr when the Python listener answers `#FAILURE#`.
 const SERVER_REJECTED: &str = "authentication failed: the server rejected our proof \
     (#FAILURE#): the two sides hold different keys\n";
-/// Why either side refuses a legacy (HMAC-MD5) peer without `--allow-md5`.
+/// Why `serve` refuses a legacy (HMAC-MD5) client without `--allow-md5`.
 const MD5_REFUSED: &str = "the peer uses HMAC-MD5, so it looks like Python <= 3.11 (or asked \
     for {md5}); enable MD5 with allow_md5 (CLI: --allow-md5) if that peer is expected";
+/// `connect`'s stderr for a legacy (HMAC-MD5) listener without `--allow-md5`.
+const CONNECT_MD5_REFUSED: &str = "error: the server uses HMAC-MD5 (Python <= 3.11 \
+    multiprocessing?): pass --allow-md5 to talk to it\n";
 
 /// A Python client told `#FAILURE#`.
 const CLIENT_REJECTED: &str = "AUTH_FAILED AuthenticationError: digest sent was rejected";
@@ -348,19 +351,19 @@ fn python_listener(py: &Python, key: &str) -> Result<(Peer, u16), String> {
 }
 
 /// `connect` holding [`ENV_KEY`] (with `extra`) to a Python listener holding
-/// `listener_key`, which must fail: exit 3, nothing on stdout, `stderr`; and
-/// the listener's last word is `listener_line` (exit 3).
+/// `listener_key`, which must fail: exit `code`, nothing on stdout, `stderr`;
+/// and the listener's last word is `listener_line` (exit 3).
 fn connect_fails(
     py: &Python,
     listener_key: &str,
     extra: &[&str],
-    stderr: &str,
+    (code, stderr): (i32, &str),
     listener_line: &str,
 ) -> Result<(), String> {
     let (mut listener, port) = python_listener(py, listener_key)?;
     listener.check(|listener| {
         let ran = connect(port, ENV_KEY, extra)?;
-        ran_eq(&ran, 3, "", stderr)?;
+        ran_eq(&ran, code, "", stderr)?;
         listener.expect_exit_after_port(3, &[listener_line.to_string()])
     })
 }
@@ -449,7 +452,7 @@ fn wrong_key_fails_in_both_directions() {
                 case.py,
                 WRONG_ENV_KEY,
                 allow_md5,
-                SERVER_REJECTED,
+                (3, SERVER_REJECTED),
                 LISTENER_BAD_DIGEST,
             )
         } else {
@@ -461,8 +464,9 @@ fn wrong_key_fails_in_both_directions() {
 /// MD5 needs `--allow-md5`, both directions, with the right key: a legacy
 /// (<= 3.11) client is refused by `serve` (`rejected PEER: <MD5 refused>`,
 /// and the client is told `#FAILURE#`); `connect` refuses a legacy
-/// listener's MD5 challenge (exit 3, `we rejected the server`), which sees
-/// the connection close (`EOFError`).
+/// listener's MD5 challenge as a configuration mismatch (exit 1, pointing
+/// at `--allow-md5`), and the listener sees the connection close
+/// (`EOFError`).
 #[test]
 fn legacy_peers_need_allow_md5() {
     let test = "cli::legacy_peers_need_allow_md5";
@@ -474,8 +478,13 @@ fn legacy_peers_need_allow_md5() {
     }
     run_matrix(test, cases(&legacy_pys, &["connect", "serve"]), |case| {
         if case.variant == "connect" {
-            let stderr = format!("authentication failed: we rejected the server: {MD5_REFUSED}\n");
-            connect_fails(case.py, ENV_KEY, &[], &stderr, LISTENER_EOF)
+            connect_fails(
+                case.py,
+                ENV_KEY,
+                &[],
+                (1, CONNECT_MD5_REFUSED),
+                LISTENER_EOF,
+            )
         } else {
             serve_rejects(case.py, FILE_KEY, &[], MD5_REFUSED)
         }

@@ -78,8 +78,9 @@ NATIVE (--profile native, the crate's own protocol, PROTOCOL.md):
 EXIT STATUS (connect):
   0  authenticated, and the server echoed the message
   1  any other error: no key, a native key under 16 bytes, connection
-     refused, timeout, protocol error, and configuration mismatches such as
-     a native server whose suite is not the one --suite allows
+     refused, timeout, protocol error, a reply that is not our message, and
+     configuration mismatches such as a native server whose suite is not
+     the one --suite allows, or an HMAC-MD5 server without --allow-md5
   2  command-line parse error
   3  authentication failed (stderr says which side rejected and why; in the
      native profile the server does not say whether the key, the key id or

@@ -161,9 +161,15 @@ fn handshake_failure(e: &AuthError, timeout: Duration) -> Failure {
         AuthError::Handshake(Error::PeerRejected) => Failure::Auth(
             "the server rejected our proof (#FAILURE#): the two sides hold different keys".into(),
         ),
-        AuthError::Handshake(
-            inner @ (Error::BadTag | Error::TagLength { .. } | Error::Md5NotAllowed),
-        ) => Failure::Auth(format!("we rejected the server: {inner}")),
+        AuthError::Handshake(inner @ (Error::BadTag | Error::TagLength { .. })) => {
+            Failure::Auth(format!("we rejected the server: {inner}"))
+        }
+        // A configuration mismatch, not a failed proof: exit 1.
+        AuthError::Handshake(Error::Md5NotAllowed) => Failure::Other(
+            "the server uses HMAC-MD5 (Python <= 3.11 multiprocessing?): pass --allow-md5 to \
+             talk to it"
+                .into(),
+        ),
         AuthError::Handshake(inner) => Failure::Other(format!(
             "protocol error during the handshake ({}): {inner}",
             inner.code()
