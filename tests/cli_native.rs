@@ -345,6 +345,17 @@ fn recipe_client_against_a_native_server_exits_1() {
 }
 
 #[test]
+fn a_byte_order_mark_at_the_start_of_a_keyring_is_skipped() {
+    let text = format!("\u{feff}{}", keyring_line("k1", KEY1));
+    let keyring = Keyring::new("bom", text.as_bytes());
+    let server = Server::with_keyring(&keyring, &[]);
+    // The key id is `k1`, not `\u{feff}k1`.
+    let r = connect(&server, "bom", KEY1, &["--key-id", "k1"]);
+    assert_authenticated(&r, "bom", "k1", "hmac-sha256", 32);
+    assert_accepted(&server.next_line(), "sha256", "k1");
+}
+
+#[test]
 fn keygen_prints_fresh_hex_keys() {
     let a = run(&["keygen"], None);
     let b = run(&["keygen"], None);
@@ -373,7 +384,7 @@ fn keyring_file_errors_exit_1_with_the_line_number() {
         (
             "bad-hex",
             format!("# keys\n{good}k2 00112233445566778899aabbccddeezz\n"),
-            "line 3: HEXKEY is not hex: only 0-9 and a-f are allowed",
+            "line 3: HEXKEY is not hex: only 0-9, a-f and A-F are allowed",
         ),
         (
             "short",
@@ -391,6 +402,21 @@ fn keyring_file_errors_exit_1_with_the_line_number() {
             "line 2: expected two fields, `KEY_ID HEXKEY`",
         ),
         ("empty", "# nothing yet\n".to_string(), "holds no key"),
+        (
+            "bom-on-line-2",
+            format!("{good}\u{feff}{}", keyring_line("k2", KEY2)),
+            "line 2: U+FEFF (a byte order mark, allowed only at the very start of the file)",
+        ),
+        (
+            "zero-width-space",
+            format!("{good}k\u{200b}2 {}\n", hex::encode(KEY2)),
+            "line 2: U+200B (an invisible format character)",
+        ),
+        (
+            "bidi-control",
+            format!("\n\u{202e}{good}"),
+            "line 2: U+202E (an invisible format character)",
+        ),
     ];
     for (name, text, needle) in cases {
         let keyring = Keyring::new(name, text.as_bytes());
@@ -463,7 +489,19 @@ fn options_that_do_not_fit_the_profile() {
         ),
         (
             connect_args("native", NOWHERE, "x", &["--key-id", "a b"]),
-            "error: --key-id \"a b\": a key id may not contain spaces or control characters\n",
+            "error: --key-id \"a b\": a key id is printable ASCII without spaces (0x21 to \
+             0x7E), and this one holds U+0020\n",
+        ),
+        (
+            connect_args("native", NOWHERE, "x", &["--key-id", "\u{feff}k1"]),
+            // {:?} shows the invisible character.
+            "error: --key-id \"\\u{feff}k1\": a key id is printable ASCII without spaces (0x21 \
+             to 0x7E), and this one holds U+FEFF\n",
+        ),
+        (
+            serve_args("native", &["--key-id", "caf\u{e9}"]),
+            "error: --key-id \"caf\u{e9}\": a key id is printable ASCII without spaces (0x21 \
+             to 0x7E), and this one holds U+00E9\n",
         ),
     ];
     for (args, stderr) in exit_1 {

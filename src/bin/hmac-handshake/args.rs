@@ -50,12 +50,13 @@ NATIVE (--profile native, the crate's own protocol, PROTOCOL.md):
   hmac-handshake keygen [--raw]
 
   Mutual: the client proves the key, then the server does. Each key has a
-  public key id (1 to 32 bytes of text, no spaces), so a server can hold
-  several keys at once (rotation). Keys are at least 16 bytes; 32 random
-  bytes is the norm (`hmac-handshake keygen`).
-  serve:   --keyring FILE: one `KEY_ID HEXKEY` per line; blank lines and
-           lines starting with # are ignored; HEXKEY is the key in hex (at
-           least 32 hex digits). Loaded once at start. Without --keyring:
+  public key id (1 to 32 printable ASCII characters, no spaces), so a server
+  can hold several keys at once (rotation). Keys are at least 16 bytes; 32
+  random bytes is the norm (`hmac-handshake keygen`).
+  serve:   --keyring FILE: one `KEY_ID HEXKEY` per line; blank lines,
+           lines starting with # and a UTF-8 byte order mark at the start
+           of the file are ignored; HEXKEY is the key in hex (at least 32
+           hex digits). Loaded once at start. Without --keyring:
            one key from --key-file / HMAC_HANDSHAKE_KEY under --key-id
            (default `default`). --suite: the one suite used (default
            hmac-sha256). Lines gain the key id: `accepted PEER digest=NAME

@@ -1,10 +1,13 @@
 //! `serve --keyring FILE`: the native keys a server accepts.
 //!
 //! One `KEY_ID HEXKEY` per line, fields separated by spaces or tabs; blank
-//! lines and lines whose first field starts with `#` are ignored. The key id
-//! is the first field's UTF-8 text (see [`check_key_id`]); the key is at
-//! least 16 bytes, in hex. Error messages name the line and never include
-//! key material.
+//! lines and lines whose first field starts with `#` are ignored, and so is
+//! a UTF-8 byte order mark at the very start of the file. Other lines are
+//! ASCII: the key id is the first field (see [`check_key_id`]); the key is
+//! at least 16 bytes, in hex. A non-ASCII character there (an invisible
+//! format character such as a byte order mark, a zero-width space or a bidi
+//! control, most likely) is an error. Error messages name the line and
+//! never include key material.
 
 use std::path::Path;
 
@@ -32,19 +35,26 @@ pub fn load(path: &Path) -> Result<Vec<NativeKey>, String> {
     Ok(keys)
 }
 
+/// The UTF-8 byte order mark, skipped at the start of the file only.
+const BOM: &[u8] = "\u{feff}".as_bytes();
+
 /// Parses a keyring; an error is `(line number from 1, reason)`.
 fn parse(text: &[u8]) -> Result<Vec<NativeKey>, (usize, String)> {
+    let text = text.strip_prefix(BOM).unwrap_or(text);
     let mut keys: Vec<(usize, NativeKey)> = Vec::new();
     for (index, raw) in text.split(|&b| b == b'\n').enumerate() {
         let number = index + 1;
         let fail = |why: String| (number, why);
         let line = std::str::from_utf8(raw).map_err(|_| fail("not UTF-8 text".into()))?;
-        let mut fields = line.split_whitespace();
-        let Some(id) = fields.next() else { continue };
-        if id.starts_with('#') {
+        let content = line.trim_start_matches(|c: char| c.is_ascii_whitespace());
+        if content.is_empty() || content.starts_with('#') {
             continue;
         }
-        let (Some(hex), None) = (fields.next(), fields.next()) else {
+        if let Some(c) = line.chars().find(|c| !c.is_ascii()) {
+            return Err(fail(not_ascii(c)));
+        }
+        let mut fields = line.split_ascii_whitespace();
+        let (Some(id), Some(hex), None) = (fields.next(), fields.next(), fields.next()) else {
             return Err(fail(
                 "expected two fields, `KEY_ID HEXKEY` (a comment line starts with #)".into(),
             ));
@@ -72,6 +82,39 @@ fn parse(text: &[u8]) -> Result<Vec<NativeKey>, (usize, String)> {
     Ok(keys.into_iter().map(|(_, key)| key).collect())
 }
 
+/// Why a key line may not hold the non-ASCII character `c`.
+fn not_ascii(c: char) -> String {
+    let code = u32::from(c);
+    let what = if c == '\u{feff}' {
+        "a byte order mark, allowed only at the very start of the file"
+    } else if is_format(c) {
+        "an invisible format character"
+    } else {
+        "not ASCII"
+    };
+    format!("U+{code:04X} ({what}): key ids and keys are ASCII; only a comment line may hold other text")
+}
+
+/// The Unicode format characters (category Cf) a text editor or a copy and
+/// paste is likely to slip in unseen.
+fn is_format(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x00AD
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+    )
+}
+
 /// Hex (either case) to bytes held in memory wiped on drop.
 fn decode_hex(hex: &str) -> Result<Zeroizing<Vec<u8>>, String> {
     if !hex.len().is_multiple_of(2) {
@@ -79,7 +122,7 @@ fn decode_hex(hex: &str) -> Result<Zeroizing<Vec<u8>>, String> {
     }
     let mut secret = Zeroizing::new(vec![0u8; hex.len() / 2]);
     hex::decode_to_slice(hex, &mut secret)
-        .map_err(|_| "HEXKEY is not hex: only 0-9 and a-f are allowed".to_string())?;
+        .map_err(|_| "HEXKEY is not hex: only 0-9, a-f and A-F are allowed".to_string())?;
     Ok(secret)
 }
 
@@ -132,7 +175,18 @@ mod tests {
             (
                 format!("{} {K32}\n", "x".repeat(33)),
                 1,
-                "a key id is 1 to 32 bytes",
+                "a key id is 1 to 32 characters",
+            ),
+            (
+                format!("k1 {K32}\nk\u{e9} {K32}\n"),
+                2,
+                "U+00E9 (not ASCII)",
+            ),
+            (format!("k1\u{a0}{K32}\n"), 1, "U+00A0 (not ASCII)"),
+            (
+                "k1 0011GG\n".to_string(),
+                1,
+                "only 0-9, a-f and A-F are allowed",
             ),
         ];
         for (text, line, needle) in cases {
@@ -145,5 +199,46 @@ mod tests {
         assert_eq!((line, why.as_str()), (1, "the key for k1 is 1 bytes: at least 16 are needed (32 random bytes is the norm: see `hmac-handshake keygen`)"));
         let (line, why) = parse(b"\xff\xfe 00\n").unwrap_err();
         assert_eq!((line, why.as_str()), (1, "not UTF-8 text"));
+    }
+
+    #[test]
+    fn a_byte_order_mark_only_at_the_start_of_the_file() {
+        // Skipped at the very start, whatever the first line is.
+        assert_eq!(ids(&format!("\u{feff}k1 {K32}\nk2 {K32}\n")), ["k1", "k2"]);
+        assert_eq!(ids(&format!("\u{feff}# keys\nk1 {K32}\n")), ["k1"]);
+        assert!(ids("\u{feff}").is_empty());
+        // Anywhere else it is an error on its line, as are the other
+        // invisible format characters.
+        let bom = "U+FEFF (a byte order mark, allowed only at the very start of the file)";
+        let format = "(an invisible format character): key ids and keys are ASCII";
+        let cases = [
+            (format!("k1 {K32}\n\u{feff}k2 {K32}\n"), 2, bom.to_string()),
+            (format!("\u{feff}\u{feff}k1 {K32}\n"), 1, bom.to_string()),
+            (format!(" \u{feff}k1 {K32}\n"), 1, bom.to_string()),
+            (format!("k1 {K32}\n\u{feff}\n"), 2, bom.to_string()),
+            (format!("k1 {K32}\u{feff}\n"), 1, bom.to_string()),
+            (
+                format!("# ok\nk\u{200b}1 {K32}\n"),
+                2,
+                format!("U+200B {format}"),
+            ),
+            (format!("k1 \u{202e}{K32}\n"), 1, format!("U+202E {format}")),
+            (format!("k1\u{2060} {K32}\n"), 1, format!("U+2060 {format}")),
+            (
+                format!("\u{feff}\u{ad}k1 {K32}\n"),
+                1,
+                format!("U+00AD {format}"),
+            ),
+        ];
+        for (text, line, needle) in cases {
+            let (got_line, why) = error(&text);
+            assert_eq!(got_line, line, "{text:?}: {why}");
+            assert!(why.starts_with(&needle), "{text:?}: {why}");
+        }
+        // Comments are free text.
+        assert_eq!(
+            ids(&format!("# caf\u{e9} \u{200b} \u{feff}\nk1 {K32}\n")),
+            ["k1"]
+        );
     }
 }

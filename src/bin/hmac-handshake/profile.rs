@@ -105,21 +105,57 @@ fn native_options(common: &CommonArgs) -> Result<NativeOptions, String> {
     })
 }
 
-/// Checks a key id: 1 to 32 bytes of text without whitespace or control
-/// characters (so it fits a keyring line and a `key_id=ID` field).
+/// Checks a key id: 1 to 32 printable ASCII characters other than space
+/// (0x21 to 0x7E), so it fits a keyring line and a `key_id=ID` field, and
+/// no invisible character (a byte order mark, a zero-width space, a bidi
+/// control) can make two ids that look the same differ.
 ///
 /// # Errors
 /// Why `id` is not a usable key id.
 pub fn check_key_id(id: &str) -> Result<(), String> {
+    if let Some(c) = id.chars().find(|c| !c.is_ascii_graphic()) {
+        return Err(format!(
+            "a key id is printable ASCII without spaces (0x21 to 0x7E), and this one holds \
+             U+{:04X}",
+            u32::from(c)
+        ));
+    }
     if id.is_empty() || id.len() > hmac_handshake::native::MAX_KEY_ID_LEN {
         return Err(format!(
-            "a key id is 1 to {} bytes, this one is {}",
+            "a key id is 1 to {} characters, this one is {}",
             hmac_handshake::native::MAX_KEY_ID_LEN,
             id.len()
         ));
     }
-    if id.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("a key id may not contain spaces or control characters".into());
-    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_key_id;
+
+    #[test]
+    fn key_ids_are_printable_ascii_without_spaces() {
+        for good in ["k", "default", "svc-1/v2", "!~", &"x".repeat(32)] {
+            assert_eq!(check_key_id(good), Ok(()), "{good:?}");
+        }
+        let bad = [
+            ("", "a key id is 1 to 32 characters, this one is 0"),
+            (
+                &"x".repeat(33),
+                "a key id is 1 to 32 characters, this one is 33",
+            ),
+            ("a b", "holds U+0020"),
+            ("a\tb", "holds U+0009"),
+            ("\u{feff}k2", "holds U+FEFF"),
+            ("k\u{200b}2", "holds U+200B"),
+            ("k\u{202e}2", "holds U+202E"),
+            ("k\u{7f}", "holds U+007F"),
+            ("caf\u{e9}", "holds U+00E9"),
+        ];
+        for (id, needle) in bad {
+            let why = check_key_id(id).expect_err(id);
+            assert!(why.contains(needle), "{id:?}: {why}");
+        }
+    }
 }
