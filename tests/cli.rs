@@ -15,7 +15,7 @@ use hmac_handshake::multiprocessing::{self, FrameHeader};
 use hmac_handshake::{recipe, Digest, Key, Profile};
 use support::cli::{
     accepted_tail, assert_connect_rejects_impostor, connect, connect_args, connect_to_fake,
-    rejected_reason, run, serve_args, tcp, Server, BAD_MAC, CLOSED_EARLY, NOWHERE, WAIT,
+    rejected_reason, run, serve_args, tcp, Fake, Server, BAD_MAC, CLOSED_EARLY, NOWHERE, WAIT,
 };
 
 const KEY: &str = "correct horse battery staple";
@@ -540,4 +540,34 @@ fn recipe_client_checks_what_the_server_sends() {
         (r.code, r.stdout(), r.stderr.as_str()),
         (Some(3), "", RECIPE_REJECTED)
     );
+}
+
+#[test]
+fn a_handshake_cut_short_times_out_with_exit_1() {
+    // Part of a challenge, then nothing.
+    let cases: [(&str, Fake); 2] = [
+        ("recipe", |listener| {
+            let mut s = accept(&listener);
+            s.write_all(&[7u8; 10]).unwrap();
+            until_closed(s);
+        }),
+        ("multiprocessing", |listener| {
+            let mut s = accept(&listener);
+            s.write_all(b"\0\0\0\x3b#CHALLENGE#{sha2").unwrap();
+            until_closed(s);
+        }),
+    ];
+    for (profile, fake) in cases {
+        let r = connect_to_fake(profile, "hi", KEY, &["--timeout", "1"], fake);
+        assert_eq!(
+            (r.code, r.stdout(), r.stderr.as_str()),
+            (
+                Some(1),
+                "",
+                "error: the handshake did not finish in time (the peer is silent or slow): \
+                 --timeout 1s\n"
+            ),
+            "{profile}"
+        );
+    }
 }

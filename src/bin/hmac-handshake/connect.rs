@@ -174,8 +174,9 @@ fn handshake_failure(e: &AuthError, timeout: Duration) -> Failure {
             "protocol error during the handshake ({}): {inner}",
             inner.code()
         )),
+        // The peer may have sent part of the handshake: it did not finish.
         AuthError::Timeout => Failure::Other(format!(
-            "handshake timed out after {}s: the server sent nothing in time",
+            "the handshake did not finish in time (the peer is silent or slow): --timeout {}s",
             timeout.as_secs_f64()
         )),
         AuthError::Closed => Failure::Other(
