@@ -30,6 +30,8 @@ const MD5_REFUSED: &str = "error: the server uses HMAC-MD5 (Python <= 3.11 multi
     pass --allow-md5 to talk to it\n";
 const NOT_AN_ECHO: &str =
     "error: the server's reply is not our message: not an echo server of this profile?\n";
+const KEY_REFUSED: &str = "error: keys are never taken from the command line: use --key-file \
+    PATH or HMAC_HANDSHAKE_KEY\n";
 const BAD_TIMEOUT: &str = "the timeout must be 0.001 to 86400 seconds";
 
 /// `connect --profile recipe`'s stderr when the server sent `n` bytes with
@@ -437,6 +439,31 @@ fn timeout_is_a_millisecond_to_a_day() {
             silent.local_addr().unwrap()
         )
     );
+}
+
+#[test]
+fn keys_are_refused_on_the_command_line() {
+    let cases = [
+        connect_args("recipe", NOWHERE, "x", &["--key", "SECRET"]),
+        connect_args("native", NOWHERE, "x", &["--key=SECRET"]),
+        connect_args("multiprocessing", NOWHERE, "x", &["--key", "-SECRET"]),
+        connect_args("recipe", NOWHERE, "x", &["--key"]),
+        serve_args("recipe", &["--key", "SECRET"]),
+        serve_args("native", &["--key=SECRET", "--key-id", "k1"]),
+    ];
+    for args in cases {
+        let r = run(&args, Some(KEY));
+        assert_eq!(
+            (r.code, r.stderr.as_str()),
+            (Some(2), KEY_REFUSED),
+            "{args:?}"
+        );
+        assert_eq!(r.stdout(), "");
+    }
+    // Not in the option list; the KEY section says it is refused.
+    let r = run(&["serve", "--help"], None);
+    assert!(!r.stdout().contains("--key <"), "{r:?}");
+    assert!(r.stdout().contains("--key is refused"), "{r:?}");
 }
 
 /// A 127.0.0.1 fake server's first connection, every read and write bounded.

@@ -1,9 +1,12 @@
 //! The command line: `serve` and `connect`, with the options they share,
 //! and `keygen`.
 
+use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::TypedValueParser;
+use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand};
 use hmac_handshake::native::Suite;
 use hmac_handshake::Digest;
@@ -27,7 +30,8 @@ KEY:
   The shared key comes from --key-file PATH (the file's raw bytes, a trailing
   newline included) or else from the environment variable HMAC_HANDSHAKE_KEY
   (its UTF-8 bytes). --key-file wins when both are set. It is never taken from
-  the command line, and never printed. An empty key is refused.
+  the command line (--key is refused), and never printed. An empty key is
+  refused.
 
 DIGESTS:
   recipe:          md5, sha256, sha384, sha512, sha3_256, sha3_384 (default
@@ -192,6 +196,14 @@ pub struct CommonArgs {
     /// File holding the shared key (raw bytes). Else: env HMAC_HANDSHAKE_KEY.
     #[arg(long, value_name = "PATH")]
     pub key_file: Option<PathBuf>,
+    /// Refused (hidden): there so that `--key SECRET` gets a pointer to
+    /// `--key-file` instead of clap's suggestion `--key-id`. Parsing it
+    /// always fails, without echoing the value.
+    #[arg(long, hide = true, value_name = "SECRET", num_args = 0..=1,
+          default_missing_value = "", allow_hyphen_values = true,
+          value_parser = RefuseKey)]
+    #[allow(dead_code)] // never set: parsing it fails
+    pub key: Option<Refused>,
     /// Native profile: the id of our key (default `default`). connect: the
     /// id we prove; serve without --keyring: the id of the one key.
     #[arg(long, value_name = "ID")]
@@ -213,6 +225,32 @@ pub struct KeygenArgs {
     /// when stdout is a terminal).
     #[arg(long)]
     pub raw: bool,
+}
+
+/// Why `--key` is refused.
+pub const KEY_REFUSED: &str =
+    "keys are never taken from the command line: use --key-file PATH or HMAC_HANDSHAKE_KEY";
+
+/// The value `--key` never yields.
+#[derive(Clone, Debug)]
+pub enum Refused {}
+
+/// The `--key` parser: refuses every value (a key on the command line
+/// shows in `ps` and shell history), and does not repeat it.
+#[derive(Clone, Copy, Debug)]
+struct RefuseKey;
+
+impl TypedValueParser for RefuseKey {
+    type Value = Refused;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        _value: &OsStr,
+    ) -> Result<Refused, clap::Error> {
+        Err(clap::Error::raw(ErrorKind::ArgumentConflict, format!("{KEY_REFUSED}\n")).with_cmd(cmd))
+    }
 }
 
 fn parse_digest(name: &str) -> Result<Digest, String> {
