@@ -466,6 +466,18 @@ fn keys_are_refused_on_the_command_line() {
     assert!(r.stdout().contains("--key is refused"), "{r:?}");
 }
 
+#[test]
+fn serve_prints_listening_only_on_stdout() {
+    let (server, stderr) = Server::spawn_with_stderr("recipe", &[], Some(KEY));
+    // Server::spawn_with_stderr read `listening on ADDR` from stdout.
+    drop(server);
+    let stderr = stderr
+        .recv_timeout(WAIT)
+        .expect("serve's stderr closed")
+        .expect("read serve's stderr");
+    assert_eq!(String::from_utf8_lossy(&stderr), "");
+}
+
 /// A 127.0.0.1 fake server's first connection, every read and write bounded.
 fn accept(listener: &TcpListener) -> TcpStream {
     let (s, _) = listener.accept().unwrap();

@@ -5,8 +5,9 @@
 //! through [`KEY_ENV`] when the caller gives one.
 
 use std::fmt;
+use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::{ChildStderr, Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::thread;
 
@@ -71,11 +72,32 @@ impl Server {
     /// (if any) in the environment; returns once it printed `listening on
     /// 127.0.0.1:PORT`.
     pub fn spawn(profile: &str, extra: &[&str], key: Option<&str>) -> Server {
+        Server::launch(profile, extra, key, Stdio::null()).0
+    }
+
+    /// As [`Server::spawn`], with stderr piped: the receiver gets all of
+    /// it once the server has exited (once it is dropped).
+    pub fn spawn_with_stderr(
+        profile: &str,
+        extra: &[&str],
+        key: Option<&str>,
+    ) -> (Server, Receiver<io::Result<Vec<u8>>>) {
+        let (server, stderr) = Server::launch(profile, extra, key, Stdio::piped());
+        (server, process::read_all(stderr.expect("piped stderr")))
+    }
+
+    fn launch(
+        profile: &str,
+        extra: &[&str],
+        key: Option<&str>,
+        stderr: Stdio,
+    ) -> (Server, Option<ChildStderr>) {
         let mut child = command(&serve_args(profile, extra), key)
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("spawn serve");
         let stdout = child.stdout.take().expect("serve stdout");
+        let stderr = child.stderr.take();
         let mut server = Server {
             _child: KillOnDrop(child),
             lines: process::lines(stdout),
@@ -88,7 +110,7 @@ impl Server {
         server.addr = addr.parse().expect("listening address");
         assert_eq!(server.addr.ip().to_string(), "127.0.0.1");
         assert_ne!(server.addr.port(), 0);
-        server
+        (server, stderr)
     }
 
     pub fn next_line(&self) -> String {

@@ -83,7 +83,7 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
     let local = listener
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
-    eprintln!("listening on {local}");
+    // On stdout only, so that `2>&1` shows it once.
     line(&format!("listening on {local}"));
 
     let shared = Arc::new(Shared {
