@@ -109,14 +109,7 @@ fn main() {
         println!("profile {name}:");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let server = thread::spawn(move || {
-            serve(
-                listener,
-                Key::new(&secret),
-                profile,
-                2,
-            )
-        });
+        let server = thread::spawn(move || serve(listener, Key::new(&secret), profile, 2));
 
         let good = Key::new(&secret);
         match client(addr, &good, profile, "hello from a good client") {

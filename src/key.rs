@@ -112,7 +112,7 @@ impl Key {
         }
     }
 
-    pub(crate) fn state(&self, digest: Digest) -> &MacState {
+    fn state(&self, digest: Digest) -> &MacState {
         &self.states[digest.index()]
     }
 
@@ -129,15 +129,6 @@ impl Key {
     /// [`Error::TagLength`] if `tag` is not [`Digest::tag_len`] bytes,
     /// [`Error::BadTag`] if it does not match.
     pub fn verify(&self, digest: Digest, message: &[u8], tag: &[u8]) -> Result<(), Error> {
-        self.verify_parts(digest, &[message], tag)
-    }
-
-    pub(crate) fn verify_parts(
-        &self,
-        digest: Digest,
-        parts: &[&[u8]],
-        tag: &[u8],
-    ) -> Result<(), Error> {
         if tag.len() != digest.tag_len() {
             return Err(Error::TagLength {
                 digest,
@@ -145,7 +136,7 @@ impl Key {
                 got: tag.len(),
             });
         }
-        if self.state(digest).verify(parts, tag) {
+        if self.state(digest).verify(&[message], tag) {
             Ok(())
         } else {
             Err(Error::BadTag)

@@ -9,6 +9,9 @@
 //! - [`multiprocessing`]: CPython `multiprocessing.connection` `authkey`
 //!   authentication, legacy (HMAC-MD5, Python 2.7 to 3.11) and modern
 //!   (`{sha256}`, Python 3.12+), byte-exact.
+//! - [`native`]: this crate's own protocol (`PROTOCOL.md`): mutual,
+//!   role-separated, transcript-bound, with key ids and session keys
+//!   ([`ServerHandshake::native`], [`ClientHandshake::native`]).
 //!
 //! Authentication is not encryption: after the handshake, bytes travel in
 //! clear unless the application protects them.

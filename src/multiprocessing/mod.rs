@@ -15,7 +15,7 @@
 //!   challenge with raw MD5, and accepts a raw MD5 reply from a legacy peer.
 //!
 //! MD5 is off by default: a legacy peer then fails with
-//! [`Error::Md5NotAllowed`](crate::Error::Md5NotAllowed). With
+//! [`Error::Md5NotAllowed`](crate::Error). With
 //! [`Config::allow_md5`] on, this side accepts exactly what CPython 3.13
 //! accepts. After the handshake, [`FrameHeader`] and [`HeaderDecoder`] frame
 //! messages the way `send_bytes` / `recv_bytes` do.
