@@ -28,6 +28,22 @@ struct Tally {
     skipped: BTreeMap<String, usize>,
 }
 
+impl Tally {
+    /// Prints `N passed, N failed` with the per-digest counts and the
+    /// skipped algorithms (digests the crate does not use), then fails on
+    /// any failure.
+    fn report(&self, what: &str) {
+        println!(
+            "{what}: {} passed, {} failed (per digest {:?}; skipped, digests the crate does not use: {:?})",
+            self.passed,
+            self.failed.len(),
+            self.per_digest,
+            self.skipped
+        );
+        assert!(self.failed.is_empty(), "failed: {:#?}", self.failed);
+    }
+}
+
 fn run_file(path: &Path, tally: &mut Tally) {
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let top_algorithm = doc["algorithm"].as_str().unwrap_or_default();
@@ -93,14 +109,7 @@ fn rfc_known_answers() {
     for f in json_files(&dir) {
         run_file(&f, &mut tally);
     }
-    println!(
-        "RFC HMAC vectors: {} passed, {} failed (per digest {:?}; skipped, digests the crate does not use: {:?})",
-        tally.passed,
-        tally.failed.len(),
-        tally.per_digest,
-        tally.skipped
-    );
-    assert!(tally.failed.is_empty(), "failed: {:#?}", tally.failed);
+    tally.report("RFC HMAC vectors");
     // RFC 2104: 3, RFC 2202 MD5: 8, RFC 4231: 7 per SHA-2 digest we use.
     assert_eq!(tally.per_digest.get("md5"), Some(&11));
     for d in ["sha256", "sha384", "sha512"] {
@@ -124,14 +133,7 @@ fn shared_wycheproof_and_nist_vectors() {
             run_file(&f, &mut tally);
         }
     }
-    println!(
-        "Wycheproof/NIST HMAC vectors: {} passed, {} failed (per digest {:?}; skipped: {:?})",
-        tally.passed,
-        tally.failed.len(),
-        tally.per_digest,
-        tally.skipped
-    );
-    assert!(tally.failed.is_empty(), "failed: {:#?}", tally.failed);
+    tally.report("Wycheproof/NIST HMAC vectors");
     for d in ["sha256", "sha384", "sha512", "sha3_256", "sha3_384"] {
         assert!(
             tally.per_digest.get(d).copied().unwrap_or(0) >= 3,

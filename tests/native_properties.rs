@@ -103,6 +103,17 @@ fn pair<'k>(
     )
 }
 
+/// A full exchange with default configurations and no tampering.
+fn exchange(ring: &[NativeKey], client_key: &NativeKey) -> Run {
+    let (mut s, mut c) = pair(
+        ring,
+        client_key,
+        ServerConfig::default(),
+        ClientConfig::default(),
+    );
+    run(&mut s, &mut c, |_, _| {})
+}
+
 fn honest(suite: Suite) -> Run {
     let ring = [key("k1", 1)];
     let sconf = ServerConfig {
@@ -141,13 +152,7 @@ fn p1_mutual_three_messages_client_proves_first() {
     // only reply is the 2-byte reject verdict, no tag.
     let ring = [key("k1", 1)];
     let impostor = key("k1", 9);
-    let (mut s, mut c) = pair(
-        &ring,
-        &impostor,
-        ServerConfig::default(),
-        ClientConfig::default(),
-    );
-    let r = run(&mut s, &mut c, |_, _| {});
+    let r = exchange(&ring, &impostor);
     assert_eq!(r.flights[2].bytes, vec![0x03, 0x01]);
     assert_eq!(failed(&r.server), Some(Error::BadTag));
     assert_eq!(failed(&r.client), Some(Error::PeerRejected));
@@ -275,8 +280,7 @@ fn p4_no_downgrade() {
 fn p5_key_ids_rotation_and_indistinguishable_rejections() {
     let ring = [key("2026-10", 1), key("2026-11", 2), key("2026-12", 3)];
     for k in &ring {
-        let (mut s, mut c) = pair(&ring, k, ServerConfig::default(), ClientConfig::default());
-        let r = run(&mut s, &mut c, |_, _| {});
+        let r = exchange(&ring, k);
         assert_eq!(
             r.server_session.as_ref().unwrap().key_id().as_bytes(),
             k.id().as_bytes()
@@ -285,20 +289,8 @@ fn p5_key_ids_rotation_and_indistinguishable_rejections() {
     // Unknown key id vs wrong key: same bytes to the client, different local errors.
     let unknown = key("2025-01", 1);
     let wrong = key("2026-11", 7);
-    let (mut s1, mut c1) = pair(
-        &ring,
-        &unknown,
-        ServerConfig::default(),
-        ClientConfig::default(),
-    );
-    let r1 = run(&mut s1, &mut c1, |_, _| {});
-    let (mut s2, mut c2) = pair(
-        &ring,
-        &wrong,
-        ServerConfig::default(),
-        ClientConfig::default(),
-    );
-    let r2 = run(&mut s2, &mut c2, |_, _| {});
+    let r1 = exchange(&ring, &unknown);
+    let r2 = exchange(&ring, &wrong);
     assert_eq!(r1.flights[2], r2.flights[2]);
     assert_eq!(r1.client, r2.client);
     assert_eq!(failed(&r1.server), Some(Error::UnknownKeyId));
@@ -439,13 +431,7 @@ fn p8_explicit_verdicts() {
     let ring = [key("k1", 1)];
     // Rejected: the client's error says the server rejected its proof.
     let wrong = key("k1", 2);
-    let (mut s, mut c) = pair(
-        &ring,
-        &wrong,
-        ServerConfig::default(),
-        ClientConfig::default(),
-    );
-    let r = run(&mut s, &mut c, |_, _| {});
+    let r = exchange(&ring, &wrong);
     assert_eq!(failed(&r.client), Some(Error::PeerRejected));
     assert!(Error::PeerRejected
         .to_string()
