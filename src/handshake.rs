@@ -1,86 +1,16 @@
-//! `ServerHandshake` and `ClientHandshake`: one sans-IO API over every profile.
+//! The sans-IO interface every handshake machine shares.
 
-use rand_core::CryptoRng;
+use crate::status::{Finished, Outcome, Status};
+use crate::Error;
 
-use crate::status::{Outcome, Status};
-use crate::{multiprocessing, native, recipe, Error, Key};
-
-/// Largest `random_len()` of any profile and role, in bytes.
-pub const MAX_RANDOM_LEN: usize = 64;
-
-/// The wire format a handshake speaks, with its settings; chosen at
-/// construction and fixed for the handshake's life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Profile {
-    /// The "authenticating clients simply" recipe: see [`recipe`].
-    Recipe(recipe::Config),
-    /// CPython `multiprocessing.connection`: see [`multiprocessing`].
-    Multiprocessing(multiprocessing::Config),
-}
-
-impl Profile {
-    /// Random bytes a server of this profile needs: 32 (recipe), 40 or 20
-    /// (multiprocessing modern or legacy challenge).
-    #[must_use]
-    pub fn server_random_len(&self) -> usize {
-        match self {
-            Profile::Recipe(_) => recipe::CHALLENGE_LEN,
-            Profile::Multiprocessing(c) => c.random_len(),
-        }
-    }
-
-    /// Random bytes a client of this profile needs: 0 (recipe), 40 or 20
-    /// (multiprocessing: the client delivers a challenge too).
-    #[must_use]
-    pub fn client_random_len(&self) -> usize {
-        match self {
-            Profile::Recipe(_) => 0,
-            Profile::Multiprocessing(c) => c.random_len(),
-        }
-    }
-
-    fn check(&self, random: &[u8], expected: usize) -> Result<(), Error> {
-        if let Profile::Multiprocessing(c) = self {
-            c.check()?;
-        }
-        if random.len() != expected {
-            return Err(Error::RandomLength {
-                expected,
-                got: random.len(),
-            });
-        }
-        Ok(())
-    }
-
-    /// The profile name used by the CLI and the vectors.
-    #[must_use]
-    pub fn name(&self) -> &'static str {
-        match self {
-            Profile::Recipe(_) => "recipe",
-            Profile::Multiprocessing(_) => "multiprocessing",
-        }
-    }
-}
-
-impl From<recipe::Config> for Profile {
-    fn from(c: recipe::Config) -> Profile {
-        Profile::Recipe(c)
-    }
-}
-
-impl From<multiprocessing::Config> for Profile {
-    fn from(c: multiprocessing::Config) -> Profile {
-        Profile::Multiprocessing(c)
-    }
-}
-
-/// The sans-IO interface every handshake machine shares.
+/// The sans-IO interface of [`ServerHandshake`](crate::ServerHandshake) and
+/// [`ClientHandshake`](crate::ClientHandshake).
 ///
 /// A driving loop matches on [`status`](Self::status):
 /// [`Status::Send`] → write the bytes, call [`sent`](Self::sent);
 /// [`Status::NeedInput`] → read, call [`receive`](Self::receive) and keep
-/// the bytes it did not consume; [`Status::Done`] / [`Status::Failed`] → stop.
+/// the bytes it did not consume; [`Status::Done`] → [`finish`](Self::finish);
+/// [`Status::Failed`] → stop.
 pub trait Handshake {
     /// What the machine needs next. Cheap; call it as often as you like.
     fn status(&self) -> Status<'_>;
@@ -90,6 +20,12 @@ pub trait Handshake {
     /// them and pass them again after the pending output has been sent, or
     /// hand them to the application once the status is [`Status::Done`].
     /// Partial messages are buffered inside (fixed size, bounded lengths).
+    ///
+    /// Progress: when the status is [`Status::NeedInput`] and `input` is not
+    /// empty, `receive` consumes at least one byte (a bad byte included: it
+    /// is consumed, then the status is `Failed`), so a loop never stalls. It
+    /// returns 0 only for empty input, while output is pending
+    /// ([`Status::Send`]), or once the handshake is over.
     fn receive(&mut self, input: &[u8]) -> usize;
 
     /// Reports that the first `n` bytes of the [`Status::Send`] slice were
@@ -98,6 +34,34 @@ pub trait Handshake {
     /// # Errors
     /// [`Error::SentTooMuch`] if `n` exceeds the pending output (nothing changes).
     fn sent(&mut self, n: usize) -> Result<(), Error>;
+
+    /// `true` once this side's last handshake message has been handed out
+    /// (and nothing failed): bytes the application writes from now on
+    /// follow the handshake on the stream, in order, and the peer reads them
+    /// as application data. Always `true` at [`Status::Done`].
+    ///
+    /// Before `Done` it turns `true` for the native client once
+    /// `ClientProof` is out (PROTOCOL.md, client step 2), the
+    /// multiprocessing Listener once its reply is out, and the recipe's
+    /// server once its challenge is out. Only the Listener has verified
+    /// its peer by then ([`peer_verified`](Self::peer_verified)): whether
+    /// to send before the peer is verified is the application's choice.
+    fn may_send_application_data(&self) -> bool;
+
+    /// `true` once this side has verified a MAC made by the peer with the
+    /// shared key (and nothing failed since).
+    fn peer_verified(&self) -> bool;
+
+    /// Consumes a finished machine and hands over its outcome and, for the
+    /// native profile, the session secrets (derived here, not before), like
+    /// snow's `into_transport_mode`.
+    ///
+    /// # Errors
+    /// The handshake's own error if it failed; [`Error::NotFinished`] if the
+    /// status is not [`Status::Done`] yet (the machine is dropped either way).
+    fn finish(self) -> Result<Finished, Error>
+    where
+        Self: Sized;
 
     /// Copies pending output into `out` and marks it sent; returns the
     /// number of bytes copied (0 when nothing is pending).
@@ -116,12 +80,6 @@ pub trait Handshake {
         }
     }
 
-    /// The native profile's session secrets, once the status is
-    /// [`Status::Done`]; `None` for the other profiles.
-    fn session(&self) -> Option<&native::Session> {
-        None
-    }
-
     /// The outcome, once the status is [`Status::Done`].
     fn outcome(&self) -> Option<Outcome> {
         match self.status() {
@@ -131,236 +89,89 @@ pub trait Handshake {
     }
 }
 
-fn native_nonce(nonce: &[u8]) -> Result<[u8; native::NONCE_LEN], Error> {
-    nonce.try_into().map_err(|_| Error::RandomLength {
-        expected: native::NONCE_LEN,
-        got: nonce.len(),
-    })
-}
-
-fn random_from<R: CryptoRng + ?Sized>(rng: &mut R, len: usize) -> [u8; MAX_RANDOM_LEN] {
-    let mut buf = [0u8; MAX_RANDOM_LEN];
-    rng.fill_bytes(&mut buf[..len.min(MAX_RANDOM_LEN)]);
-    buf
-}
-
-/// Every machine of every profile and role. Boxing the larger variants
-/// would allocate; the machines are fixed-size by design.
-#[allow(clippy::large_enum_variant)]
-#[derive(Clone)]
-enum Machine<'k> {
-    RecipeServer(recipe::Server<'k>),
-    RecipeClient(recipe::Client<'k>),
-    Multiprocessing(multiprocessing::machine::Machine<'k>),
-    NativeServer(native::server::Server<'k>),
-    NativeClient(native::client::Client<'k>),
-}
-
-impl<'k> Machine<'k> {
-    fn as_dyn(&self) -> &(dyn Handshake + 'k) {
-        match self {
-            Machine::RecipeServer(m) => m,
-            Machine::RecipeClient(m) => m,
-            Machine::Multiprocessing(m) => m,
-            Machine::NativeServer(m) => m,
-            Machine::NativeClient(m) => m,
+/// Defines a public machine type (`ServerHandshake`, `ClientHandshake`):
+/// the wrapper around a [`Machine`](crate::machine::Machine), its
+/// constructors for the role's profile trait, and the [`Handshake`] methods
+/// and `Debug` delegated to the machine.
+macro_rules! handshake_type {
+    (
+        $(#[$meta:meta])*
+        $name:ident, $profile:ident, $build:ident, $random:literal, $example:literal
+    ) => {
+        $(#[$meta])*
+        pub struct $name<K> {
+            inner: $crate::machine::Machine<K>,
         }
-    }
 
-    fn as_dyn_mut(&mut self) -> &mut (dyn Handshake + 'k) {
-        match self {
-            Machine::RecipeServer(m) => m,
-            Machine::RecipeClient(m) => m,
-            Machine::Multiprocessing(m) => m,
-            Machine::NativeServer(m) => m,
-            Machine::NativeClient(m) => m,
+        impl<K> $name<K> {
+            #[doc = concat!(
+                "A machine for `profile`'s settings holding its keys through `keys`, ",
+                $random,
+                " drawn from `rng` (the OS generator, `getrandom::SysRng`, or any other ",
+                "`TryCryptoRng`).\n\n```\n",
+                $example,
+                "\n# Ok::<(), getrandom::Error>(())\n```\n\n# Errors\nThe generator's own error, if it fails."
+            )]
+            pub fn new<P, R>(keys: K, profile: P, rng: &mut R) -> Result<Self, R::Error>
+            where
+                P: $crate::profile::$profile<K>,
+                R: rand_core::TryCryptoRng + ?Sized,
+            {
+                use $crate::profile::Randomness;
+                let mut random = P::Random::zeroed();
+                rng.try_fill_bytes(random.bytes_mut())?;
+                Ok(Self::with_pinned_random(keys, profile, &random))
+            }
+
+            /// Like [`new`](Self::new), with the random bytes given: **for
+            /// conformance vectors and tests**, which replay a transcript from
+            /// pinned bytes. A challenge or nonce that repeats lets a recorded
+            /// answer be replayed; production code draws them with `new`.
+            pub fn with_pinned_random<P: $crate::profile::$profile<K>>(
+                keys: K,
+                profile: P,
+                random: &P::Random,
+            ) -> Self {
+                $name {
+                    inner: profile.$build(keys, random),
+                }
+            }
         }
-    }
-}
 
-/// The [`Handshake`] methods of a public wrapper, delegated to its machine.
-macro_rules! delegate_handshake {
-    ($wrapper:ident) => {
-        impl Handshake for $wrapper<'_> {
-            fn status(&self) -> Status<'_> {
-                self.inner.as_dyn().status()
+        impl<K> $crate::Handshake for $name<K> {
+            fn status(&self) -> $crate::Status<'_> {
+                self.inner.status()
             }
 
             fn receive(&mut self, input: &[u8]) -> usize {
-                self.inner.as_dyn_mut().receive(input)
+                self.inner.receive(input)
             }
 
-            fn sent(&mut self, n: usize) -> Result<(), Error> {
-                self.inner.as_dyn_mut().sent(n)
+            fn sent(&mut self, n: usize) -> Result<(), $crate::Error> {
+                self.inner.sent(n)
             }
 
-            fn session(&self) -> Option<&native::Session> {
-                self.inner.as_dyn().session()
+            fn may_send_application_data(&self) -> bool {
+                self.inner.may_send_application_data()
+            }
+
+            fn peer_verified(&self) -> bool {
+                self.inner.peer_verified()
+            }
+
+            fn finish(self) -> Result<$crate::Finished, $crate::Error> {
+                self.inner.finish()
+            }
+        }
+
+        impl<K> core::fmt::Debug for $name<K> {
+            /// The status only: no keys, nonces or transcript.
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("status", &self.inner.status())
+                    .finish_non_exhaustive()
             }
         }
     };
 }
-
-delegate_handshake!(ServerHandshake);
-delegate_handshake!(ClientHandshake);
-
-/// The server side (the side that accepted the connection) as a sans-IO
-/// state machine: bytes in, bytes out, no socket, clock, RNG or allocator.
-///
-/// Drive it with [`status`](Self::status), [`receive`](Self::receive) and
-/// [`sent`](Self::sent); see [`Status`] and the README's loop. It borrows the
-/// [`Key`] (keyed once, shared by every handshake). Any chunking of the input
-/// gives the same result; bytes after the last handshake message are left
-/// unconsumed for the application. Errors are sticky.
-#[derive(Clone)]
-pub struct ServerHandshake<'k> {
-    inner: Machine<'k>,
-}
-
-impl<'k> ServerHandshake<'k> {
-    /// A native-protocol server (PROTOCOL.md) holding `keyring`: every key
-    /// on it is accepted, so keys rotate with an overlap. `nonce` is the
-    /// 32-byte server nonce from a CSPRNG.
-    ///
-    /// # Errors
-    /// [`Error::EmptyKeyring`]; [`Error::RandomLength`] unless `nonce` is
-    /// [`native::NONCE_LEN`] bytes.
-    pub fn native(
-        keyring: &'k [native::NativeKey],
-        config: native::ServerConfig<'_>,
-        nonce: &[u8],
-    ) -> Result<Self, Error> {
-        let nonce = native_nonce(nonce)?;
-        Ok(ServerHandshake {
-            inner: Machine::NativeServer(native::server::Server::new(keyring, config, nonce)?),
-        })
-    }
-
-    /// Like [`native`](Self::native), drawing the nonce from `rng`.
-    ///
-    /// # Errors
-    /// [`Error::EmptyKeyring`].
-    pub fn native_from_rng<R: CryptoRng + ?Sized>(
-        keyring: &'k [native::NativeKey],
-        config: native::ServerConfig<'_>,
-        rng: &mut R,
-    ) -> Result<Self, Error> {
-        let random = random_from(rng, native::NONCE_LEN);
-        Self::native(keyring, config, &random[..native::NONCE_LEN])
-    }
-
-    /// A server for `profile` whose challenge is `random`: exactly
-    /// [`Profile::server_random_len`] bytes from a CSPRNG (pinned bytes
-    /// reproduce a transcript).
-    ///
-    /// # Errors
-    /// [`Error::RandomLength`] for the wrong number of random bytes; for the
-    /// multiprocessing profile, what [`multiprocessing::Config::check`] returns.
-    pub fn new(key: &'k Key, profile: Profile, random: &[u8]) -> Result<Self, Error> {
-        profile.check(random, profile.server_random_len())?;
-        let inner = match profile {
-            Profile::Recipe(c) => {
-                let mut challenge = [0u8; recipe::CHALLENGE_LEN];
-                challenge.copy_from_slice(random);
-                Machine::RecipeServer(recipe::Server::new(key, c, challenge))
-            }
-            Profile::Multiprocessing(c) => {
-                Machine::Multiprocessing(multiprocessing::machine::Machine::new(
-                    key,
-                    c,
-                    multiprocessing::machine::Role::Listener,
-                    random,
-                ))
-            }
-        };
-        Ok(ServerHandshake { inner })
-    }
-
-    /// Like [`new`](Self::new), drawing the random bytes from `rng`.
-    ///
-    /// # Errors
-    /// As [`new`](Self::new), less [`Error::RandomLength`].
-    pub fn from_rng<R: CryptoRng + ?Sized>(
-        key: &'k Key,
-        profile: Profile,
-        rng: &mut R,
-    ) -> Result<Self, Error> {
-        let len = profile.server_random_len();
-        let random = random_from(rng, len);
-        Self::new(key, profile, &random[..len])
-    }
-}
-
-/// The client side (the side that connected) as a sans-IO state machine;
-/// the mirror of [`ServerHandshake`], with the same methods.
-#[derive(Clone)]
-pub struct ClientHandshake<'k> {
-    inner: Machine<'k>,
-}
-
-impl<'k> ClientHandshake<'k> {
-    /// A native-protocol client (PROTOCOL.md) proving `key` under its key
-    /// id. `nonce` is the 32-byte client nonce from a CSPRNG.
-    ///
-    /// # Errors
-    /// [`Error::RandomLength`] unless `nonce` is [`native::NONCE_LEN`] bytes.
-    pub fn native(
-        key: &'k native::NativeKey,
-        config: native::ClientConfig<'k>,
-        nonce: &[u8],
-    ) -> Result<Self, Error> {
-        let nonce = native_nonce(nonce)?;
-        Ok(ClientHandshake {
-            inner: Machine::NativeClient(native::client::Client::new(key, config, nonce)),
-        })
-    }
-
-    /// Like [`native`](Self::native), drawing the nonce from `rng`.
-    ///
-    /// # Errors
-    /// None in practice; the signature matches [`native`](Self::native).
-    pub fn native_from_rng<R: CryptoRng + ?Sized>(
-        key: &'k native::NativeKey,
-        config: native::ClientConfig<'k>,
-        rng: &mut R,
-    ) -> Result<Self, Error> {
-        let random = random_from(rng, native::NONCE_LEN);
-        Self::native(key, config, &random[..native::NONCE_LEN])
-    }
-
-    /// A client for `profile`. `random` is exactly
-    /// [`Profile::client_random_len`] bytes: none for the recipe, the
-    /// client's own challenge for multiprocessing.
-    ///
-    /// # Errors
-    /// As [`ServerHandshake::new`].
-    pub fn new(key: &'k Key, profile: Profile, random: &[u8]) -> Result<Self, Error> {
-        profile.check(random, profile.client_random_len())?;
-        let inner = match profile {
-            Profile::Recipe(c) => Machine::RecipeClient(recipe::Client::new(key, c)),
-            Profile::Multiprocessing(c) => {
-                Machine::Multiprocessing(multiprocessing::machine::Machine::new(
-                    key,
-                    c,
-                    multiprocessing::machine::Role::Client,
-                    random,
-                ))
-            }
-        };
-        Ok(ClientHandshake { inner })
-    }
-
-    /// Like [`new`](Self::new), drawing the random bytes from `rng`.
-    ///
-    /// # Errors
-    /// As [`new`](Self::new), less [`Error::RandomLength`].
-    pub fn from_rng<R: CryptoRng + ?Sized>(
-        key: &'k Key,
-        profile: Profile,
-        rng: &mut R,
-    ) -> Result<Self, Error> {
-        let len = profile.client_random_len();
-        let random = random_from(rng, len);
-        Self::new(key, profile, &random[..len])
-    }
-}
+pub(crate) use handshake_type;

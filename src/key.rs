@@ -1,91 +1,10 @@
-//! Shared keys, pre-keyed once: the HMAC inner/outer pad states (RFC 2104
-//! section 2) are computed when the key is built and cloned for every tag.
+//! The shared key of the recipe and multiprocessing profiles, pre-keyed
+//! once for every digest.
 
 use core::fmt;
 
-use hmac::{Hmac, KeyInit, Mac, SimpleHmac};
-
+use crate::mac::MacState;
 use crate::{Digest, Error, Tag};
-
-/// One digest's keyed HMAC state: the hash already fed `K XOR ipad`
-/// (and, for the block-level `Hmac`, `K XOR opad`).
-///
-/// SHA-2 and MD5 use `hmac::Hmac`; SHA-3 uses `hmac::SimpleHmac`, since
-/// `hmac` 0.13 runs only eager block hashes through `Hmac`. With the
-/// `zeroize` features on, the hash states are wiped on drop; `SimpleHmac`
-/// also keeps a copy of `K XOR opad` that `hmac` 0.13 does not wipe.
-#[derive(Clone)]
-pub(crate) enum MacState {
-    Md5(Hmac<md5::Md5>),
-    Sha256(Hmac<sha2::Sha256>),
-    Sha384(Hmac<sha2::Sha384>),
-    Sha512(Hmac<sha2::Sha512>),
-    Sha3_256(SimpleHmac<sha3::Sha3_256>),
-    Sha3_384(SimpleHmac<sha3::Sha3_384>),
-}
-
-fn keyed<M: KeyInit>(key: &[u8]) -> M {
-    // HMAC takes keys of any length (RFC 2104 section 2: longer keys are hashed).
-    match M::new_from_slice(key) {
-        Ok(m) => m,
-        Err(_) => unreachable!("HMAC accepts keys of any length"),
-    }
-}
-
-fn tag_of<M: Mac + Clone>(state: &M, parts: &[&[u8]]) -> Tag {
-    let mut m = state.clone();
-    for part in parts {
-        m.update(part);
-    }
-    Tag::from_slice(m.finalize().as_bytes())
-}
-
-fn verify_with<M: Mac + Clone>(state: &M, parts: &[&[u8]], tag: &[u8]) -> bool {
-    let mut m = state.clone();
-    for part in parts {
-        m.update(part);
-    }
-    // Constant time in the tag bytes: digest's `verify_slice` compares with
-    // `ctutils` (cmov-based), after the public length check.
-    m.verify_slice(tag).is_ok()
-}
-
-impl MacState {
-    pub(crate) fn new(digest: Digest, key: &[u8]) -> MacState {
-        match digest {
-            Digest::Md5 => MacState::Md5(keyed(key)),
-            Digest::Sha256 => MacState::Sha256(keyed(key)),
-            Digest::Sha384 => MacState::Sha384(keyed(key)),
-            Digest::Sha512 => MacState::Sha512(keyed(key)),
-            Digest::Sha3_256 => MacState::Sha3_256(keyed(key)),
-            Digest::Sha3_384 => MacState::Sha3_384(keyed(key)),
-        }
-    }
-
-    /// HMAC over the concatenation of `parts`.
-    pub(crate) fn tag(&self, parts: &[&[u8]]) -> Tag {
-        match self {
-            MacState::Md5(m) => tag_of(m, parts),
-            MacState::Sha256(m) => tag_of(m, parts),
-            MacState::Sha384(m) => tag_of(m, parts),
-            MacState::Sha512(m) => tag_of(m, parts),
-            MacState::Sha3_256(m) => tag_of(m, parts),
-            MacState::Sha3_384(m) => tag_of(m, parts),
-        }
-    }
-
-    /// Constant-time check of `tag` against HMAC over `parts`.
-    pub(crate) fn verify(&self, parts: &[&[u8]], tag: &[u8]) -> bool {
-        match self {
-            MacState::Md5(m) => verify_with(m, parts, tag),
-            MacState::Sha256(m) => verify_with(m, parts, tag),
-            MacState::Sha384(m) => verify_with(m, parts, tag),
-            MacState::Sha512(m) => verify_with(m, parts, tag),
-            MacState::Sha3_256(m) => verify_with(m, parts, tag),
-            MacState::Sha3_384(m) => verify_with(m, parts, tag),
-        }
-    }
-}
 
 /// A shared secret, keyed once for every [`Digest`].
 ///
@@ -93,12 +12,16 @@ impl MacState {
 /// (such keys are hashed first, RFC 2104 section 2), exactly as CPython's
 /// `hmac.new(key, msg, digest)` does. Building a `Key` runs the HMAC key
 /// schedule for all six digests once (about 12 compression calls); every
-/// handshake that borrows it only clones the keyed states. The raw key bytes
-/// are not kept. The states are zeroized on drop (see the note on SHA-3 in
-/// the crate docs), and `Debug` prints no key material.
+/// handshake only clones the keyed states. The raw key bytes are not kept.
+/// The states are zeroized on drop (see the note on SHA-3 in the crate
+/// docs), and `Debug` prints no key material.
 ///
-/// Size: 2112 bytes on x86_64, inline (`size_of::<Key>()`; see the README).
-#[derive(Clone)]
+/// A handshake holds its key through any handle `K: Borrow<Key>`: `&Key`
+/// (borrowed), `Arc<Key>` or `Rc<Key>` (shared, `'static`), `Box<Key>` or
+/// `Key` itself (owned). With `Arc<Key>`, a key rotation is a new `Arc`:
+/// handshakes already running keep the key they started with.
+///
+/// Size: 2112 bytes on x86_64, inline.
 pub struct Key {
     states: [MacState; 6],
 }
@@ -112,7 +35,7 @@ impl Key {
         }
     }
 
-    fn state(&self, digest: Digest) -> &MacState {
+    pub(crate) fn state(&self, digest: Digest) -> &MacState {
         &self.states[digest.index()]
     }
 

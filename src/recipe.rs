@@ -12,16 +12,20 @@
 //! The recipe's `hmac.new(key, msg)` meant HMAC-MD5 on Python 3.7 and older;
 //! this crate defaults to SHA-256 and offers MD5 for those peers.
 
-use crate::buf::{Fill, Outbox};
+use core::borrow::Borrow;
+
+use crate::buf::Fill;
 use crate::digest::MAX_TAG_LEN;
-use crate::status::{Confirmation, Outcome, Status};
-use crate::Handshake;
-use crate::{Digest, Error, Key};
+use crate::machine::{Core, Machine, Proto, Protocol};
+use crate::profile::{sealed, ClientProfile, Profile, ServerProfile};
+use crate::status::{Confirmation, Outcome, Scheme};
+use crate::{Digest, Key};
 
 /// Challenge length in bytes (`os.urandom(32)` in the recipe).
 pub const CHALLENGE_LEN: usize = 32;
 
-/// Settings of the recipe profile, shared by both sides.
+/// Settings of the recipe profile, shared by both sides. The server draws
+/// a 32-byte challenge (`[u8; 32]`); the client draws nothing (`[u8; 0]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
     /// The HMAC digest both sides use; default [`Digest::Sha256`].
@@ -37,134 +41,128 @@ impl Default for Config {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stage {
-    Exchange,
-    Done,
-    Failed(Error),
+impl sealed::Sealed for Config {}
+
+impl<K: Borrow<Key>> ServerProfile<K> for Config {
+    type Random = [u8; CHALLENGE_LEN];
+    const PROFILE: Profile = Profile::Recipe;
+
+    fn server(self, keys: K, random: &[u8; CHALLENGE_LEN]) -> Machine<K> {
+        Machine::new(keys, |_, core| {
+            core.send(&[random]);
+            Proto::RecipeServer(
+                Server {
+                    digest: self.digest,
+                    challenge: *random,
+                    reply: Fill::new(),
+                    verified: false,
+                },
+                <K as Borrow<Key>>::borrow,
+            )
+        })
+    }
+}
+
+impl<K: Borrow<Key>> ClientProfile<K> for Config {
+    type Random = [u8; 0];
+    const PROFILE: Profile = Profile::Recipe;
+
+    fn client(self, keys: K, _random: &[u8; 0]) -> Machine<K> {
+        Machine::new(keys, |_, _| {
+            Proto::RecipeClient(
+                Client {
+                    digest: self.digest,
+                    challenge: Fill::new(),
+                },
+                <K as Borrow<Key>>::borrow,
+            )
+        })
+    }
 }
 
 /// The recipe's `server_authenticate`: send the challenge, check the reply.
-#[derive(Clone)]
-pub(crate) struct Server<'k> {
-    key: &'k Key,
+pub(crate) struct Server {
     digest: Digest,
     challenge: [u8; CHALLENGE_LEN],
-    out: Outbox<CHALLENGE_LEN>,
     reply: Fill<MAX_TAG_LEN>,
-    stage: Stage,
+    verified: bool,
 }
 
-impl<'k> Server<'k> {
-    /// `random`: the 32-byte challenge.
-    pub(crate) fn new(key: &'k Key, config: Config, random: [u8; CHALLENGE_LEN]) -> Server<'k> {
-        let mut out = Outbox::new();
-        out.push(&[&random]);
-        Server {
-            key,
-            digest: config.digest,
-            challenge: random,
-            out,
-            reply: Fill::new(),
-            stage: Stage::Exchange,
-        }
-    }
-}
-
-impl Handshake for Server<'_> {
-    fn status(&self) -> Status<'_> {
-        match self.stage {
-            Stage::Done => Status::Done(Outcome {
-                peer_authenticated: true,
-                confirmation: Confirmation::NotApplicable,
-                digest: self.digest,
-                legacy: false,
-                consumed: self.reply.len(),
-            }),
-            Stage::Failed(e) => Status::Failed(e),
-            Stage::Exchange if !self.out.is_empty() => Status::Send(self.out.pending()),
-            Stage::Exchange => Status::NeedInput,
-        }
-    }
-
-    fn sent(&mut self, n: usize) -> Result<(), Error> {
-        self.out.sent(n)
-    }
+impl Protocol for Server {
+    type Keys<'k> = Key;
 
     /// Reads exactly `tag_len` reply bytes, like `connection.recv(len(digest))`.
-    fn receive(&mut self, input: &[u8]) -> usize {
-        if self.stage != Stage::Exchange || !self.out.is_empty() {
-            return 0;
-        }
+    fn receive(&mut self, key: &Key, core: &mut Core, input: &[u8]) -> usize {
         let want = self.digest.tag_len();
         let n = self.reply.fill(input, want);
         if self.reply.len() == want {
-            self.stage = match self
-                .key
-                .verify(self.digest, &self.challenge, self.reply.bytes())
-            {
-                Ok(()) => Stage::Done,
-                Err(e) => Stage::Failed(e),
-            };
+            match key.verify(self.digest, &self.challenge, self.reply.bytes()) {
+                Ok(()) => {
+                    self.verified = true;
+                    core.done();
+                }
+                Err(e) => core.fail(e),
+            }
         }
         n
+    }
+
+    fn outcome(&self, consumed: usize) -> Outcome {
+        Outcome {
+            peer_authenticated: true,
+            confirmation: Confirmation::NotApplicable,
+            scheme: Scheme::Recipe {
+                digest: self.digest,
+            },
+            consumed,
+        }
+    }
+
+    fn sent_last(&self) -> bool {
+        // The challenge is the server's only message.
+        true
+    }
+
+    fn peer_verified(&self) -> bool {
+        self.verified
     }
 }
 
 /// The recipe's `client_authenticate`: read the challenge, send the tag.
-#[derive(Clone)]
-pub(crate) struct Client<'k> {
-    key: &'k Key,
+pub(crate) struct Client {
     digest: Digest,
     challenge: Fill<CHALLENGE_LEN>,
-    out: Outbox<MAX_TAG_LEN>,
-    answered: bool,
 }
 
-impl<'k> Client<'k> {
-    pub(crate) fn new(key: &'k Key, config: Config) -> Client<'k> {
-        Client {
-            key,
-            digest: config.digest,
-            challenge: Fill::new(),
-            out: Outbox::new(),
-            answered: false,
-        }
-    }
-}
-
-impl Handshake for Client<'_> {
-    fn status(&self) -> Status<'_> {
-        if !self.out.is_empty() {
-            Status::Send(self.out.pending())
-        } else if self.answered {
-            Status::Done(Outcome {
-                peer_authenticated: false,
-                confirmation: Confirmation::Unknown,
-                digest: self.digest,
-                legacy: false,
-                consumed: self.challenge.len(),
-            })
-        } else {
-            Status::NeedInput
-        }
-    }
-
-    fn sent(&mut self, n: usize) -> Result<(), Error> {
-        self.out.sent(n)
-    }
+impl Protocol for Client {
+    type Keys<'k> = Key;
 
     /// Keeps reading until all 32 challenge bytes have arrived.
-    fn receive(&mut self, input: &[u8]) -> usize {
-        if self.answered {
-            return 0;
-        }
+    fn receive(&mut self, key: &Key, core: &mut Core, input: &[u8]) -> usize {
         let n = self.challenge.fill(input, CHALLENGE_LEN);
         if self.challenge.len() == CHALLENGE_LEN {
-            let tag = self.key.tag(self.digest, self.challenge.bytes());
-            self.out.push(&[tag.as_bytes()]);
-            self.answered = true;
+            let tag = key.tag(self.digest, self.challenge.bytes());
+            core.send_last(&[tag.as_bytes()]);
         }
         n
+    }
+
+    fn outcome(&self, consumed: usize) -> Outcome {
+        Outcome {
+            peer_authenticated: false,
+            confirmation: Confirmation::Unknown,
+            scheme: Scheme::Recipe {
+                digest: self.digest,
+            },
+            consumed,
+        }
+    }
+
+    fn sent_last(&self) -> bool {
+        false
+    }
+
+    fn peer_verified(&self) -> bool {
+        false
     }
 }

@@ -1,6 +1,7 @@
 //! What a handshake machine wants next, and what it concluded.
 
-use crate::{Digest, Error};
+use crate::native::{KeyId, Session, Suite};
+use crate::{Digest, Error, Profile};
 
 /// What a [`ServerHandshake`](crate::ServerHandshake) or
 /// [`ClientHandshake`](crate::ClientHandshake) needs from its caller next.
@@ -10,21 +11,27 @@ use crate::{Digest, Error};
 /// - [`Status::Send`]: write these bytes to the peer, then report how many
 ///   were written with `sent(n)` (partial writes are fine);
 /// - [`Status::NeedInput`]: read from the peer and pass the bytes to
-///   `receive`, which returns how many it consumed;
+///   `receive`, which returns how many it consumed. Given at least one byte
+///   in this state, `receive` consumes at least one: a loop never stalls;
 /// - [`Status::Done`]: the handshake is over; bytes `receive` did not
-///   consume belong to the application;
-/// - [`Status::Failed`]: the handshake failed; the error stays.
+///   consume belong to the application; `finish` hands over the result;
+/// - [`Status::Failed`]: the handshake failed; the error stays (always an
+///   [`Origin::Peer`](crate::Origin::Peer) error).
+///
+/// Non-exhaustive: keep a `_` arm that treats an unknown status as a failure.
 #[derive(Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Status<'a> {
     /// The machine waits for more bytes from the peer.
     NeedInput,
     /// Bytes to write to the peer (a borrowed slice of the machine's fixed
-    /// output buffer, at most one protocol message).
+    /// output buffer, at most one protocol message, 1 to 130 bytes).
     Send(&'a [u8]),
     /// The handshake completed.
     Done(Outcome),
     /// The handshake failed. Any message the protocol sends on failure
-    /// (multiprocessing's `#FAILURE#`) was handed out as [`Status::Send`] first.
+    /// (multiprocessing's `#FAILURE#`, the native reject verdict) was handed
+    /// out as [`Status::Send`] first.
     Failed(Error),
 }
 
@@ -43,20 +50,80 @@ pub enum Confirmation {
     NotApplicable,
 }
 
+/// The profile a handshake ran and the algorithms it used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Scheme {
+    /// The recipe: the digest of the client's tag (both sides know it from
+    /// their configuration).
+    Recipe {
+        /// HMAC digest of the client's tag.
+        digest: Digest,
+    },
+    /// CPython multiprocessing: the digest of the peer's reply we verified.
+    Multiprocessing {
+        /// HMAC digest of the peer's reply (MD5 for a legacy reply).
+        digest: Digest,
+        /// `true` when the peer used CPython's legacy (Python <= 3.11)
+        /// format: an unprefixed 20-byte challenge or a raw 16-byte HMAC-MD5
+        /// reply.
+        legacy: bool,
+    },
+    /// The native protocol: the server's suite and the key id the client proved.
+    Native {
+        /// The suite the server chose.
+        suite: Suite,
+        /// The key id of the client's key.
+        key_id: KeyId,
+    },
+}
+
+impl Scheme {
+    /// The profile that ran.
+    #[must_use]
+    pub const fn profile(&self) -> Profile {
+        match self {
+            Scheme::Recipe { .. } => Profile::Recipe,
+            Scheme::Multiprocessing { .. } => Profile::Multiprocessing,
+            Scheme::Native { .. } => Profile::Native,
+        }
+    }
+
+    /// The hash function of the MACs: the digest, or the suite's.
+    #[must_use]
+    pub const fn digest(&self) -> Digest {
+        match self {
+            Scheme::Recipe { digest } | Scheme::Multiprocessing { digest, .. } => *digest,
+            Scheme::Native { suite, .. } => suite.digest(),
+        }
+    }
+}
+
 /// The result of a completed handshake.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Outcome {
     /// `true` when this side verified a MAC made by the peer with the shared
     /// key. `false` only for the recipe's client, which verifies nothing.
     pub peer_authenticated: bool,
     /// Whether the peer confirmed our own proof.
     pub confirmation: Confirmation,
-    /// The digest of the peer's proof that we verified; for the recipe's
-    /// client, the digest of the proof we sent.
-    pub digest: Digest,
-    /// `true` when the peer used CPython's legacy (Python <= 3.11) format: an
-    /// unprefixed 20-byte challenge or a raw 16-byte HMAC-MD5 reply.
-    pub legacy: bool,
+    /// The profile and algorithms used.
+    pub scheme: Scheme,
     /// Handshake bytes consumed from the peer over the whole handshake.
     pub consumed: usize,
+}
+
+/// What a finished machine hands over ([`Handshake::finish`](crate::Handshake::finish)):
+/// the machine itself is gone, so nothing of its nonces or key handle stays
+/// behind in a slab slot or a task.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Finished {
+    /// What the handshake concluded.
+    pub outcome: Outcome,
+    /// The native profile's session secrets (PROTOCOL.md, "Session
+    /// secrets"), derived when `finish` is called; `None` for the other
+    /// profiles.
+    pub session: Option<Session>,
 }

@@ -1,16 +1,19 @@
-//! Blocking adapter over any `Read + Write` (feature `std`): the recipe's
-//! `server_authenticate` / `client_authenticate`, and CPython's
-//! `send_bytes` / `recv_bytes` for the multiprocessing profile.
+//! Blocking adapter over any `Read + Write` (feature `std`):
+//! `server_authenticate` / `client_authenticate` for every profile, and
+//! CPython's `send_bytes` / `recv_bytes` for the framing after the
+//! multiprocessing and native handshakes.
 
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::vec::Vec;
 
+use getrandom::SysRng;
+
 use crate::multiprocessing::{FrameHeader, HeaderDecoder};
-use crate::native::{self, NativeKey, Session};
+use crate::native::Session;
 use crate::{
-    ClientHandshake, Error, Handshake, Key, Outcome, Profile, ServerHandshake, Status,
-    MAX_RANDOM_LEN,
+    ClientHandshake, ClientProfile, Error, Handshake, Outcome, ServerHandshake, ServerProfile,
+    Status,
 };
 
 /// Size of the read buffer, in bytes. Bytes read past the handshake (the
@@ -33,23 +36,9 @@ pub enum AuthError {
     /// may just close.
     Closed,
     /// The operating system's random generator failed.
-    Random,
+    Random(getrandom::Error),
     /// Any other I/O error.
     Io(io::Error),
-}
-
-impl AuthError {
-    /// `true` when the failure says the two sides hold different keys (or
-    /// the exchange was altered): a bad tag, or a peer that rejected us.
-    #[must_use]
-    pub fn is_rejection(&self) -> bool {
-        matches!(
-            self,
-            AuthError::Handshake(
-                Error::BadTag | Error::PeerRejected | Error::TagLength { .. } | Error::UnknownKeyId
-            )
-        )
-    }
 }
 
 impl fmt::Display for AuthError {
@@ -60,7 +49,7 @@ impl fmt::Display for AuthError {
             AuthError::Closed => f.write_str(
                 "the peer closed the connection during the handshake (it may have rejected our proof)",
             ),
-            AuthError::Random => f.write_str("the operating system's random generator failed"),
+            AuthError::Random(e) => write!(f, "the operating system's random generator failed: {e}"),
             AuthError::Io(e) => write!(f, "I/O error during the handshake: {e}"),
         }
     }
@@ -96,7 +85,8 @@ impl From<io::Error> for AuthError {
 }
 
 /// A completed handshake.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
+#[non_exhaustive]
 pub struct Authenticated {
     /// What the handshake concluded.
     pub outcome: Outcome,
@@ -108,19 +98,18 @@ pub struct Authenticated {
     pub session: Option<Session>,
 }
 
-fn os_random(len: usize) -> Result<[u8; MAX_RANDOM_LEN], AuthError> {
-    let mut buf = [0u8; MAX_RANDOM_LEN];
-    getrandom::fill(&mut buf[..len]).map_err(|_| AuthError::Random)?;
-    Ok(buf)
-}
-
-/// Runs any [`Handshake`] machine to completion over `stream`.
+/// Runs any [`Handshake`] machine to completion over `stream`, then
+/// [`finish`](Handshake::finish)es it.
+///
+/// Writes are flushed once a message is out; reads interrupted by a signal
+/// (`Interrupted`) are retried. The machine is consumed: on success its
+/// outcome and session are in the result; on failure it is dropped.
 ///
 /// # Errors
-/// See [`AuthError`]; a protocol failure message (`#FAILURE#`) is written
-/// before the error is returned.
-pub fn drive<H: Handshake + ?Sized, S: Read + Write + ?Sized>(
-    machine: &mut H,
+/// See [`AuthError`]; a protocol failure message (`#FAILURE#`, the native
+/// reject verdict) is written before the error is returned.
+pub fn drive<H: Handshake, S: Read + Write + ?Sized>(
+    mut machine: H,
     stream: &mut S,
 ) -> Result<Authenticated, AuthError> {
     let mut buf = [0u8; READ_CHUNK];
@@ -153,11 +142,12 @@ pub fn drive<H: Handshake + ?Sized, S: Read + Write + ?Sized>(
                 }
                 start += machine.receive(&buf[start..end]);
             }
-            Status::Done(outcome) => {
+            Status::Done(_) => {
+                let finished = machine.finish()?;
                 return Ok(Authenticated {
-                    outcome,
+                    outcome: finished.outcome,
                     leftover: buf[start..end].to_vec(),
-                    session: machine.session().cloned(),
+                    session: finished.session,
                 });
             }
             Status::Failed(e) => return Err(AuthError::Handshake(e)),
@@ -165,71 +155,48 @@ pub fn drive<H: Handshake + ?Sized, S: Read + Write + ?Sized>(
     }
 }
 
-/// The server side: challenge the peer over `stream` and check its proof
-/// (the recipe's `server_authenticate`, or CPython's `Listener.accept()`
-/// authentication). Challenges come from the OS RNG (`getrandom`).
+/// The server side of any profile over `stream`: the recipe's
+/// `server_authenticate`, CPython's `Listener.accept()` authentication, or
+/// the native server (PROTOCOL.md), with `keys` as the profile needs them
+/// (see [`ServerProfile`]) and randomness from the OS RNG (`getrandom`).
+/// For the native profile, [`Authenticated::session`] holds the session
+/// secrets.
 ///
 /// Set a read timeout on the socket first; it turns into [`AuthError::Timeout`].
 ///
 /// # Errors
 /// [`AuthError`]: the peer failed, or I/O did.
-pub fn server_authenticate<S: Read + Write + ?Sized>(
+pub fn server_authenticate<K, P, S>(
     stream: &mut S,
-    key: &Key,
-    profile: Profile,
-) -> Result<Authenticated, AuthError> {
-    let len = profile.server_random_len();
-    let random = os_random(len)?;
-    let mut machine = ServerHandshake::new(key, profile, &random[..len])?;
-    drive(&mut machine, stream)
+    keys: K,
+    profile: P,
+) -> Result<Authenticated, AuthError>
+where
+    P: ServerProfile<K>,
+    S: Read + Write + ?Sized,
+{
+    let machine = ServerHandshake::new(keys, profile, &mut SysRng).map_err(AuthError::Random)?;
+    drive(machine, stream)
 }
 
-/// The client side: answer the server's challenge over `stream` (the
-/// recipe's `client_authenticate`, or CPython's `Client()` authentication).
+/// The client side of any profile over `stream`: the recipe's
+/// `client_authenticate`, CPython's `Client()` authentication, or the
+/// native client (returning once the server's tag is verified).
 ///
 /// # Errors
-/// [`AuthError`]: the peer failed or rejected us, or I/O did.
-pub fn client_authenticate<S: Read + Write + ?Sized>(
+/// [`AuthError`]: the peer failed or rejected us
+/// (`AuthError::Handshake(Error::PeerRejected)`), or I/O did.
+pub fn client_authenticate<K, P, S>(
     stream: &mut S,
-    key: &Key,
-    profile: Profile,
-) -> Result<Authenticated, AuthError> {
-    let len = profile.client_random_len();
-    let random = os_random(len)?;
-    let mut machine = ClientHandshake::new(key, profile, &random[..len])?;
-    drive(&mut machine, stream)
-}
-
-/// The native server (PROTOCOL.md) over `stream`, accepting any key on
-/// `keyring`, with a nonce from the OS RNG. On success
-/// [`Authenticated::session`] holds the session secrets.
-///
-/// # Errors
-/// [`AuthError`]; a rejected client was sent the reject verdict first.
-pub fn server_authenticate_native<S: Read + Write + ?Sized>(
-    stream: &mut S,
-    keyring: &[NativeKey],
-    config: native::ServerConfig<'_>,
-) -> Result<Authenticated, AuthError> {
-    let random = os_random(native::NONCE_LEN)?;
-    let mut machine = ServerHandshake::native(keyring, config, &random[..native::NONCE_LEN])?;
-    drive(&mut machine, stream)
-}
-
-/// The native client (PROTOCOL.md) over `stream`, proving `key`. Returns
-/// once the server's tag is verified.
-///
-/// # Errors
-/// [`AuthError`]; `AuthError::Handshake(Error::PeerRejected)` when the
-/// server rejected our proof.
-pub fn client_authenticate_native<S: Read + Write + ?Sized>(
-    stream: &mut S,
-    key: &NativeKey,
-    config: native::ClientConfig<'_>,
-) -> Result<Authenticated, AuthError> {
-    let random = os_random(native::NONCE_LEN)?;
-    let mut machine = ClientHandshake::native(key, config, &random[..native::NONCE_LEN])?;
-    drive(&mut machine, stream)
+    keys: K,
+    profile: P,
+) -> Result<Authenticated, AuthError>
+where
+    P: ClientProfile<K>,
+    S: Read + Write + ?Sized,
+{
+    let machine = ClientHandshake::new(keys, profile, &mut SysRng).map_err(AuthError::Random)?;
+    drive(machine, stream)
 }
 
 /// CPython `Connection.send_bytes(payload)`: the length prefix, then the payload.

@@ -1,20 +1,21 @@
-//! The Listener and Client sides as one machine: `deliver_challenge` and
+//! The Listener and Client sides as one protocol: `deliver_challenge` and
 //! `answer_challenge` run in the order CPython's `Listener.accept()`
 //! (deliver, then answer) and `Client()` (answer, then deliver) run them.
 
 use super::frame::{FrameHeader, MessageReader};
 use super::message::{
-    create_response, verify_response, CHALLENGE, FAILURE, MAX_OWN_CHALLENGE, WELCOME,
+    create_response, verify_response, CHALLENGE, FAILURE, MAX_OWN_CHALLENGE,
+    MD5ONLY_MESSAGE_LENGTH, WELCOME,
 };
 use super::Config;
-use crate::buf::{Fill, Outbox};
-use crate::status::{Confirmation, Outcome, Status};
-use crate::Handshake;
+use crate::buf::Fill;
+use crate::machine::{Core, Protocol, OUT_CAP};
+use crate::status::{Confirmation, Outcome, Scheme};
 use crate::{Digest, Error, Key};
 
-/// Largest frame we send: the challenge, 4 + 11 + 50 bytes.
-const OUT_CAP: usize = 4 + CHALLENGE.len() + MAX_OWN_CHALLENGE;
-// The longest reply, `{sha3_384}` and a 48-byte tag, fits too.
+// The largest frame we send, the challenge (4 + 11 + 50 bytes), and the
+// longest reply, `{sha3_384}` and a 48-byte tag, fit the core's outbox.
+const _: () = assert!(OUT_CAP >= 4 + CHALLENGE.len() + MAX_OWN_CHALLENGE);
 const _: () = assert!(OUT_CAP >= 4 + 10 + Digest::Sha3_384.tag_len());
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,49 +29,58 @@ pub(crate) enum Role {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
     /// deliver_challenge: our challenge frame is being sent.
-    SendChallenge,
+    ChallengeOut,
     /// deliver_challenge: waiting for the peer's reply.
     AwaitReply,
-    /// deliver_challenge: `#WELCOME#` or `#FAILURE#` is being sent.
-    SendVerdict(Option<Error>),
+    /// deliver_challenge: `#WELCOME#` is being sent (the Listener goes on).
+    WelcomeOut,
     /// answer_challenge: waiting for the peer's challenge.
     AwaitChallenge,
     /// answer_challenge: our reply is being sent.
-    SendResponse,
+    ResponseOut,
     /// answer_challenge: waiting for the peer's verdict.
     AwaitVerdict,
+}
+
+/// What follows a frame we queue.
+enum Then {
+    /// The protocol goes on.
+    More,
+    /// It was this side's last message: done once sent.
     Done,
-    Failed(Error),
+    /// It was `#FAILURE#`: failed with this error once sent.
+    Fail(Error),
 }
 
 /// Queues one frame: the `send_bytes` length prefix, then `parts`.
-fn send_frame(out: &mut Outbox<OUT_CAP>, parts: &[&[u8]]) {
+fn send_frame(core: &mut Core, parts: &[&[u8]], then: Then) {
     let len: usize = parts.iter().map(|p| p.len()).sum();
-    out.push(&[FrameHeader::new(len as u64).as_bytes()]);
-    out.push(parts);
+    core.send(&[FrameHeader::new(len as u64).as_bytes()]);
+    match then {
+        Then::More => core.send(parts),
+        Then::Done => core.send_last(parts),
+        Then::Fail(e) => core.reject(parts, e),
+    }
 }
 
-/// One side of CPython's mutual handshake. Size: see the crate docs.
-#[derive(Clone)]
-pub(crate) struct Machine<'k> {
-    key: &'k Key,
+/// One side of CPython's mutual handshake.
+pub(crate) struct Machine {
     config: Config,
     role: Role,
     stage: Stage,
-    out: Outbox<OUT_CAP>,
     reader: MessageReader,
     /// Our challenge after `#CHALLENGE#`, kept to verify the reply.
     own: Fill<MAX_OWN_CHALLENGE>,
-    consumed: usize,
     /// Digest and legacy flag of the peer's verified reply.
     peer: Option<(Digest, bool)>,
     /// The peer's challenge was legacy (unprefixed).
     peer_challenge_legacy: bool,
 }
 
-impl<'k> Machine<'k> {
-    /// `random` must be [`Config::random_len`] bytes (checked by the caller).
-    pub(crate) fn new(key: &'k Key, config: Config, role: Role, random: &[u8]) -> Machine<'k> {
+impl Machine {
+    /// `random`: [`Config::challenge_len`] bytes. A Listener queues its
+    /// challenge on `core` at once.
+    pub(crate) fn new(config: Config, role: Role, random: &[u8], core: &mut Core) -> Machine {
         let mut own = Fill::new();
         if let Some(d) = config.challenge_digest() {
             for part in [b"{".as_slice(), d.name().as_bytes(), b"}"] {
@@ -79,148 +89,108 @@ impl<'k> Machine<'k> {
         }
         own.fill(random, own.len() + random.len());
         let mut m = Machine {
-            key,
             config,
             role,
             stage: Stage::AwaitChallenge,
-            out: Outbox::new(),
             reader: MessageReader::new(),
             own,
-            consumed: 0,
             peer: None,
             peer_challenge_legacy: false,
         };
         if role == Role::Listener {
-            m.start_deliver();
+            m.start_deliver(core);
         }
         m
     }
 
-    fn start_deliver(&mut self) {
-        send_frame(&mut self.out, &[CHALLENGE, self.own.bytes()]);
-        self.stage = Stage::SendChallenge;
+    fn start_deliver(&mut self, core: &mut Core) {
+        send_frame(core, &[CHALLENGE, self.own.bytes()], Then::More);
+        self.stage = Stage::ChallengeOut;
     }
 
-    fn outcome_unchecked(&self) -> Outcome {
-        let (digest, legacy_reply) = self.peer.unwrap_or((Digest::Md5, true));
-        Outcome {
-            peer_authenticated: self.peer.is_some(),
-            confirmation: Confirmation::Confirmed,
-            digest,
-            legacy: legacy_reply || self.peer_challenge_legacy,
-            consumed: self.consumed,
-        }
-    }
-
-    fn on_message(&mut self) {
+    fn on_message(&mut self, key: &Key, core: &mut Core) {
         match self.stage {
-            Stage::AwaitReply => self.on_reply(),
-            Stage::AwaitChallenge => self.on_challenge(),
-            Stage::AwaitVerdict => self.on_verdict(),
+            Stage::AwaitReply => self.on_reply(key, core),
+            Stage::AwaitChallenge => self.on_challenge(key, core),
+            Stage::AwaitVerdict => self.on_verdict(core),
             _ => {}
         }
     }
 
     /// deliver_challenge, after `recv_bytes(256)`.
-    fn on_reply(&mut self) {
+    fn on_reply(&mut self, key: &Key, core: &mut Core) {
         let checked = verify_response(
-            self.key,
+            key,
             self.own.bytes(),
             self.reader.message(),
-            self.config.allow_md5,
+            self.config.allow_md5(),
         );
-        let verdict = match checked {
+        match checked {
+            Err(e) => send_frame(core, &[FAILURE], Then::Fail(e)),
             Ok(peer) => {
                 self.peer = Some(peer);
-                None
+                match self.role {
+                    // The Client's verdict is its last message.
+                    Role::Client => send_frame(core, &[WELCOME], Then::Done),
+                    Role::Listener => {
+                        send_frame(core, &[WELCOME], Then::More);
+                        self.stage = Stage::WelcomeOut;
+                    }
+                }
             }
-            Err(e) => Some(e),
-        };
-        send_frame(
-            &mut self.out,
-            &[if verdict.is_none() { WELCOME } else { FAILURE }],
-        );
-        self.stage = Stage::SendVerdict(verdict);
+        }
     }
 
     /// answer_challenge, after `recv_bytes(256)`.
-    fn on_challenge(&mut self) {
+    fn on_challenge(&mut self, key: &Key, core: &mut Core) {
         let message = self.reader.message();
         let Some(challenge) = message.strip_prefix(CHALLENGE) else {
-            self.stage = Stage::Failed(Error::MissingChallenge);
+            core.fail(Error::MissingChallenge);
             return;
         };
-        if challenge.len() < super::message::MD5ONLY_MESSAGE_LENGTH {
-            self.stage = Stage::Failed(Error::ChallengeTooShort {
+        if challenge.len() < MD5ONLY_MESSAGE_LENGTH {
+            core.fail(Error::ChallengeTooShort {
                 len: challenge.len(),
             });
             return;
         }
-        match create_response(self.key, challenge, self.config.allow_md5) {
-            Err(e) => self.stage = Stage::Failed(e),
+        match create_response(key, challenge, self.config.allow_md5()) {
+            Err(e) => core.fail(e),
             Ok((digest, legacy, tag)) => {
                 self.peer_challenge_legacy = legacy;
                 if legacy {
-                    send_frame(&mut self.out, &[tag.as_bytes()]);
+                    send_frame(core, &[tag.as_bytes()], Then::More);
                 } else {
-                    send_frame(
-                        &mut self.out,
-                        &[b"{", digest.name().as_bytes(), b"}", tag.as_bytes()],
-                    );
+                    let name = digest.name().as_bytes();
+                    send_frame(core, &[b"{", name, b"}", tag.as_bytes()], Then::More);
                 }
-                self.stage = Stage::SendResponse;
+                self.stage = Stage::ResponseOut;
             }
         }
     }
 
     /// answer_challenge, after the last `recv_bytes(256)`.
-    fn on_verdict(&mut self) {
+    fn on_verdict(&mut self, core: &mut Core) {
         let message = self.reader.message();
         if message == WELCOME {
             match self.role {
-                Role::Listener => self.stage = Stage::Done,
-                Role::Client => self.start_deliver(),
+                Role::Listener => core.done(),
+                Role::Client => self.start_deliver(core),
             }
         } else if message == FAILURE {
-            self.stage = Stage::Failed(Error::PeerRejected);
+            core.fail(Error::PeerRejected);
         } else {
-            self.stage = Stage::Failed(Error::UnexpectedVerdict);
+            core.fail(Error::UnexpectedVerdict);
         }
     }
 }
 
-impl Handshake for Machine<'_> {
-    fn status(&self) -> Status<'_> {
-        if !self.out.is_empty() {
-            return Status::Send(self.out.pending());
-        }
-        match self.stage {
-            Stage::Done => Status::Done(self.outcome_unchecked()),
-            Stage::Failed(e) => Status::Failed(e),
-            _ => Status::NeedInput,
-        }
-    }
+impl Protocol for Machine {
+    type Keys<'k> = Key;
 
-    fn sent(&mut self, n: usize) -> Result<(), Error> {
-        self.out.sent(n)?;
-        if self.out.is_empty() {
-            self.stage = match self.stage {
-                Stage::SendChallenge => Stage::AwaitReply,
-                Stage::SendResponse => Stage::AwaitVerdict,
-                Stage::SendVerdict(Some(e)) => Stage::Failed(e),
-                Stage::SendVerdict(None) => match self.role {
-                    Role::Listener => Stage::AwaitChallenge,
-                    Role::Client => Stage::Done,
-                },
-                other => other,
-            };
-        }
-        Ok(())
-    }
-
-    fn receive(&mut self, input: &[u8]) -> usize {
+    fn receive(&mut self, key: &Key, core: &mut Core, input: &[u8]) -> usize {
         let mut used = 0;
-        while self.out.is_empty() && used < input.len() {
+        while core.idle() && used < input.len() {
             if !matches!(
                 self.stage,
                 Stage::AwaitReply | Stage::AwaitChallenge | Stage::AwaitVerdict
@@ -229,16 +199,47 @@ impl Handshake for Machine<'_> {
             }
             let (n, complete) = self.reader.read(&input[used..]);
             used += n;
-            self.consumed += n;
             match complete {
-                Err(e) => self.stage = Stage::Failed(e),
+                Err(e) => core.fail(e),
                 Ok(false) => {}
                 Ok(true) => {
-                    self.on_message();
+                    self.on_message(key, core);
                     self.reader.reset();
                 }
             }
         }
         used
+    }
+
+    fn drained(&mut self, _core: &mut Core) {
+        self.stage = match self.stage {
+            Stage::ChallengeOut => Stage::AwaitReply,
+            Stage::WelcomeOut => Stage::AwaitChallenge,
+            Stage::ResponseOut => Stage::AwaitVerdict,
+            other => other,
+        };
+    }
+
+    fn outcome(&self, consumed: usize) -> Outcome {
+        let (digest, legacy_reply) = self.peer.unwrap_or((Digest::Md5, true));
+        Outcome {
+            peer_authenticated: self.peer.is_some(),
+            confirmation: Confirmation::Confirmed,
+            scheme: Scheme::Multiprocessing {
+                digest,
+                legacy: legacy_reply || self.peer_challenge_legacy,
+            },
+            consumed,
+        }
+    }
+
+    fn sent_last(&self) -> bool {
+        // The Listener's reply is its last message; the Client's is its
+        // verdict, after which it is done.
+        self.role == Role::Listener && self.stage == Stage::AwaitVerdict
+    }
+
+    fn peer_verified(&self) -> bool {
+        self.peer.is_some()
     }
 }

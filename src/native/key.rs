@@ -1,11 +1,14 @@
-//! Pre-shared keys of the native protocol: a public key id and the per-suite
+//! Pre-shared keys of the native protocol: a public key id and one suite's
 //! keys derived from the secret (PROTOCOL.md, "Key schedule").
 
 use core::fmt;
 
-use super::suite::{Hash, Prk, Suite};
+use subtle::{Choice, ConstantTimeEq};
+
+use super::hash::{Hash, Prk};
+use super::suite::Suite;
 use super::{labels, MAX_KEY_ID_LEN, MIN_KEY_LEN};
-use crate::key::MacState;
+use crate::mac::MacState;
 use crate::Error;
 
 /// A key id: 1 to 32 bytes, a public label sent in clear so the server can
@@ -20,10 +23,10 @@ impl KeyId {
     /// A key id from its bytes.
     ///
     /// # Errors
-    /// [`Error::KeyIdLength`] unless `id` is 1 to 32 bytes.
+    /// [`Error::InvalidKeyId`] unless `id` is 1 to 32 bytes.
     pub fn new(id: &[u8]) -> Result<KeyId, Error> {
         if id.is_empty() || id.len() > MAX_KEY_ID_LEN {
-            return Err(Error::KeyIdLength { len: id.len() });
+            return Err(Error::InvalidKeyId { len: id.len() });
         }
         let mut bytes = [0u8; MAX_KEY_ID_LEN];
         bytes[..id.len()].copy_from_slice(id);
@@ -37,6 +40,35 @@ impl KeyId {
     #[must_use]
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]
+    }
+
+    /// A one-byte id `00`, where an id is needed before any is known (the
+    /// stand-in key of a keyring never matches a lookup, whatever its id).
+    pub(crate) const fn placeholder() -> KeyId {
+        KeyId {
+            bytes: [0; MAX_KEY_ID_LEN],
+            len: 1,
+        }
+    }
+
+    /// The id as four words and its length, for comparisons that take the
+    /// same time whatever the bytes.
+    #[cfg(feature = "std")]
+    pub(crate) fn words(&self) -> ([u64; 4], u8) {
+        let mut words = [0u64; 4];
+        for (w, chunk) in words.iter_mut().zip(self.bytes.chunks_exact(8)) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(chunk);
+            *w = u64::from_ne_bytes(b);
+        }
+        (words, self.len)
+    }
+}
+
+/// Equal ids, in constant time: every byte is looked at whatever differs.
+impl ConstantTimeEq for KeyId {
+    fn ct_eq(&self, other: &KeyId) -> Choice {
+        self.bytes.ct_eq(&other.bytes) & self.len.ct_eq(&other.len)
     }
 }
 
@@ -64,7 +96,6 @@ impl fmt::Display for KeyId {
 }
 
 /// One suite's keys: the PRK, and the client and server MAC keys keyed once.
-#[derive(Clone)]
 pub(crate) struct SuiteKeys {
     pub(crate) prk: Prk,
     pub(crate) client: MacState,
@@ -90,35 +121,57 @@ impl SuiteKeys {
     }
 }
 
-/// A pre-shared key with its key id, keyed once for every suite.
+/// A pre-shared key with its key id, keyed once for one [`Suite`]
+/// (PROTOCOL.md, "Key schedule": the PRK and the client and server MAC keys).
 ///
 /// The secret must be at least 16 bytes (32 random bytes is the norm: a
 /// captured handshake lets anyone test guesses offline, so a low-entropy
-/// key is a weak key). Building it runs the key schedule for all four
-/// suites (HKDF-Extract and two HKDF-Expands each); the secret itself is
-/// not kept. Derived states are zeroized on drop (see the crate docs for the
-/// SHA-3 caveat), and `Debug` shows only the key id.
-#[derive(Clone)]
+/// key is a weak key). Building it runs HKDF-Extract and two HKDF-Expands
+/// for its suite; the secret itself is not kept. The derived states are
+/// zeroized on drop (see the crate docs for the SHA-3 caveat), and `Debug`
+/// shows only the key id and the suite. Not `Clone`: share it with `Arc`.
+///
+/// A server holds its keys in a [`Keyring`](super::Keyring) (or any
+/// [`KeyLookup`](super::KeyLookup); one `NativeKey` is a keyring of one
+/// key). A client holds one `NativeKey` per suite it accepts
+/// ([`ClientKeys`](super::ClientKeys)).
+///
+/// Size: about 1 KiB inline, whatever the suite (the largest suite's states).
 pub struct NativeKey {
     id: KeyId,
-    suites: [SuiteKeys; 4],
+    suite: Suite,
+    keys: SuiteKeys,
 }
 
 impl NativeKey {
-    /// Derives the keys for `secret` under `id`.
+    /// Derives the keys of `suite` for `secret` under `id`.
     ///
     /// # Errors
-    /// [`Error::KeyIdLength`] for an id outside 1..=32 bytes;
+    /// [`Error::InvalidKeyId`] for an id outside 1..=32 bytes;
     /// [`Error::KeyTooShort`] for a secret under 16 bytes.
-    pub fn new(id: &[u8], secret: &[u8]) -> Result<NativeKey, Error> {
+    pub fn new(id: &[u8], secret: &[u8], suite: Suite) -> Result<NativeKey, Error> {
         let id = KeyId::new(id)?;
         if secret.len() < MIN_KEY_LEN {
             return Err(Error::KeyTooShort { len: secret.len() });
         }
         Ok(NativeKey {
             id,
-            suites: Suite::ALL.map(|s| SuiteKeys::derive(s, secret)),
+            suite,
+            keys: SuiteKeys::derive(suite, secret),
         })
+    }
+
+    /// A key of `suite` that stands in for an unknown key id, so that a
+    /// proof naming one costs the server the same work as any other. Its
+    /// secret is a fixed public string: a proof it verifies is rejected
+    /// anyway, as an unknown key id always is.
+    #[cfg(feature = "std")]
+    pub(crate) fn decoy(suite: Suite) -> NativeKey {
+        NativeKey {
+            id: KeyId::placeholder(),
+            suite,
+            keys: SuiteKeys::derive(suite, labels::DECOY),
+        }
     }
 
     /// The key id.
@@ -127,8 +180,14 @@ impl NativeKey {
         self.id
     }
 
-    pub(crate) fn suite(&self, suite: Suite) -> &SuiteKeys {
-        &self.suites[suite.index()]
+    /// The suite the key is keyed for.
+    #[must_use]
+    pub fn suite(&self) -> Suite {
+        self.suite
+    }
+
+    pub(crate) fn keys(&self) -> &SuiteKeys {
+        &self.keys
     }
 }
 
@@ -136,6 +195,7 @@ impl fmt::Debug for NativeKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NativeKey")
             .field("id", &self.id)
+            .field("suite", &self.suite)
             .finish_non_exhaustive()
     }
 }

@@ -9,27 +9,38 @@
 //! server -> client  ServerFinish = 03 00 || server_tag(L)   |   03 01 (rejected)
 //! ```
 //!
-//! The server holds a keyring (`&[NativeKey]`, several keys active at once
-//! for rotation); the client names its key id. Both sides pass the same
-//! application `context`, which is hashed into every tag and never sent.
-//! On success both sides hold the same [`Session`]: key id, suite,
-//! handshake hash, per-direction session keys and an exporter.
+//! The server finds keys through a [`KeyLookup`], usually a [`Keyring`]
+//! (several keys active at once for rotation, one suite); the client names
+//! its key id and holds a [`NativeKey`] per suite it accepts
+//! ([`ClientKeys`]). Both sides pass the same application context
+//! ([`Config`]), which is hashed into every tag and never sent. On success
+//! both sides hold the same [`Session`]: key id, suite, handshake hash,
+//! per-direction session keys and an exporter.
 
 pub(crate) mod client;
+mod config;
+mod hash;
 mod key;
+#[cfg(feature = "std")]
+mod keyring;
+mod lookup;
 pub(crate) mod server;
 mod session;
 mod suite;
 
+pub use config::Config;
 pub use key::{KeyId, NativeKey};
+#[cfg(feature = "std")]
+pub use keyring::{Keyring, SharedKeyring};
+pub use lookup::{ClientKeys, KeyLookup, Lookup};
 pub use session::Session;
-pub use suite::{Suite, SuiteSet, MAX_LEN};
+pub use suite::{Suite, MAX_LEN};
 
 /// `MAGIC`: the first four bytes of `ServerHello`.
 pub const MAGIC: [u8; 4] = *b"HMHS";
 /// The protocol version this crate speaks.
 pub const VERSION: u8 = 1;
-/// Nonce length in bytes, both sides (`random_len` of both machines).
+/// Nonce length in bytes, both sides (the `Random` of both roles).
 pub const NONCE_LEN: usize = 32;
 /// Longest key id, in bytes.
 pub const MAX_KEY_ID_LEN: usize = 32;
@@ -60,50 +71,16 @@ pub(crate) mod labels {
     pub(crate) const S2C: &[u8] = b"hmac-handshake v1 s2c";
     pub(crate) const EXPORTER: &[u8] = b"hmac-handshake v1 exporter";
     pub(crate) const EXPORT: &[u8] = b"hmac-handshake v1 export";
-}
-
-/// Server settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ServerConfig<'a> {
-    /// The suite the server uses (no negotiation). Default HMAC-SHA-256.
-    pub suite: Suite,
-    /// The application context, e.g. `b"billing-workers/v3"`; both sides
-    /// must pass the same bytes. Never sent. Default empty.
-    pub context: &'a [u8],
-}
-
-impl Default for ServerConfig<'_> {
-    fn default() -> Self {
-        ServerConfig {
-            suite: Suite::HmacSha256,
-            context: b"",
-        }
-    }
-}
-
-/// Client settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ClientConfig<'a> {
-    /// Suites the client accepts from the server; any other is refused
-    /// ([`Error::SuiteNotAllowed`](crate::Error::SuiteNotAllowed)). Default: all four.
-    pub allowed: SuiteSet,
-    /// The application context; must equal the server's. Default empty.
-    pub context: &'a [u8],
-}
-
-impl Default for ClientConfig<'_> {
-    fn default() -> Self {
-        ClientConfig {
-            allowed: SuiteSet::ALL,
-            context: b"",
-        }
-    }
+    /// The secret of the stand-in key a keyring checks unknown key ids
+    /// with (public: a proof it verifies is rejected anyway).
+    #[cfg(feature = "std")]
+    pub(crate) const DECOY: &[u8] = b"hmac-handshake v1 unknown key id";
 }
 
 /// Starts the transcript hash: `"hmac-handshake v1" || H(context)`.
-pub(crate) fn transcript_start(suite: Suite, context: &[u8]) -> suite::Hasher {
-    let mut t = suite::Hasher::new(suite);
+pub(crate) fn transcript_start(suite: Suite, context_hash: &[u8]) -> hash::Hasher {
+    let mut t = hash::Hasher::new(suite);
     t.update(labels::TRANSCRIPT);
-    t.update(suite::hash(suite, context).as_bytes());
+    t.update(context_hash);
     t
 }

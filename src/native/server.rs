@@ -1,66 +1,63 @@
 //! The native server: send `ServerHello`, check `ClientProof`, send
 //! `ServerFinish` (PROTOCOL.md, "Processing", server steps 1 to 3).
 
-use super::key::NativeKey;
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+
+use super::config::Config;
+use super::hash::Hasher;
+use super::key::KeyId;
+use super::lookup::KeyLookup;
 use super::session::Session;
-use super::suite::{Hasher, Suite};
+use super::suite::Suite;
 use super::{
-    labels, transcript_start, ServerConfig, ACCEPT, CLIENT_PROOF, MAGIC, MAX_CLIENT_PROOF_LEN,
-    MAX_KEY_ID_LEN, MAX_SERVER_FINISH_LEN, NONCE_LEN, REJECT, SERVER_FINISH, VERSION,
+    labels, transcript_start, ACCEPT, CLIENT_PROOF, MAGIC, MAX_CLIENT_PROOF_LEN, MAX_KEY_ID_LEN,
+    NONCE_LEN, REJECT, SERVER_FINISH, VERSION,
 };
-use crate::buf::{Fill, Outbox};
-use crate::status::{Confirmation, Outcome, Status};
-use crate::{Error, Handshake};
+use crate::buf::Fill;
+use crate::machine::{Core, Protocol};
+use crate::status::{Confirmation, Outcome, Scheme};
+use crate::Error;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stage {
-    SendHello,
-    AwaitProof,
-    SendFinish(Option<Error>),
-    Done,
-    Failed(Error),
-}
+/// The verdict on a complete proof; a rejection indexes the errors in
+/// `on_proof`.
+const ACCEPTED: u8 = 0;
+const BAD_TAG: u8 = 1;
+const REFLECTED: u8 = 2;
+const UNKNOWN: u8 = 3;
 
-#[derive(Clone)]
-pub(crate) struct Server<'k> {
-    keyring: &'k [NativeKey],
+pub(crate) struct Server {
     suite: Suite,
     nonce: [u8; NONCE_LEN],
     /// Fed `T1` as it arrives, then `client_tag` and `ServerFinish`.
     transcript: Hasher,
-    out: Outbox<MAX_SERVER_FINISH_LEN>,
     proof: Fill<MAX_CLIENT_PROOF_LEN>,
-    stage: Stage,
-    session: Option<Session>,
+    /// The key id of an accepted proof; its key is looked up again for the
+    /// session (a lookup answers the same for as long as the handle lives).
+    accepted: Option<KeyId>,
 }
 
-impl<'k> Server<'k> {
+impl Server {
+    /// Queues `ServerHello` on `core`; the suite is the key lookup's.
     pub(crate) fn new(
-        keyring: &'k [NativeKey],
-        config: ServerConfig<'_>,
+        keys: &dyn KeyLookup,
+        config: &Config,
         nonce: [u8; NONCE_LEN],
-    ) -> Result<Server<'k>, Error> {
-        if keyring.is_empty() {
-            return Err(Error::EmptyKeyring);
-        }
-        let suite = config.suite;
-        let mut transcript = transcript_start(suite, config.context);
-        let mut out = Outbox::new();
+        core: &mut Core,
+    ) -> Server {
+        let suite = keys.suite();
+        let mut transcript = transcript_start(suite, config.context_hash(suite));
         let hello: [&[u8]; 3] = [&MAGIC, &[VERSION, suite.id()], &nonce];
         for part in hello {
             transcript.update(part);
         }
-        out.push(&hello);
-        Ok(Server {
-            keyring,
+        core.send(&hello);
+        Server {
             suite,
             nonce,
             transcript,
-            out,
             proof: Fill::new(),
-            stage: Stage::SendHello,
-            session: None,
-        })
+            accepted: None,
+        }
     }
 
     /// Bytes `ClientProof` has once its key id length is known.
@@ -68,87 +65,65 @@ impl<'k> Server<'k> {
         2 + id_len + NONCE_LEN + self.suite.mac_len()
     }
 
-    fn reject(&mut self, error: Error) {
-        self.out.push(&[&[SERVER_FINISH, REJECT]]);
-        self.stage = Stage::SendFinish(Some(error));
-    }
-
     /// Checks the complete proof; PROTOCOL.md server step 2.
-    fn on_proof(&mut self) {
+    fn on_proof(&mut self, keys: &dyn KeyLookup, core: &mut Core) {
         let proof = self.proof.bytes();
         let id_len = usize::from(proof[1]);
         let (head, tag) = proof.split_at(2 + id_len + NONCE_LEN);
-        let id = &head[2..2 + id_len];
         let client_nonce = &head[2 + id_len..];
-        let found = self.keyring.iter().find(|k| k.id().as_bytes() == id);
-        // An unknown key id does the same work against a keyring key, and
-        // gets the same verdict as a wrong tag.
-        let keys = found.unwrap_or(&self.keyring[0]).suite(self.suite);
+        // The length byte was checked (1..=32) as it arrived.
+        let Ok(id) = KeyId::new(&head[2..2 + id_len]) else {
+            core.reject(
+                &[&[SERVER_FINISH, REJECT]],
+                Error::KeyIdLength { len: id_len },
+            );
+            return;
+        };
+        // An unknown key id does the same work against the lookup's
+        // stand-in key, and gets the same verdict as a wrong tag.
+        let found = keys.lookup(&id);
+        let suite_keys = found.key.keys();
         self.transcript.update(head);
         let th1 = self.transcript.snapshot();
-        let tag_ok = keys
+        let tag_ok = suite_keys
             .client
             .verify(&[labels::CLIENT_PROOF, th1.as_bytes()], tag);
-        let verdict = match found {
-            None => Err(Error::UnknownKeyId),
-            Some(_) if client_nonce == self.nonce => Err(Error::ReflectedNonce),
-            Some(_) if !tag_ok => Err(Error::BadTag),
-            Some(key) => Ok(key),
-        };
-        match verdict {
-            Ok(key) => {
-                self.transcript.update(tag);
-                let th2 = self.transcript.snapshot();
-                let server_tag = keys.server.tag(&[labels::SERVER_FINISH, th2.as_bytes()]);
-                let finish: [&[u8]; 2] = [&[SERVER_FINISH, ACCEPT], server_tag.as_bytes()];
-                for part in finish {
-                    self.transcript.update(part);
-                }
-                self.out.push(&finish);
-                let hh = self.transcript.snapshot();
-                self.session = Some(Session::derive(keys, self.suite, key.id(), hh));
-                self.stage = Stage::SendFinish(None);
-            }
-            Err(e) => self.reject(e),
+        // Every check is made whatever the others gave, and the first that
+        // failed (in PROTOCOL.md's order) is picked without a branch, so the
+        // work up to the verdict does not tell an unknown id from a wrong tag.
+        let known =
+            Choice::from(u8::from(found.known)) & found.key.suite().id().ct_eq(&self.suite.id());
+        let reflected = client_nonce.ct_eq(&self.nonce[..]);
+        let mut verdict = ACCEPTED;
+        verdict.conditional_assign(&BAD_TAG, !Choice::from(u8::from(tag_ok)));
+        verdict.conditional_assign(&REFLECTED, reflected);
+        verdict.conditional_assign(&UNKNOWN, !known);
+        if verdict != ACCEPTED {
+            let reject = [Error::BadTag, Error::ReflectedNonce, Error::UnknownKeyId];
+            core.reject(
+                &[&[SERVER_FINISH, REJECT]],
+                reject[usize::from(verdict - 1)],
+            );
+            return;
         }
+        self.transcript.update(tag);
+        let th2 = self.transcript.snapshot();
+        let server_tag = suite_keys
+            .server
+            .tag(&[labels::SERVER_FINISH, th2.as_bytes()]);
+        let finish: [&[u8]; 2] = [&[SERVER_FINISH, ACCEPT], server_tag.as_bytes()];
+        for part in finish {
+            self.transcript.update(part);
+        }
+        core.send_last(&finish);
+        self.accepted = Some(id);
     }
 }
 
-impl Handshake for Server<'_> {
-    fn status(&self) -> Status<'_> {
-        if !self.out.is_empty() {
-            return Status::Send(self.out.pending());
-        }
-        match self.stage {
-            Stage::Done => Status::Done(Outcome {
-                peer_authenticated: true,
-                confirmation: Confirmation::Unknown,
-                digest: self.suite.digest(),
-                legacy: false,
-                consumed: self.proof.len(),
-            }),
-            Stage::Failed(e) => Status::Failed(e),
-            _ => Status::NeedInput,
-        }
-    }
+impl Protocol for Server {
+    type Keys<'k> = dyn KeyLookup + 'k;
 
-    fn sent(&mut self, n: usize) -> Result<(), Error> {
-        self.out.sent(n)?;
-        if self.out.is_empty() {
-            self.stage = match self.stage {
-                Stage::SendHello => Stage::AwaitProof,
-                Stage::SendFinish(None) => Stage::Done,
-                Stage::SendFinish(Some(e)) => Stage::Failed(e),
-                other => other,
-            };
-        }
-        Ok(())
-    }
-
-    fn receive(&mut self, input: &[u8]) -> usize {
-        if self.stage != Stage::AwaitProof || !self.out.is_empty() {
-            return 0;
-        }
+    fn receive(&mut self, keys: &dyn KeyLookup, core: &mut Core, input: &[u8]) -> usize {
         // The type byte and the key id length, one byte at a time, each
         // checked as it arrives: every later length follows from them, and a
         // bad one consumes the same bytes however the input is split.
@@ -158,8 +133,7 @@ impl Handshake for Server<'_> {
                 return used;
             }
             used += self.proof.fill(&input[used..], self.proof.len() + 1);
-            let head = self.proof.bytes();
-            let bad = match *head {
+            let bad = match *self.proof.bytes() {
                 [t, ..] if t != CLIENT_PROOF => Some(Error::UnexpectedMessage {
                     expected: CLIENT_PROOF,
                     got: t,
@@ -170,7 +144,7 @@ impl Handshake for Server<'_> {
                 _ => None,
             };
             if let Some(e) = bad {
-                self.reject(e);
+                core.reject(&[&[SERVER_FINISH, REJECT]], e);
                 return used;
             }
         }
@@ -178,17 +152,39 @@ impl Handshake for Server<'_> {
         let want = self.proof_len(id_len);
         used += self.proof.fill(&input[used..], want);
         if self.proof.len() == want {
-            self.on_proof();
+            self.on_proof(keys, core);
         }
         used
     }
 
-    fn session(&self) -> Option<&Session> {
-        // Derived when the proof verifies, but the handshake is not over
-        // until `ServerFinish` has been sent: `Some` only once `Done`.
-        match self.stage {
-            Stage::Done => self.session.as_ref(),
-            _ => None,
+    fn outcome(&self, consumed: usize) -> Outcome {
+        Outcome {
+            peer_authenticated: true,
+            confirmation: Confirmation::Unknown,
+            scheme: Scheme::Native {
+                suite: self.suite,
+                // Done only after a proof was accepted.
+                key_id: self.accepted.unwrap_or(KeyId::placeholder()),
+            },
+            consumed,
         }
+    }
+
+    fn sent_last(&self) -> bool {
+        // `ServerFinish` is the last message, and after it the core is done.
+        false
+    }
+
+    fn peer_verified(&self) -> bool {
+        self.accepted.is_some()
+    }
+
+    fn session(&self, keys: &dyn KeyLookup) -> Option<Session> {
+        let id = self.accepted?;
+        let found = keys.lookup(&id);
+        found.known.then(|| {
+            let prk = &found.key.keys().prk;
+            Session::derive(prk, self.suite, id, self.transcript.snapshot())
+        })
     }
 }

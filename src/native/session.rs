@@ -3,14 +3,15 @@
 
 use core::fmt;
 
-use super::key::{KeyId, SuiteKeys};
+use super::hash::{hash, Hash, Prk};
+use super::key::KeyId;
 use super::labels;
-use super::suite::{hash, Hash, Prk, Suite};
+use super::suite::Suite;
 use crate::Error;
 
 /// The session secrets of a completed native handshake: identical on both
-/// sides. Zeroized on drop; `Debug` shows only the key id and suite.
-#[derive(Clone)]
+/// sides. Zeroized on drop; `Debug` shows only the key id and suite. Not
+/// `Clone`: the keys live in one place.
 pub struct Session {
     key_id: KeyId,
     suite: Suite,
@@ -21,16 +22,12 @@ pub struct Session {
 }
 
 impl Session {
-    pub(crate) fn derive(
-        keys: &SuiteKeys,
-        suite: Suite,
-        key_id: KeyId,
-        handshake_hash: Hash,
-    ) -> Session {
+    /// PROTOCOL.md "Session secrets": the three HKDF-Expands from the key's
+    /// PRK over `handshake_hash`.
+    pub(crate) fn derive(prk: &Prk, suite: Suite, key_id: KeyId, handshake_hash: Hash) -> Session {
         let expand = |label: &[u8]| {
             let mut out = Hash::zeroed(suite.mac_len());
-            keys.prk
-                .expand(&[label, handshake_hash.as_bytes()], out.as_mut());
+            prk.expand(&[label, handshake_hash.as_bytes()], out.as_mut());
             out
         };
         Session {

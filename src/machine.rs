@@ -1,0 +1,254 @@
+//! The one machine core every profile and role runs on: the outbox, the
+//! sticky phase, `status` / `sent` and the receive guard, written once. A
+//! profile only says what to do with input it is given and when its
+//! pending message has been sent ([`Protocol`]).
+
+use crate::buf::Outbox;
+use crate::native::{self, ClientKeys, KeyLookup, Session};
+use crate::status::{Finished, Outcome, Status};
+use crate::{multiprocessing, recipe, Error, Key};
+
+/// Capacity of the outbox: the largest message of any profile (a native
+/// `ClientProof` with a 32-byte key id and a 64-byte tag, 130 bytes).
+pub(crate) const OUT_CAP: usize = native::MAX_CLIENT_PROOF_LEN;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// The protocol runs; its own stage says what it awaits.
+    Open,
+    /// The last message is pending: then done (`None`) or failed.
+    Closing(Option<Error>),
+    Done,
+    Failed(Error),
+}
+
+/// The part of every machine that is not the protocol.
+pub(crate) struct Core {
+    out: Outbox<OUT_CAP>,
+    phase: Phase,
+    consumed: usize,
+}
+
+impl Core {
+    const fn new() -> Core {
+        Core {
+            out: Outbox::new(),
+            phase: Phase::Open,
+            consumed: 0,
+        }
+    }
+
+    /// Queues a message; the protocol stays open, and its
+    /// [`Protocol::drained`] runs once the message has been sent.
+    pub(crate) fn send(&mut self, parts: &[&[u8]]) {
+        self.out.push(parts);
+    }
+
+    /// Queues this side's last message: done once it has been sent.
+    pub(crate) fn send_last(&mut self, parts: &[&[u8]]) {
+        self.out.push(parts);
+        self.phase = Phase::Closing(None);
+    }
+
+    /// Queues the protocol's failure message (`#FAILURE#`, native `03 01`):
+    /// failed with `error` once it has been sent.
+    pub(crate) fn reject(&mut self, parts: &[&[u8]], error: Error) {
+        self.out.push(parts);
+        self.phase = Phase::Closing(Some(error));
+    }
+
+    /// Done now: nothing more to send.
+    pub(crate) fn done(&mut self) {
+        self.phase = Phase::Done;
+    }
+
+    /// Failed now: nothing more to send.
+    pub(crate) fn fail(&mut self, error: Error) {
+        self.phase = Phase::Failed(error);
+    }
+
+    /// Open with nothing pending: the protocol may take input.
+    pub(crate) fn idle(&self) -> bool {
+        self.phase == Phase::Open && self.out.is_empty()
+    }
+}
+
+/// What a profile and role adds to the [`Core`].
+pub(crate) trait Protocol {
+    /// What it reads its keys through.
+    type Keys<'k>: ?Sized;
+
+    /// Takes bytes while the core is [`idle`](Core::idle) (never called
+    /// otherwise, nor with empty input); returns how many it consumed.
+    /// Consumes at least one byte, or leaves the core not idle.
+    fn receive(&mut self, keys: &Self::Keys<'_>, core: &mut Core, input: &[u8]) -> usize;
+
+    /// The pending message has been sent and the core is still open.
+    fn drained(&mut self, core: &mut Core) {
+        let _ = core;
+    }
+
+    /// The outcome, once done; `consumed` is the core's count.
+    fn outcome(&self, consumed: usize) -> Outcome;
+
+    /// While open and idle: this side's last handshake message is out, so
+    /// application bytes may follow it on the stream.
+    fn sent_last(&self) -> bool;
+
+    /// This side has verified a MAC made by the peer.
+    fn peer_verified(&self) -> bool;
+
+    /// The session secrets, once done (native only).
+    fn session(&self, keys: &Self::Keys<'_>) -> Option<Session> {
+        let _ = keys;
+        None
+    }
+}
+
+/// Reads the key a recipe or multiprocessing machine needs from its handle.
+pub(crate) type GetKey<K> = fn(&K) -> &Key;
+/// Reads the native server's key lookup from its handle.
+pub(crate) type GetLookup<K> = fn(&K) -> &dyn KeyLookup;
+/// Reads the native client's keys from its handle.
+pub(crate) type GetClientKeys<K> = fn(&K) -> &dyn ClientKeys;
+
+/// Every protocol of every profile and role, each with the function that
+/// reads its keys from the handle `K` (fixed when the machine is built, where
+/// the handle's type is known to fit). Boxing the larger variants would
+/// allocate; the machines are fixed-size by design.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Proto<K> {
+    RecipeServer(recipe::Server, GetKey<K>),
+    RecipeClient(recipe::Client, GetKey<K>),
+    Multiprocessing(multiprocessing::machine::Machine, GetKey<K>),
+    NativeServer(native::server::Server, GetLookup<K>),
+    NativeClient(native::client::Client, GetClientKeys<K>),
+}
+
+/// Runs `$body` with `$m` bound to the protocol and `$k` to its keys
+/// (read from `$keys`): the one place the protocols are dispatched.
+macro_rules! each_proto {
+    ($proto:expr, |$m:ident| $body:expr) => {
+        match $proto {
+            Proto::RecipeServer($m, _) => $body,
+            Proto::RecipeClient($m, _) => $body,
+            Proto::Multiprocessing($m, _) => $body,
+            Proto::NativeServer($m, _) => $body,
+            Proto::NativeClient($m, _) => $body,
+        }
+    };
+    ($proto:expr, $keys:expr, |$m:ident, $k:ident| $body:expr) => {
+        match $proto {
+            Proto::RecipeServer($m, get) => {
+                let $k = get($keys);
+                $body
+            }
+            Proto::RecipeClient($m, get) => {
+                let $k = get($keys);
+                $body
+            }
+            Proto::Multiprocessing($m, get) => {
+                let $k = get($keys);
+                $body
+            }
+            Proto::NativeServer($m, get) => {
+                let $k = get($keys);
+                $body
+            }
+            Proto::NativeClient($m, get) => {
+                let $k = get($keys);
+                $body
+            }
+        }
+    };
+}
+
+/// A handshake machine: its key handle, the core and the protocol. Public
+/// only so that the sealed profile traits can name it; not reachable from
+/// outside the crate.
+pub struct Machine<K> {
+    keys: K,
+    core: Core,
+    proto: Proto<K>,
+}
+
+impl<K> Machine<K> {
+    /// Builds a machine; `start` queues the protocol's first message, if any.
+    pub(crate) fn new(keys: K, start: impl FnOnce(&K, &mut Core) -> Proto<K>) -> Machine<K> {
+        let mut core = Core::new();
+        let proto = start(&keys, &mut core);
+        Machine { keys, core, proto }
+    }
+
+    pub(crate) fn status(&self) -> Status<'_> {
+        if !self.core.out.is_empty() {
+            return Status::Send(self.core.out.pending());
+        }
+        match self.core.phase {
+            Phase::Done => Status::Done(self.outcome_unchecked()),
+            Phase::Failed(e) => Status::Failed(e),
+            Phase::Open | Phase::Closing(_) => Status::NeedInput,
+        }
+    }
+
+    fn outcome_unchecked(&self) -> Outcome {
+        let consumed = self.core.consumed;
+        each_proto!(&self.proto, |m| m.outcome(consumed))
+    }
+
+    pub(crate) fn receive(&mut self, input: &[u8]) -> usize {
+        if input.is_empty() || !self.core.idle() {
+            return 0;
+        }
+        let core = &mut self.core;
+        let n = each_proto!(&mut self.proto, &self.keys, |m, k| m
+            .receive(k, core, input));
+        // A protocol never takes more than it is given; the bound keeps the
+        // caller's slicing safe whatever happens.
+        let n = n.min(input.len());
+        self.core.consumed += n;
+        n
+    }
+
+    pub(crate) fn sent(&mut self, n: usize) -> Result<(), Error> {
+        self.core.out.sent(n)?;
+        if self.core.out.is_empty() {
+            match self.core.phase {
+                Phase::Open => {
+                    let core = &mut self.core;
+                    each_proto!(&mut self.proto, |m| m.drained(core));
+                }
+                Phase::Closing(None) => self.core.phase = Phase::Done,
+                Phase::Closing(Some(e)) => self.core.phase = Phase::Failed(e),
+                Phase::Done | Phase::Failed(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn may_send_application_data(&self) -> bool {
+        match self.core.phase {
+            Phase::Done => true,
+            Phase::Open if self.core.out.is_empty() => {
+                each_proto!(&self.proto, |m| m.sent_last())
+            }
+            _ => false,
+        }
+    }
+
+    pub(crate) fn peer_verified(&self) -> bool {
+        !matches!(self.core.phase, Phase::Failed(_) | Phase::Closing(Some(_)))
+            && each_proto!(&self.proto, |m| m.peer_verified())
+    }
+
+    pub(crate) fn finish(self) -> Result<Finished, Error> {
+        match self.status() {
+            Status::Done(outcome) => Ok(Finished {
+                outcome,
+                session: each_proto!(&self.proto, &self.keys, |m, k| m.session(k)),
+            }),
+            Status::Failed(e) => Err(e),
+            _ => Err(Error::NotFinished),
+        }
+    }
+}

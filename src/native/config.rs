@@ -1,0 +1,123 @@
+//! The native profile's settings, shared by both roles, and the profile
+//! traits that build its machines.
+
+use core::fmt;
+
+use super::client::Client;
+use super::hash::hash;
+use super::lookup::{ClientKeys, KeyLookup};
+use super::server::Server;
+use super::suite::Suite;
+use super::NONCE_LEN;
+use crate::machine::{Machine, Proto};
+use crate::profile::{sealed, ClientProfile, Profile, ServerProfile};
+
+/// Settings of the native profile, the same on both sides: today the
+/// application `context` (PROTOCOL.md, "Transcript and tags"), hashed when
+/// the settings are built so that no handshake hashes it again.
+///
+/// The suite is not a setting: it is the suite the keys are keyed for (the
+/// server's [`KeyLookup::suite`], the client's [`ClientKeys`]). Both roles
+/// draw a 32-byte nonce (`[u8; 32]`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    context: ContextHash,
+}
+
+/// `H(context)` under every suite (176 bytes, not secret).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ContextHash {
+    sha256: [u8; 32],
+    sha384: [u8; 48],
+    sha512: [u8; 64],
+    sha3_256: [u8; 32],
+}
+
+impl ContextHash {
+    fn new(context: &[u8]) -> ContextHash {
+        let h = |suite| hash(suite, context);
+        let mut c = ContextHash {
+            sha256: [0; 32],
+            sha384: [0; 48],
+            sha512: [0; 64],
+            sha3_256: [0; 32],
+        };
+        c.sha256.copy_from_slice(h(Suite::HmacSha256).as_bytes());
+        c.sha384.copy_from_slice(h(Suite::HmacSha384).as_bytes());
+        c.sha512.copy_from_slice(h(Suite::HmacSha512).as_bytes());
+        c.sha3_256
+            .copy_from_slice(h(Suite::HmacSha3_256).as_bytes());
+        c
+    }
+
+    /// `H(context)` under `suite`: `L` bytes.
+    pub(crate) fn get(&self, suite: Suite) -> &[u8] {
+        match suite {
+            Suite::HmacSha256 => &self.sha256,
+            Suite::HmacSha384 => &self.sha384,
+            Suite::HmacSha512 => &self.sha512,
+            Suite::HmacSha3_256 => &self.sha3_256,
+        }
+    }
+}
+
+impl Config {
+    /// Settings with the application `context`, e.g. `b"billing-workers/v3"`:
+    /// any length, never sent, and both sides must pass the same bytes (a
+    /// different context fails the handshake, like Noise's prologue). Hashes
+    /// it under each suite (four hash calls, once).
+    #[must_use]
+    pub fn new(context: &[u8]) -> Config {
+        Config {
+            context: ContextHash::new(context),
+        }
+    }
+
+    pub(crate) fn context_hash(&self, suite: Suite) -> &[u8] {
+        self.context.get(suite)
+    }
+}
+
+impl Default for Config {
+    /// An empty context.
+    fn default() -> Config {
+        Config::new(b"")
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("context_sha256", &self.context.sha256)
+            .finish_non_exhaustive()
+    }
+}
+
+impl sealed::Sealed for Config {}
+
+/// The native server: any [`KeyLookup`] (a `Keyring`, one `NativeKey`, an
+/// application's store, or a handle to one), a 32-byte server nonce.
+impl<S: KeyLookup> ServerProfile<S> for Config {
+    type Random = [u8; NONCE_LEN];
+    const PROFILE: Profile = Profile::Native;
+
+    fn server(self, keys: S, random: &[u8; NONCE_LEN]) -> Machine<S> {
+        Machine::new(keys, |keys, core| {
+            let server = Server::new(keys, &self, *random, core);
+            Proto::NativeServer(server, |k: &S| -> &dyn KeyLookup { k })
+        })
+    }
+}
+
+/// The native client: any [`ClientKeys`] (one `NativeKey` per suite it
+/// accepts, or a handle to them), a 32-byte client nonce.
+impl<K: ClientKeys> ClientProfile<K> for Config {
+    type Random = [u8; NONCE_LEN];
+    const PROFILE: Profile = Profile::Native;
+
+    fn client(self, keys: K, random: &[u8; NONCE_LEN]) -> Machine<K> {
+        Machine::new(keys, |_, _| {
+            Proto::NativeClient(Client::new(self, *random), |k: &K| -> &dyn ClientKeys { k })
+        })
+    }
+}

@@ -1,0 +1,279 @@
+//! The built-in [`KeyLookup`]: a keyring hashed by key id, looked up in
+//! constant time, and a cell to replace it atomically for key rotation.
+
+use std::collections::HashSet;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
+use std::vec::Vec;
+
+use arc_swap::ArcSwap;
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+
+use super::key::{KeyId, NativeKey};
+use super::lookup::{KeyLookup, Lookup};
+use super::suite::Suite;
+use crate::Error;
+
+/// Slots per bucket. A lookup reads two whole buckets.
+const BUCKET: usize = 4;
+
+/// One place of the index: a key id (as words) and where its key is.
+/// An empty slot has length 0, which no key id has.
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    words: [u64; 4],
+    len: u8,
+    index: u32,
+}
+
+/// The native server's keys, one suite, each key id once, looked up by key
+/// id in constant time.
+///
+/// - **O(1)**: the id is hashed (SipHash-1-3 with a random key, std's
+///   `RandomState`) to two buckets of four slots; a lookup reads those
+///   eight slots, whatever the ring's size.
+/// - **The same work for every id**: all eight slots are compared (word by
+///   word, no early exit, `subtle` for the verdict), and an unknown id gets
+///   a stand-in key of the ring's suite, so checking its proof costs what
+///   checking any other does (`cargo bench --bench keyring` measures it).
+/// - **Refused when built**: an empty ring, a key id that appears twice,
+///   keys of more than one suite.
+///
+/// A ring is immutable: rotate keys by building a new one and swapping it
+/// in ([`SharedKeyring`]); a handshake keeps the ring it started with.
+/// Memory: one [`NativeKey`] (about 1 KiB) per key, plus 48 bytes times
+/// the next power of two of the key count, times 4.
+pub struct Keyring {
+    suite: Suite,
+    /// The keys, then the stand-in for unknown ids (always last).
+    keys: Vec<NativeKey>,
+    slots: Vec<Slot>,
+    /// Number of buckets minus one (a power of two minus one).
+    mask: usize,
+    hasher: RandomState,
+}
+
+impl Keyring {
+    /// A ring of `keys`.
+    ///
+    /// # Errors
+    /// [`Error::EmptyKeyring`] for no key; [`Error::SuiteMismatch`] when
+    /// the keys are not all of the first key's suite;
+    /// [`Error::DuplicateKeyId`] naming the first id that appears twice.
+    pub fn new(keys: impl IntoIterator<Item = NativeKey>) -> Result<Keyring, Error> {
+        let mut keys: Vec<NativeKey> = keys.into_iter().collect();
+        let suite = keys.first().ok_or(Error::EmptyKeyring)?.suite();
+        let mut seen = HashSet::with_capacity(keys.len());
+        for key in &keys {
+            if key.suite() != suite {
+                return Err(Error::SuiteMismatch {
+                    expected: suite,
+                    got: key.suite(),
+                });
+            }
+            if !seen.insert(key.id()) {
+                return Err(Error::DuplicateKeyId(key.id()));
+            }
+        }
+        let (slots, mask, hasher) = index(&keys);
+        keys.push(NativeKey::decoy(suite));
+        Ok(Keyring {
+            suite,
+            keys,
+            slots,
+            mask,
+            hasher,
+        })
+    }
+
+    /// The suite of every key on the ring.
+    #[must_use]
+    pub fn suite(&self) -> Suite {
+        self.suite
+    }
+
+    /// Number of keys (at least 1).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.keys.len() - 1
+    }
+
+    /// Always `false`: a ring holds at least one key.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The key named `id`. For administration (not constant time); the
+    /// server uses [`KeyLookup::lookup`].
+    #[must_use]
+    pub fn get(&self, id: &KeyId) -> Option<&NativeKey> {
+        self.keys[..self.len()].iter().find(|k| k.id() == *id)
+    }
+
+    /// The key ids, in the order the keys were given.
+    pub fn ids(&self) -> impl Iterator<Item = KeyId> + '_ {
+        self.keys[..self.len()].iter().map(NativeKey::id)
+    }
+
+    fn buckets(&self, id: &KeyId) -> [usize; 2] {
+        buckets(&self.hasher, id, self.mask)
+    }
+}
+
+/// The two buckets of `id`: the low and high halves of one 64-bit hash.
+fn buckets(hasher: &RandomState, id: &KeyId, mask: usize) -> [usize; 2] {
+    let h = hasher.hash_one(id.as_bytes());
+    [h as usize & mask, (h >> 32) as usize & mask]
+}
+
+/// Builds the index of `keys`: each id in the emptier of its two buckets.
+/// When a bucket pair is full, the table doubles and is rebuilt with a new
+/// hash key; with at most one key per bucket on average that is rare, and
+/// each rebuild halves the load.
+fn index(keys: &[NativeKey]) -> (Vec<Slot>, usize, RandomState) {
+    let mut buckets_n = keys.len().next_power_of_two().max(2);
+    loop {
+        let hasher = RandomState::new();
+        let mask = buckets_n - 1;
+        let mut slots = std::vec![Slot::default(); buckets_n * BUCKET];
+        let placed = keys.iter().enumerate().all(|(i, key)| {
+            let id = key.id();
+            let used = |b: usize| {
+                slots[b * BUCKET..][..BUCKET]
+                    .iter()
+                    .filter(|s| s.len != 0)
+                    .count()
+            };
+            let [b1, b2] = buckets(&hasher, &id, mask);
+            let b = if used(b2) < used(b1) { b2 } else { b1 };
+            let Some(slot) = slots[b * BUCKET..][..BUCKET]
+                .iter_mut()
+                .find(|s| s.len == 0)
+            else {
+                return false;
+            };
+            let (words, len) = id.words();
+            // A ring of over 4 billion keys does not fit in memory.
+            *slot = Slot {
+                words,
+                len,
+                index: u32::try_from(i).unwrap_or(u32::MAX),
+            };
+            true
+        });
+        if placed {
+            return (slots, mask, hasher);
+        }
+        buckets_n *= 2;
+    }
+}
+
+impl KeyLookup for Keyring {
+    fn suite(&self) -> Suite {
+        self.suite
+    }
+
+    /// Reads both buckets of `id` whole, comparing every slot without an
+    /// early exit, and picks the key (or the stand-in) by a conditional
+    /// select: the same work for a first, last or unknown id.
+    fn lookup(&self, id: &KeyId) -> Lookup<'_> {
+        let (words, len) = id.words();
+        let decoy = u32::try_from(self.len()).unwrap_or(u32::MAX);
+        let mut index = decoy;
+        let mut known = Choice::from(0);
+        for b in self.buckets(id) {
+            for slot in &self.slots[b * BUCKET..][..BUCKET] {
+                let diff = (slot.words[0] ^ words[0])
+                    | (slot.words[1] ^ words[1])
+                    | (slot.words[2] ^ words[2])
+                    | (slot.words[3] ^ words[3])
+                    | u64::from(slot.len ^ len);
+                let eq = diff.ct_eq(&0);
+                index.conditional_assign(&slot.index, eq);
+                known |= eq;
+            }
+        }
+        let key = self
+            .keys
+            .get(index as usize)
+            .unwrap_or(&self.keys[self.len()]);
+        Lookup {
+            key,
+            known: known.into(),
+        }
+    }
+}
+
+impl core::fmt::Debug for Keyring {
+    /// The suite and the key ids; no key material.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Keyring")
+            .field("suite", &self.suite)
+            .field(
+                "ids",
+                &self.keys[..self.len()]
+                    .iter()
+                    .map(NativeKey::id)
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// A [`Keyring`] that can be replaced atomically while handshakes run: key
+/// rotation without a lock on the accept path (`arc-swap`).
+///
+/// Each new handshake takes a [`snapshot`](Self::snapshot) (an
+/// `Arc<Keyring>`, a few nanoseconds, no lock) and keeps it to the end, so
+/// a [`replace`](Self::replace) affects only handshakes started after it.
+///
+/// ```
+/// use hmac_handshake::native::{self, Keyring, NativeKey, SharedKeyring, Suite};
+/// use hmac_handshake::ServerHandshake;
+///
+/// # fn secret() -> [u8; 32] { [7; 32] }
+/// let ring = SharedKeyring::new(Keyring::new([NativeKey::new(b"2026-11", &secret(), Suite::HmacSha256)?])?);
+/// let server = ServerHandshake::new(ring.snapshot(), native::Config::default(), &mut getrandom::SysRng);
+/// // Rotation: the new ring holds the old key and the new one (an overlap).
+/// ring.replace(Keyring::new([
+///     NativeKey::new(b"2026-11", &secret(), Suite::HmacSha256)?,
+///     NativeKey::new(b"2026-12", &secret(), Suite::HmacSha256)?,
+/// ])?);
+/// assert_eq!(ring.snapshot().len(), 2);
+/// # drop(server);
+/// # Ok::<(), hmac_handshake::Error>(())
+/// ```
+pub struct SharedKeyring {
+    current: ArcSwap<Keyring>,
+}
+
+impl SharedKeyring {
+    /// A cell holding `ring`.
+    #[must_use]
+    pub fn new(ring: Keyring) -> SharedKeyring {
+        SharedKeyring {
+            current: ArcSwap::from_pointee(ring),
+        }
+    }
+
+    /// The current ring, for one handshake (or several) to keep.
+    #[must_use]
+    pub fn snapshot(&self) -> Arc<Keyring> {
+        self.current.load_full()
+    }
+
+    /// Makes `ring` current for every later snapshot; returns the previous
+    /// ring (handshakes holding it keep it alive until they end).
+    pub fn replace(&self, ring: Keyring) -> Arc<Keyring> {
+        self.current.swap(Arc::new(ring))
+    }
+}
+
+impl core::fmt::Debug for SharedKeyring {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("SharedKeyring")
+            .field(&*self.current.load())
+            .finish()
+    }
+}
