@@ -4,43 +4,59 @@
 //! Run: `cargo run --example demo`
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use getrandom::rand_core::TryRng;
+use getrandom::SysRng;
 use hmac_handshake::adapter::blocking::{
-    client_authenticate, client_authenticate_native, recv_bytes, send_bytes, server_authenticate,
-    server_authenticate_native, AuthError,
+    client_authenticate, recv_bytes, send_bytes, server_authenticate, AuthError,
 };
-use hmac_handshake::native::{self, NativeKey};
-use hmac_handshake::{multiprocessing, recipe, Key, Profile};
+use hmac_handshake::native::{self, Keyring, NativeKey, Suite};
+use hmac_handshake::{multiprocessing, recipe, ClientProfile, Key, Profile, ServerProfile};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Serves `clients` connections: authenticate, then echo one message.
-fn serve(listener: TcpListener, key: Key, profile: Profile, clients: usize) {
+/// 32 random bytes from the OS generator, the norm for a shared key
+/// (`hmac-handshake keygen`).
+fn secret() -> [u8; 32] {
+    let mut secret = [0u8; 32];
+    SysRng
+        .try_fill_bytes(&mut secret)
+        .expect("OS random generator");
+    secret
+}
+
+/// Serves `clients` connections: authenticate, then echo one message. Each
+/// handshake holds the key through its own `Arc`.
+fn serve<P: ServerProfile<Arc<Key>>>(
+    listener: TcpListener,
+    key: Arc<Key>,
+    config: P,
+    clients: usize,
+) {
     for stream in listener.incoming().take(clients) {
         let mut stream = stream.expect("accept");
         stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
         let peer = stream.peer_addr().expect("peer");
-        match server_authenticate(&mut stream, &key, profile) {
+        match server_authenticate(&mut stream, Arc::clone(&key), config) {
             Ok(auth) => {
-                println!("  server: accepted {peer} digest={}", auth.outcome.digest);
-                echo_once(&mut stream, profile, auth.leftover);
+                let scheme = auth.outcome.scheme;
+                println!("  server: accepted {peer} digest={}", scheme.digest());
+                echo_once(&mut stream, scheme.profile(), auth.leftover);
             }
             Err(e) => println!("  server: rejected {peer}: {e}"),
         }
     }
 }
 
+/// Echoes one message: raw bytes after the recipe, one `recv_bytes` /
+/// `send_bytes` frame after the multiprocessing and native handshakes.
 fn echo_once(stream: &mut TcpStream, profile: Profile, mut pending: Vec<u8>) {
     match profile {
-        Profile::Multiprocessing(_) => {
-            if let Ok(Some(msg)) = recv_bytes(stream, &mut pending, 1 << 20) {
-                let _ = send_bytes(stream, &msg);
-            }
-        }
-        _ => {
+        Profile::Recipe => {
             let mut buf = [0u8; 1024];
             let n = if pending.is_empty() {
                 stream.read(&mut buf).unwrap_or(0)
@@ -50,14 +66,19 @@ fn echo_once(stream: &mut TcpStream, profile: Profile, mut pending: Vec<u8>) {
             };
             let _ = stream.write_all(&buf[..n]);
         }
+        _ => {
+            if let Ok(Some(msg)) = recv_bytes(stream, &mut pending, 1 << 20) {
+                let _ = send_bytes(stream, &msg);
+            }
+        }
     }
 }
 
-/// Connects, authenticates, sends `text`, returns the echo.
-fn client(
-    addr: std::net::SocketAddr,
-    key: &Key,
-    profile: Profile,
+/// Connects, authenticates holding `key`, sends `text`, returns the echo.
+fn client<P: ClientProfile<Key>>(
+    addr: SocketAddr,
+    key: Key,
+    config: P,
     text: &str,
 ) -> Result<String, String> {
     let err = |e: AuthError| e.to_string();
@@ -65,16 +86,11 @@ fn client(
     stream
         .set_read_timeout(Some(TIMEOUT))
         .map_err(|e| e.to_string())?;
-    let auth = client_authenticate(&mut stream, key, profile).map_err(err)?;
+    // The handshake takes the key and drops it when it ends.
+    let auth = client_authenticate(&mut stream, key, config).map_err(err)?;
     let mut pending = auth.leftover;
-    let reply = match profile {
-        Profile::Multiprocessing(_) => {
-            send_bytes(&mut stream, text.as_bytes()).map_err(|e| e.to_string())?;
-            recv_bytes(&mut stream, &mut pending, 1 << 20)
-                .map_err(|e| e.to_string())?
-                .ok_or("the server closed the connection")?
-        }
-        _ => {
+    let reply = match auth.outcome.scheme.profile() {
+        Profile::Recipe => {
             stream
                 .write_all(text.as_bytes())
                 .map_err(|e| e.to_string())?;
@@ -87,42 +103,46 @@ fn client(
             })?;
             reply
         }
+        _ => {
+            send_bytes(&mut stream, text.as_bytes()).map_err(|e| e.to_string())?;
+            recv_bytes(&mut stream, &mut pending, 1 << 20)
+                .map_err(|e| e.to_string())?
+                .ok_or("the server closed the connection")?
+        }
     };
     Ok(String::from_utf8_lossy(&reply).into_owned())
 }
 
-fn main() {
-    let profiles = [
-        (
-            "recipe (HMAC-SHA256)",
-            Profile::Recipe(recipe::Config::default()),
-        ),
-        (
-            "multiprocessing ({sha256}, Python 3.12+)",
-            Profile::Multiprocessing(multiprocessing::Config::default()),
-        ),
-    ];
-    // 32 random bytes, the norm for a shared key (`hmac-handshake keygen`).
-    let mut secret = [0u8; 32];
-    getrandom::fill(&mut secret).expect("OS random generator");
-    for (name, profile) in profiles {
-        println!("profile {name}:");
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let server = thread::spawn(move || serve(listener, Key::new(&secret), profile, 2));
+/// One profile: a server thread for two connections, a good and a bad client.
+fn demo<P>(name: &str, config: P)
+where
+    P: ServerProfile<Arc<Key>> + ClientProfile<Key> + Send + 'static,
+{
+    println!("profile {name}:");
+    let shared = secret();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let key = Arc::new(Key::new(&shared));
+    let server = thread::spawn(move || serve(listener, key, config, 2));
 
-        let good = Key::new(&secret);
-        match client(addr, &good, profile, "hello from a good client") {
-            Ok(echo) => println!("  good client: authenticated, echo {echo:?}"),
-            Err(e) => println!("  good client: FAILED: {e}"),
-        }
-        let bad = Key::new(b"wrong key");
-        match client(addr, &bad, profile, "hello from a bad client") {
-            Ok(echo) => println!("  bad client: UNEXPECTEDLY authenticated, echo {echo:?}"),
-            Err(e) => println!("  bad client: refused as expected: {e}"),
-        }
-        server.join().expect("server thread");
+    match client(addr, Key::new(&shared), config, "hello from a good client") {
+        Ok(echo) => println!("  good client: authenticated, echo {echo:?}"),
+        Err(e) => println!("  good client: FAILED: {e}"),
     }
+    // Another random secret: a wrong key.
+    match client(addr, Key::new(&secret()), config, "hello from a bad client") {
+        Ok(echo) => println!("  bad client: UNEXPECTEDLY authenticated, echo {echo:?}"),
+        Err(e) => println!("  bad client: refused as expected: {e}"),
+    }
+    server.join().expect("server thread");
+}
+
+fn main() {
+    demo("recipe (HMAC-SHA256)", recipe::Config::default());
+    demo(
+        "multiprocessing ({sha256}, Python 3.12+)",
+        multiprocessing::Config::new(),
+    );
     native_demo();
 }
 
@@ -131,53 +151,38 @@ fn native_demo() {
     println!("profile native (mutual, key ids, session keys):");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let context: &[u8] = b"demo/v1";
+    let config = native::Config::new(b"demo/v1");
+    let suite = Suite::HmacSha256;
+    let (old, current) = (secret(), secret());
+    let keyring = Keyring::new([
+        NativeKey::new(b"2026-11", &old, suite).expect("key"),
+        NativeKey::new(b"2026-12", &current, suite).expect("key"),
+    ])
+    .expect("keyring");
+    let keyring = Arc::new(keyring);
     let server = thread::spawn(move || {
-        let keyring = [
-            NativeKey::new(b"2026-11", &[0x11; 32]).expect("key"),
-            NativeKey::new(b"2026-12", &[0x12; 32]).expect("key"),
-        ];
-        let config = native::ServerConfig {
-            context,
-            ..native::ServerConfig::default()
-        };
         for stream in listener.incoming().take(2) {
             let mut stream = stream.expect("accept");
             stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
             let peer = stream.peer_addr().expect("peer");
-            match server_authenticate_native(&mut stream, &keyring, config) {
+            match server_authenticate(&mut stream, Arc::clone(&keyring), config) {
                 Ok(auth) => {
                     let session = auth.session.as_ref().expect("native session");
                     println!("  server: accepted {peer} key_id={}", session.key_id());
-                    echo_once(
-                        &mut stream,
-                        Profile::Multiprocessing(Default::default()),
-                        auth.leftover,
-                    );
+                    echo_once(&mut stream, Profile::Native, auth.leftover);
                 }
                 Err(e) => println!("  server: rejected {peer}: {e}"),
             }
         }
     });
-    let config = native::ClientConfig {
-        context,
-        ..native::ClientConfig::default()
-    };
-    for (who, key) in [
-        (
-            "good client",
-            NativeKey::new(b"2026-12", &[0x12; 32]).expect("key"),
-        ),
-        (
-            "bad client",
-            NativeKey::new(b"2026-12", &[0x99; 32]).expect("key"),
-        ),
-    ] {
+    // The bad client names a key id the server holds, with another secret.
+    for (who, bytes) in [("good client", current), ("bad client", secret())] {
+        let key = NativeKey::new(b"2026-12", &bytes, suite).expect("key");
         let result = TcpStream::connect(addr)
             .map_err(AuthError::from)
             .and_then(|mut stream| {
                 stream.set_read_timeout(Some(TIMEOUT))?;
-                let auth = client_authenticate_native(&mut stream, &key, config)?;
+                let auth = client_authenticate(&mut stream, key, config)?;
                 send_bytes(&mut stream, b"hello over native")?;
                 let mut pending = auth.leftover;
                 let echo =

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use hmac_handshake::adapter::blocking::{client_authenticate, recv_bytes, send_bytes};
 use hmac_handshake::multiprocessing::{self, FrameHeader};
-use hmac_handshake::{recipe, Digest, Key, Profile};
+use hmac_handshake::{Digest, Key};
 use support::cli::{
     accepted_tail, assert_connect_rejects_impostor, connect, connect_args, connect_to_fake,
     rejected_reason, run, serve_args, tcp, Fake, Server, BAD_MAC, CLOSED_EARLY, NOWHERE, WAIT,
@@ -55,13 +55,6 @@ impl Server {
 fn assert_accepted(line: &str, digest: &str) {
     let tail = accepted_tail(line);
     assert_eq!(tail, format!("digest={digest}"), "line {line:?}");
-}
-
-fn profile_of(name: &str) -> Profile {
-    match name {
-        "recipe" => Profile::Recipe(recipe::Config::default()),
-        _ => Profile::Multiprocessing(multiprocessing::Config::default()),
-    }
 }
 
 #[test]
@@ -221,7 +214,7 @@ fn multiprocessing_server_echoes_each_frame() {
     let server = Server::start("multiprocessing", &[]);
     let mut stream = tcp(&server);
     let key = Key::new(KEY.as_bytes());
-    let auth = client_authenticate(&mut stream, &key, profile_of("multiprocessing")).unwrap();
+    let auth = client_authenticate(&mut stream, &key, multiprocessing::Config::new()).unwrap();
     assert!(auth.outcome.peer_authenticated);
     let mut pending = auth.leftover;
     let big = vec![0xa5u8; 1 << 20];

@@ -10,8 +10,8 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
 
-use hmac_handshake::adapter::blocking::{client_authenticate_native, recv_bytes, send_bytes};
-use hmac_handshake::native::{ClientConfig, NativeKey};
+use hmac_handshake::adapter::blocking::{client_authenticate, recv_bytes, send_bytes};
+use hmac_handshake::native::{self, NativeKey, Suite};
 use support::cli::{
     accepted_tail, assert_connect_rejects_impostor, connect_args, rejected_reason, run, serve_args,
     tcp, Run, Server, BAD_MAC, CLOSED_EARLY, NOWHERE, WAIT,
@@ -268,12 +268,9 @@ fn native_server_echoes_each_frame() {
     let keyring = Keyring::new("frames", keyring_line("k2", KEY2).as_bytes());
     let server = Server::with_keyring(&keyring, &["--context", "frames"]);
     let mut stream = tcp(&server);
-    let key = NativeKey::new(b"k2", KEY2.as_bytes()).unwrap();
-    let config = ClientConfig {
-        context: b"frames",
-        ..ClientConfig::default()
-    };
-    let auth = client_authenticate_native(&mut stream, &key, config).unwrap();
+    // One key per suite: the client accepts any suite, as the CLI's does.
+    let keys = Suite::ALL.map(|suite| NativeKey::new(b"k2", KEY2.as_bytes(), suite).unwrap());
+    let auth = client_authenticate(&mut stream, &keys, native::Config::new(b"frames")).unwrap();
     assert_eq!(auth.session.expect("a session").key_id().as_bytes(), b"k2");
     let mut pending = auth.leftover;
     let big = vec![0x5au8; 1 << 20];
@@ -283,6 +280,24 @@ fn native_server_echoes_each_frame() {
         assert_eq!(reply.as_deref(), Some(payload));
     }
     assert_accepted(&server.next_line(), "sha256", "k2");
+}
+
+/// A `ClientProof` whose key id length byte is outside 1 to 32 (0, 33):
+/// the server rejects it with the reason it has always given.
+#[test]
+fn a_key_id_length_outside_1_to_32_is_rejected() {
+    let server = Server::start(&[], Some(KEY1));
+    for len in [0u8, 33] {
+        let mut stream = tcp(&server);
+        let mut hello = [0u8; 38];
+        stream.read_exact(&mut hello).unwrap();
+        assert_eq!(&hello[..5], b"HMHS\x01");
+        stream.write_all(&[0x02, len]).unwrap();
+        assert_eq!(
+            rejected_reason(&server.next_line()),
+            format!("key id of {len} bytes: key ids are 1 to 32 bytes")
+        );
+    }
 }
 
 /// A native "server" that accepts any proof and answers with a tag it did

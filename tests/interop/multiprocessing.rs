@@ -8,11 +8,11 @@ use hmac_handshake::adapter::blocking::{
     client_authenticate, recv_bytes, send_bytes, server_authenticate, AuthError, Authenticated,
 };
 use hmac_handshake::multiprocessing::Config;
-use hmac_handshake::{Confirmation, Digest, Error, Key, Outcome, Profile};
+use hmac_handshake::{Confirmation, Digest, Error, Key, Scheme};
 
 use crate::python::{
-    bind, connect, echo_lines, eq, handshake_error, hex, io, pythons, run_matrix, Case, Peer,
-    Python, Script,
+    bind, connect, echo_lines, eq, handshake_error, hex, io, outcome_eq, pythons, run_matrix, Case,
+    Expected, Peer, Python, Script,
 };
 
 /// The shared key (not empty: a <= 3.12 Listener skips auth on an empty key).
@@ -54,14 +54,13 @@ pub fn peer_handshake_bytes(py: &Python) -> usize {
 
 fn check_outcome(py: &Python, auth: &Authenticated) -> Result<(), String> {
     let (digest, legacy) = peer_proof(py);
-    eq(
+    outcome_eq(
         "outcome",
         auth.outcome,
-        Outcome {
+        Expected {
             peer_authenticated: true,
             confirmation: Confirmation::Confirmed,
-            digest,
-            legacy,
+            scheme: Scheme::Multiprocessing { digest, legacy },
             consumed: peer_handshake_bytes(py),
         },
     )
@@ -69,7 +68,7 @@ fn check_outcome(py: &Python, auth: &Authenticated) -> Result<(), String> {
 
 fn config_for(py: &Python) -> Config {
     if py.at_least(3, 12) {
-        Config::default()
+        Config::new()
     } else {
         Config::with_md5()
     }
@@ -121,7 +120,7 @@ fn rust_server(
     peer.check(|peer| {
         let mut stream = peer.accept(&listener)?;
         let key = Key::new(KEY);
-        let result = server_authenticate(&mut stream, &key, Profile::Multiprocessing(config));
+        let result = server_authenticate(&mut stream, &key, config);
         body(peer, result, &mut stream)
     })
 }
@@ -213,7 +212,7 @@ fn rust_server_default_config_refuses_md5_peers() {
     let test = "multiprocessing::rust_server_default_config_refuses_md5_peers";
     let Some(pythons) = pythons(test) else { return };
     run_matrix(test, every_python(pythons), |case| {
-        rust_server(case, Config::default(), KEY, |peer, result, stream| {
+        rust_server(case, Config::new(), KEY, |peer, result, stream| {
             if case.py.at_least(3, 12) {
                 server_accepted_and_echoed(case.py, peer, result, stream)
             } else {
@@ -251,8 +250,7 @@ fn rust_client(
         let port = peer.port()?;
         let mut stream = connect(port)?;
         let key = Key::new(our_key);
-        let profile = Profile::Multiprocessing(config_for(case.py));
-        let result = client_authenticate(&mut stream, &key, profile);
+        let result = client_authenticate(&mut stream, &key, config_for(case.py));
         body(peer, result, &mut stream)
     })
 }

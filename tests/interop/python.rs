@@ -18,7 +18,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use hmac_handshake::adapter::blocking::{AuthError, Authenticated};
-use hmac_handshake::Error;
+use hmac_handshake::{Confirmation, Error, Outcome, Scheme};
 
 pub use crate::support::process::WAIT;
 use crate::support::process::{self, KillOnDrop};
@@ -271,6 +271,32 @@ pub fn eq<T: PartialEq + Debug>(what: &str, got: T, want: T) -> Result<(), Strin
     } else {
         Err(format!("{what}: got {got:?}, want {want:?}"))
     }
+}
+
+/// The fields of an [`Outcome`], for an expected outcome: `Outcome` itself
+/// is `#[non_exhaustive]`, so a test cannot build one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Expected {
+    pub peer_authenticated: bool,
+    pub confirmation: Confirmation,
+    pub scheme: Scheme,
+    pub consumed: usize,
+}
+
+impl From<Outcome> for Expected {
+    fn from(o: Outcome) -> Expected {
+        Expected {
+            peer_authenticated: o.peer_authenticated,
+            confirmation: o.confirmation,
+            scheme: o.scheme,
+            consumed: o.consumed,
+        }
+    }
+}
+
+/// `Ok(())` when `got` has the fields `want` lists.
+pub fn outcome_eq(what: &str, got: Outcome, want: Expected) -> Result<(), String> {
+    eq(what, Expected::from(got), want)
 }
 
 /// `Ok(())` when the handshake failed with `want`.

@@ -7,12 +7,12 @@ use std::net::{Shutdown, TcpStream};
 use hmac_handshake::adapter::blocking::{
     client_authenticate, server_authenticate, AuthError, Authenticated,
 };
-use hmac_handshake::{recipe, Confirmation, Digest, Error, Key, Outcome, Profile};
+use hmac_handshake::{recipe, Confirmation, Digest, Error, Key, Scheme};
 
 use crate::multiprocessing::{KEY, LONG_KEY, WRONG_KEY};
 use crate::python::{
-    after_port, bind, connect, echo_lines, eq, handshake_error, hex, io, pythons, run_matrix, Case,
-    Peer, Python, Script,
+    after_port, bind, connect, echo_lines, eq, handshake_error, hex, io, outcome_eq, pythons,
+    run_matrix, Case, Expected, Peer, Python, Script,
 };
 
 /// The digest variants for one interpreter: the recipe's bare
@@ -41,8 +41,8 @@ fn digest_of(case: &Case<'_>) -> (&'static str, Digest) {
     }
 }
 
-fn profile(digest: Digest) -> Profile {
-    Profile::Recipe(recipe::Config { digest })
+fn config(digest: Digest) -> recipe::Config {
+    recipe::Config { digest }
 }
 
 /// Application bytes: `len` bytes of a pattern that covers every value.
@@ -52,23 +52,21 @@ fn payload(len: usize) -> Vec<u8> {
 
 /// The server's outcome: the client's tag verified; the recipe gives the
 /// server nothing to prove.
-fn server_outcome(digest: Digest) -> Outcome {
-    Outcome {
+fn server_outcome(digest: Digest) -> Expected {
+    Expected {
         peer_authenticated: true,
         confirmation: Confirmation::NotApplicable,
-        digest,
-        legacy: false,
+        scheme: Scheme::Recipe { digest },
         consumed: digest.tag_len(),
     }
 }
 
 /// The client's outcome: 32 challenge bytes read, the verdict unknown.
-fn client_outcome(digest: Digest) -> Outcome {
-    Outcome {
+fn client_outcome(digest: Digest) -> Expected {
+    Expected {
         peer_authenticated: false,
         confirmation: Confirmation::Unknown,
-        digest,
-        legacy: false,
+        scheme: Scheme::Recipe { digest },
         consumed: recipe::CHALLENGE_LEN,
     }
 }
@@ -114,9 +112,9 @@ fn client_handshake(
     key: &[u8],
     digest: Digest,
 ) -> Result<(), String> {
-    let auth = client_authenticate(stream, &Key::new(key), profile(digest))
+    let auth = client_authenticate(stream, &Key::new(key), config(digest))
         .map_err(|e| format!("client_authenticate: {e:?}"))?;
-    eq("outcome", auth.outcome, client_outcome(digest))?;
+    outcome_eq("outcome", auth.outcome, client_outcome(digest))?;
     eq("leftover", auth.leftover, Vec::new())
 }
 
@@ -140,7 +138,7 @@ fn rust_server(
     peer.check(|peer| {
         let mut stream = peer.accept(&listener)?;
         let key = Key::new(KEY);
-        let result = server_authenticate(&mut stream, &key, profile(digest));
+        let result = server_authenticate(&mut stream, &key, config(digest));
         body(peer, result, &mut stream)
     })
 }
@@ -162,7 +160,7 @@ fn recipe_rust_server_python_client_echo() {
             &["--message-hex", &message_hex],
             |peer, result, stream| {
                 let auth = result.map_err(|e| format!("server_authenticate: {e:?}"))?;
-                eq("outcome", auth.outcome, server_outcome(digest))?;
+                outcome_eq("outcome", auth.outcome, server_outcome(digest))?;
                 let got = read_app(stream, auth.leftover, message.len())?;
                 eq("message from the Python client", hex(&got), hex(&message))?;
                 io("echo", stream.write_all(&got))?;
@@ -311,7 +309,7 @@ fn recipe_pipelined_reply_lands_in_leftover() {
             &["--message-hex", &message_hex, "--pipelined"],
             |peer, result, stream| {
                 let auth = result.map_err(|e| format!("server_authenticate: {e:?}"))?;
-                eq("outcome", auth.outcome, server_outcome(digest))?;
+                outcome_eq("outcome", auth.outcome, server_outcome(digest))?;
                 let leftover = auth.leftover.clone();
                 if leftover.is_empty() {
                     return Err(

@@ -3,33 +3,28 @@
 //! `multiprocessing.connection`: chunking works on real sockets, not only
 //! in memory.
 
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
+use getrandom::SysRng;
 use hmac_handshake::multiprocessing::Config;
 use hmac_handshake::{
-    ClientHandshake, Confirmation, Digest, Handshake, Key, Outcome, Profile, ServerHandshake,
-    Status,
+    ClientHandshake, Confirmation, Digest, Handshake, Key, Scheme, ServerHandshake, Status,
 };
 
 use crate::multiprocessing::{
     client_echo, messages, mp_client, mp_listener, peer_handshake_bytes, serve_echo, KEY,
 };
-use crate::python::{bind, connect, echo_lines, eq, io, pythons, run_matrix, Case, Python};
-
-/// Challenge bytes for a machine (a test needs no CSPRNG, only fresh bytes).
-fn random(len: usize) -> Vec<u8> {
-    let state = RandomState::new();
-    (0..len).map(|i| state.hash_one(i) as u8).collect()
-}
+use crate::python::{
+    bind, connect, echo_lines, eq, io, outcome_eq, pythons, run_matrix, Case, Expected, Python,
+};
 
 /// Drives `machine` to the end over `stream` (Nagle off), reading into a
 /// 1-byte buffer and writing 1 byte at a time; checks the outcome against a
-/// 3.13 peer `py` and that every byte read was consumed.
+/// 3.13 peer `py`, that every byte read was consumed, and that `finish`
+/// hands over the same outcome (and no session: not the native profile).
 fn drive_bytewise<H: Handshake>(
-    machine: &mut H,
+    mut machine: H,
     stream: &mut TcpStream,
     py: &Python,
 ) -> Result<(), String> {
@@ -56,22 +51,30 @@ fn drive_bytewise<H: Handshake>(
                 eq("receive() of a handshake byte", used, 1)?;
             }
             Status::Done(outcome) => {
-                eq("outcome", outcome, expected_outcome(py))?;
-                return eq("bytes read == bytes consumed", reads, outcome.consumed);
+                outcome_eq("outcome", outcome, expected_outcome(py))?;
+                eq("bytes read == bytes consumed", reads, outcome.consumed)?;
+                let finished = machine
+                    .finish()
+                    .map_err(|e| format!("finish() of a done machine: {e:?}"))?;
+                eq("outcome from finish()", finished.outcome, outcome)?;
+                return eq("session", finished.session.is_none(), true);
             }
             Status::Failed(e) => {
                 return Err(format!("handshake failed after {reads} bytes: {e:?}"))
             }
+            other => return Err(format!("unknown status {other:?} after {reads} bytes")),
         }
     }
 }
 
-fn expected_outcome(py: &Python) -> Outcome {
-    Outcome {
+fn expected_outcome(py: &Python) -> Expected {
+    Expected {
         peer_authenticated: true,
         confirmation: Confirmation::Confirmed,
-        digest: Digest::Sha256,
-        legacy: false,
+        scheme: Scheme::Multiprocessing {
+            digest: Digest::Sha256,
+            legacy: false,
+        },
         consumed: peer_handshake_bytes(py),
     }
 }
@@ -100,10 +103,10 @@ fn sans_io_client_one_byte_reads_against_python_listener() {
         peer.check(|peer| {
             let mut stream = connect(peer.port()?)?;
             let key = Key::new(KEY);
-            let profile = Profile::Multiprocessing(Config::default());
-            let mut machine = ClientHandshake::new(&key, profile, &random(40))
+            // Fresh challenge bytes from the OS generator.
+            let machine = ClientHandshake::new(&key, Config::new(), &mut SysRng)
                 .map_err(|e| format!("ClientHandshake::new: {e:?}"))?;
-            drive_bytewise(&mut machine, &mut stream, case.py)?;
+            drive_bytewise(machine, &mut stream, case.py)?;
             client_echo(&mut stream, Vec::new())?;
             peer.expect_exit_after_port(0, &echo_lines(&messages()))
         })
@@ -123,10 +126,10 @@ fn sans_io_server_one_byte_reads_against_python_client() {
         peer.check(|peer| {
             let mut stream = peer.accept(&listener)?;
             let key = Key::new(KEY);
-            let profile = Profile::Multiprocessing(Config::default());
-            let mut machine = ServerHandshake::new(&key, profile, &random(40))
+            // Fresh challenge bytes from the OS generator.
+            let machine = ServerHandshake::new(&key, Config::new(), &mut SysRng)
                 .map_err(|e| format!("ServerHandshake::new: {e:?}"))?;
-            drive_bytewise(&mut machine, &mut stream, case.py)?;
+            drive_bytewise(machine, &mut stream, case.py)?;
             serve_echo(&mut stream, Vec::new())?;
             peer.expect_exit(0, &echo_lines(&messages()))
         })

@@ -5,11 +5,10 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use hmac_handshake::adapter::blocking::{
-    client_authenticate, client_authenticate_native, recv_bytes, send_bytes, AuthError,
-    Authenticated,
+    client_authenticate, recv_bytes, send_bytes, AuthError, Authenticated,
 };
-use hmac_handshake::native::{ClientConfig, Session, Suite, SuiteSet};
-use hmac_handshake::{Error, Profile};
+use hmac_handshake::native::{self, Session, Suite};
+use hmac_handshake::Error;
 
 use crate::args::ConnectArgs;
 use crate::deadline::Deadline;
@@ -38,7 +37,7 @@ pub fn run(args: &ConnectArgs) -> Result<(), Failure> {
     let common = &args.common;
     let wire = profile::wire(common)?;
     let message = args.message.as_bytes();
-    if matches!(wire, Wire::Legacy(Profile::Recipe(_))) && message.is_empty() {
+    if matches!(wire, Wire::Recipe(_)) && message.is_empty() {
         return Err(Failure::Other(
             "--message must not be empty with --profile recipe: the echo is the only sign \
              that the server accepted our key"
@@ -46,30 +45,35 @@ pub fn run(args: &ConnectArgs) -> Result<(), Failure> {
         ));
     }
     let timeout = common.timeout;
+    // Each handshake takes its keys by value: they are dropped (and their
+    // states wiped) when it ends, before the echo.
     let reply = match wire {
-        Wire::Legacy(profile) => {
+        Wire::Recipe(config) => {
             let key = key::load(common.key_file.as_deref())?;
             let stream = dial(&args.addr, timeout)?;
-            let auth = client_authenticate(&mut Deadline::new(&stream, timeout), &key, profile)
+            let auth = client_authenticate(&mut Deadline::new(&stream, timeout), key, config)
                 .map_err(|e| handshake_failure(&e, timeout))?;
-            drop(key);
             relax(&stream, timeout)?;
-            match profile {
-                Profile::Recipe(_) => exchange_raw(&stream, &auth, message)?,
-                _ => exchange_frames(&stream, auth, message)?,
-            }
+            exchange_raw(&stream, &auth, message)?
+        }
+        Wire::Multiprocessing(config) => {
+            let key = key::load(common.key_file.as_deref())?;
+            let stream = dial(&args.addr, timeout)?;
+            let auth = client_authenticate(&mut Deadline::new(&stream, timeout), key, config)
+                .map_err(|e| handshake_failure(&e, timeout))?;
+            relax(&stream, timeout)?;
+            exchange_frames(&stream, auth, message)?
         }
         Wire::Native(options) => {
-            let key = key::load_native(common.key_file.as_deref(), &options.key_id)?;
+            // One key per suite accepted: --suite S, or else all four.
+            let suites = options
+                .suite
+                .map_or(Suite::ALL.to_vec(), |suite| vec![suite]);
+            let keys = key::load_native(common.key_file.as_deref(), &options.key_id, &suites)?;
             let stream = dial(&args.addr, timeout)?;
-            let config = ClientConfig {
-                allowed: options.suite.map_or(SuiteSet::ALL, SuiteSet::only),
-                context: &options.context,
-            };
-            let auth =
-                client_authenticate_native(&mut Deadline::new(&stream, timeout), &key, config)
-                    .map_err(|e| native_failure(&e, &options, timeout))?;
-            drop(key);
+            let config = native::Config::new(&options.context);
+            let auth = client_authenticate(&mut Deadline::new(&stream, timeout), keys, config)
+                .map_err(|e| native_failure(&e, &options, timeout))?;
             if let Some(session) = &auth.session {
                 report_session(session);
             }

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use hmac_handshake::native::{NativeKey, MIN_KEY_LEN};
+use hmac_handshake::native::{NativeKey, Suite, MIN_KEY_LEN};
 use hmac_handshake::Key;
 use zeroize::Zeroizing;
 
@@ -22,17 +22,28 @@ pub fn load(key_file: Option<&Path>) -> Result<Key, String> {
     Ok(Key::new(&secret))
 }
 
-/// Loads the key bytes and derives the native key `key_id` (already
-/// checked) from them; the raw bytes are wiped when this returns.
+/// Loads the key bytes and derives from them the native key `key_id`
+/// (already checked) once for each of `suites`, in that order; the raw
+/// bytes are wiped when this returns.
 ///
 /// # Errors
 /// As [`load`], and a key under 16 bytes.
-pub fn load_native(key_file: Option<&Path>, key_id: &str) -> Result<NativeKey, String> {
+pub fn load_native(
+    key_file: Option<&Path>,
+    key_id: &str,
+    suites: &[Suite],
+) -> Result<Vec<NativeKey>, String> {
     let (secret, source) = load_secret(key_file)?;
     if secret.len() < MIN_KEY_LEN {
         return Err(short_key(&source, secret.len()));
     }
-    NativeKey::new(key_id.as_bytes(), &secret).map_err(|e| format!("the key from {source}: {e}"))
+    suites
+        .iter()
+        .map(|&suite| {
+            NativeKey::new(key_id.as_bytes(), &secret, suite)
+                .map_err(|e| format!("the key from {source}: {e}"))
+        })
+        .collect()
 }
 
 /// The message for a native key of `len` bytes from `source`.

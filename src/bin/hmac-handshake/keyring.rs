@@ -11,20 +11,20 @@
 
 use std::path::Path;
 
-use hmac_handshake::native::{NativeKey, MIN_KEY_LEN};
+use hmac_handshake::native::{Keyring, NativeKey, Suite, MIN_KEY_LEN};
 use zeroize::Zeroizing;
 
 use crate::key;
 use crate::profile::check_key_id;
 
-/// Reads and parses the keyring at `path`.
+/// Reads and parses the keyring at `path`, keying each key for `suite`.
 ///
 /// # Errors
 /// A message naming the file (and the line, for a malformed line, a
 /// duplicate key id or a short key), or saying it holds no key.
-pub fn load(path: &Path) -> Result<Vec<NativeKey>, String> {
+pub fn load(path: &Path, suite: Suite) -> Result<Keyring, String> {
     let text = key::read_file(path, "keyring")?;
-    let keys = parse(&text)
+    let keys = parse(&text, suite)
         .map_err(|(line, why)| format!("keyring {} line {line}: {why}", path.display()))?;
     if keys.is_empty() {
         return Err(format!(
@@ -32,14 +32,17 @@ pub fn load(path: &Path) -> Result<Vec<NativeKey>, String> {
             path.display()
         ));
     }
-    Ok(keys)
+    // The parser has refused what `Keyring::new` refuses (no key, a key id
+    // twice; every key is of `suite`), with line numbers: this is a fallback.
+    Keyring::new(keys).map_err(|e| format!("keyring {}: {e}", path.display()))
 }
 
 /// The UTF-8 byte order mark, skipped at the start of the file only.
 const BOM: &[u8] = "\u{feff}".as_bytes();
 
-/// Parses a keyring; an error is `(line number from 1, reason)`.
-fn parse(text: &[u8]) -> Result<Vec<NativeKey>, (usize, String)> {
+/// Parses a keyring into keys of `suite`; an error is `(line number from
+/// 1, reason)`.
+fn parse(text: &[u8], suite: Suite) -> Result<Vec<NativeKey>, (usize, String)> {
     let text = text.strip_prefix(BOM).unwrap_or(text);
     let mut keys: Vec<(usize, NativeKey)> = Vec::new();
     for (index, raw) in text.split(|&b| b == b'\n').enumerate() {
@@ -76,7 +79,7 @@ fn parse(text: &[u8]) -> Result<Vec<NativeKey>, (usize, String)> {
                 secret.len()
             )));
         }
-        let key = NativeKey::new(id.as_bytes(), &secret).map_err(|e| fail(e.to_string()))?;
+        let key = NativeKey::new(id.as_bytes(), &secret, suite).map_err(|e| fail(e.to_string()))?;
         keys.push((number, key));
     }
     Ok(keys.into_iter().map(|(_, key)| key).collect())
@@ -128,9 +131,13 @@ fn decode_hex(hex: &str) -> Result<Zeroizing<Vec<u8>>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse;
+    use hmac_handshake::native::{NativeKey, Suite};
 
     const K32: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+    fn parse(text: &[u8]) -> Result<Vec<NativeKey>, (usize, String)> {
+        super::parse(text, Suite::HmacSha256)
+    }
 
     fn ids(text: &str) -> Vec<String> {
         parse(text.as_bytes())
@@ -142,6 +149,14 @@ mod tests {
 
     fn error(text: &str) -> (usize, String) {
         parse(text.as_bytes()).expect_err("a parse error")
+    }
+
+    #[test]
+    fn every_key_is_keyed_for_the_suite_given() {
+        for suite in Suite::ALL {
+            let keys = super::parse(format!("k1 {K32}\nk2 {K32}\n").as_bytes(), suite).unwrap();
+            assert!(keys.iter().all(|k| k.suite() == suite), "{suite}: {keys:?}");
+        }
     }
 
     #[test]

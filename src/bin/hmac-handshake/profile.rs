@@ -1,16 +1,15 @@
-//! The profile choice, and what it builds: a library [`Profile`] for the
-//! recipe and multiprocessing wire formats, or the native protocol's
-//! settings.
+//! The profile choice, and what it builds: the settings of the recipe,
+//! multiprocessing or native wire format.
 
 use clap::ValueEnum;
 use hmac_handshake::multiprocessing::{self, message::ALLOWED_DIGESTS};
 use hmac_handshake::native::Suite;
-use hmac_handshake::{recipe, Digest, Profile};
+use hmac_handshake::{recipe, Digest, Error};
 
 use crate::args::CommonArgs;
 
-/// The `--profile` values. A new wire format is a new variant here and an
-/// arm in [`wire`].
+/// The `--profile` values. A new wire format is a new variant here, one in
+/// [`Wire`] and an arm in [`wire`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ProfileName {
     /// The "authenticating clients simply" recipe: raw 32-byte challenge,
@@ -41,8 +40,10 @@ pub const DEFAULT_KEY_ID: &str = "default";
 /// What the profile options chose.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Wire {
-    /// Recipe or multiprocessing: the library profile.
-    Legacy(Profile),
+    /// The recipe, with its digest.
+    Recipe(recipe::Config),
+    /// CPython multiprocessing, with the challenge digest and MD5 choice.
+    Multiprocessing(multiprocessing::Config),
     /// The native protocol.
     Native(NativeOptions),
 }
@@ -68,26 +69,28 @@ pub fn wire(common: &CommonArgs) -> Result<Wire, String> {
     }
     let digest = common.digest.unwrap_or(Digest::Sha256);
     if common.profile == ProfileName::Recipe {
-        return Ok(Wire::Legacy(Profile::Recipe(recipe::Config { digest })));
+        return Ok(Wire::Recipe(recipe::Config { digest }));
     }
-    if !ALLOWED_DIGESTS.contains(&digest) {
-        let names: Vec<&str> = ALLOWED_DIGESTS.iter().map(|d| d.name()).collect();
-        return Err(format!(
-            "--digest {digest} is not one CPython multiprocessing accepts; \
-             use one of: {}",
-            names.join(", ")
-        ));
-    }
-    if digest == Digest::Md5 && !common.allow_md5 {
-        return Err("--digest md5 with --profile multiprocessing needs --allow-md5".to_string());
-    }
-    let config = multiprocessing::Config {
-        digest,
-        allow_md5: common.allow_md5,
-        ..multiprocessing::Config::default()
+    let base = if common.allow_md5 {
+        multiprocessing::Config::with_md5()
+    } else {
+        multiprocessing::Config::new()
     };
-    config.check().map_err(|e| e.to_string())?;
-    Ok(Wire::Legacy(Profile::Multiprocessing(config)))
+    let config = base.with_digest(digest).map_err(|e| match e {
+        Error::UnsupportedDigest(digest) => {
+            let names: Vec<&str> = ALLOWED_DIGESTS.iter().map(|d| d.name()).collect();
+            format!(
+                "--digest {digest} is not one CPython multiprocessing accepts; \
+                 use one of: {}",
+                names.join(", ")
+            )
+        }
+        Error::Md5Disabled => {
+            "--digest md5 with --profile multiprocessing needs --allow-md5".to_string()
+        }
+        other => format!("--digest {digest}: {other}"),
+    })?;
+    Ok(Wire::Multiprocessing(config))
 }
 
 fn native_options(common: &CommonArgs) -> Result<NativeOptions, String> {

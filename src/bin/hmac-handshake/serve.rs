@@ -8,11 +8,10 @@ use std::thread;
 use std::time::Duration;
 
 use hmac_handshake::adapter::blocking::{
-    recv_bytes, send_bytes, server_authenticate, server_authenticate_native, AuthError,
-    Authenticated,
+    recv_bytes, send_bytes, server_authenticate, AuthError, Authenticated,
 };
-use hmac_handshake::native::{NativeKey, ServerConfig, Suite};
-use hmac_handshake::{Key, Profile};
+use hmac_handshake::native::{self, Keyring, Suite};
+use hmac_handshake::{multiprocessing, recipe, Error, Key};
 
 use crate::args::ServeArgs;
 use crate::deadline::Deadline;
@@ -27,22 +26,32 @@ pub const MAX_MESSAGE: u64 = 16 * 1024 * 1024;
 /// loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// What every connection thread shares.
+/// What every connection thread gets a copy of: handles to the same keys
+/// (an `Arc` each, so a thread owns its handle), the settings, the deadline.
+#[derive(Clone)]
 struct Shared {
     keys: Keys,
     timeout: Duration,
 }
 
 /// The keys and settings the handshake uses.
+#[derive(Clone)]
 enum Keys {
-    /// Recipe or multiprocessing: one shared key (boxed: its keyed hash
-    /// states are large).
-    Legacy { key: Box<Key>, profile: Profile },
-    /// Native: the keyring (one key or more), the suite and the context.
+    /// The recipe: one shared key.
+    Recipe {
+        key: Arc<Key>,
+        config: recipe::Config,
+    },
+    /// Multiprocessing: one shared key.
+    Multiprocessing {
+        key: Arc<Key>,
+        config: multiprocessing::Config,
+    },
+    /// Native: the keyring (one key or more, all of the one suite) and the
+    /// context.
     Native {
-        keyring: Vec<NativeKey>,
-        suite: Suite,
-        context: Vec<u8>,
+        keyring: Arc<Keyring>,
+        config: native::Config,
     },
 }
 
@@ -62,21 +71,29 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
         ));
     }
     let keys = match wire {
-        Wire::Legacy(profile) => Keys::Legacy {
-            key: Box::new(key::load(common.key_file.as_deref())?),
-            profile,
+        Wire::Recipe(config) => Keys::Recipe {
+            key: Arc::new(key::load(common.key_file.as_deref())?),
+            config,
         },
-        Wire::Native(options) => Keys::Native {
-            keyring: match &args.keyring {
-                Some(path) => keyring::load(path)?,
-                None => vec![key::load_native(
-                    common.key_file.as_deref(),
-                    &options.key_id,
-                )?],
-            },
-            suite: options.suite.unwrap_or(Suite::HmacSha256),
-            context: options.context,
+        Wire::Multiprocessing(config) => Keys::Multiprocessing {
+            key: Arc::new(key::load(common.key_file.as_deref())?),
+            config,
         },
+        Wire::Native(options) => {
+            let suite = options.suite.unwrap_or(Suite::HmacSha256);
+            let keyring = match &args.keyring {
+                Some(path) => keyring::load(path, suite)?,
+                None => {
+                    let key =
+                        key::load_native(common.key_file.as_deref(), &options.key_id, &[suite])?;
+                    Keyring::new(key).map_err(|e| format!("cannot hold the key: {e}"))?
+                }
+            };
+            Keys::Native {
+                keyring: Arc::new(keyring),
+                config: native::Config::new(&options.context),
+            }
+        }
     };
     let listener = TcpListener::bind(&args.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -86,10 +103,10 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
     // On stdout only, so that `2>&1` shows it once.
     line(&format!("listening on {local}"));
 
-    let shared = Arc::new(Shared {
+    let shared = Shared {
         keys,
         timeout: common.timeout,
-    });
+    };
     let active = Arc::new(AtomicUsize::new(0));
     loop {
         let (stream, peer) = match listener.accept() {
@@ -110,10 +127,10 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
             continue;
         }
         let slot = Slot::take(&active);
-        let shared = Arc::clone(&shared);
+        let shared = shared.clone();
         let spawned = thread::Builder::new()
             .name(format!("conn {peer}"))
-            .spawn(move || handle(&stream, peer, &shared, slot));
+            .spawn(move || handle(&stream, peer, shared, slot));
         if let Err(e) = spawned {
             line(&format!("rejected {peer}: cannot start a thread: {e}"));
         }
@@ -144,24 +161,21 @@ fn line(text: &str) {
     let _ = out.flush();
 }
 
-/// Serves one connection; `slot` is given back when it ends.
-fn handle(stream: &TcpStream, peer: SocketAddr, shared: &Shared, slot: Slot) {
+/// Serves one connection with its own handles to the keys; `slot` is
+/// given back when it ends.
+fn handle(stream: &TcpStream, peer: SocketAddr, shared: Shared, slot: Slot) {
     let _ = stream.set_nodelay(true);
     let mut deadline = Deadline::new(stream, shared.timeout);
     let result = match &shared.keys {
-        Keys::Legacy { key, profile } => server_authenticate(&mut deadline, key, *profile),
-        Keys::Native {
-            keyring,
-            suite,
-            context,
-        } => server_authenticate_native(
-            &mut deadline,
-            keyring,
-            ServerConfig {
-                suite: *suite,
-                context,
-            },
-        ),
+        Keys::Recipe { key, config } => {
+            server_authenticate(&mut deadline, Arc::clone(key), *config)
+        }
+        Keys::Multiprocessing { key, config } => {
+            server_authenticate(&mut deadline, Arc::clone(key), *config)
+        }
+        Keys::Native { keyring, config } => {
+            server_authenticate(&mut deadline, Arc::clone(keyring), *config)
+        }
     };
     let auth = match result {
         Ok(auth) => auth,
@@ -174,13 +188,13 @@ fn handle(stream: &TcpStream, peer: SocketAddr, shared: &Shared, slot: Slot) {
             return;
         }
     };
+    let digest = auth.outcome.scheme.digest();
     match &auth.session {
         Some(session) => line(&format!(
-            "accepted {peer} digest={} key_id={}",
-            auth.outcome.digest,
+            "accepted {peer} digest={digest} key_id={}",
             session.key_id()
         )),
-        None => line(&format!("accepted {peer} digest={}", auth.outcome.digest)),
+        None => line(&format!("accepted {peer} digest={digest}")),
     }
     // Authenticated peers may idle; a peer that stops reading our echo is
     // still cut off by the write timeout.
@@ -188,11 +202,8 @@ fn handle(stream: &TcpStream, peer: SocketAddr, shared: &Shared, slot: Slot) {
         .set_read_timeout(None)
         .and_then(|()| stream.set_write_timeout(Some(shared.timeout)));
     let echoed = relaxed.and_then(|()| match &shared.keys {
-        Keys::Legacy {
-            profile: Profile::Recipe(_),
-            ..
-        } => echo_raw(stream, auth),
-        Keys::Legacy { .. } | Keys::Native { .. } => echo_frames(stream, auth),
+        Keys::Recipe { .. } => echo_raw(stream, auth),
+        Keys::Multiprocessing { .. } | Keys::Native { .. } => echo_frames(stream, auth),
     });
     if let Err(e) = echoed {
         eprintln!("{peer}: echo ended: {e}");
@@ -208,9 +219,19 @@ fn reason(e: &AuthError, timeout: Duration) -> String {
             timeout.as_secs_f64()
         ),
         AuthError::Closed => "the client closed the connection during the handshake".into(),
+        // The CLI's own wording for these two (the library's has changed).
+        AuthError::Handshake(Error::Md5NotAllowed) => MD5_NOT_ALLOWED.into(),
+        AuthError::Handshake(Error::KeyIdLength { len }) => {
+            format!("key id of {len} bytes: key ids are 1 to 32 bytes")
+        }
         other => other.to_string(),
     }
 }
+
+/// Why a client using HMAC-MD5 is rejected without `--allow-md5`.
+const MD5_NOT_ALLOWED: &str = "the peer uses HMAC-MD5, so it looks like Python <= 3.11 (or \
+                               asked for {md5}); enable MD5 with allow_md5 (CLI: --allow-md5) \
+                               if that peer is expected";
 
 /// Recipe: echo raw bytes, the handshake's leftover first, until EOF.
 fn echo_raw(stream: &TcpStream, auth: Authenticated) -> io::Result<()> {
