@@ -10,19 +10,26 @@
 //! must not depend on chunking: the same bytes sent, the same ending, and
 //! the same bytes consumed of each message, failures included. A `trailing` field holds application bytes
 //! that follow the last handshake message and must be left unconsumed.
+//! Each machine is then [`finish`](Handshake::finish)ed: a machine that
+//! ended `ok` hands over its outcome (and, for the native profile only, a
+//! session); any other is refused with its own error, or
+//! [`Error::NotFinished`] while it still waits for input.
 //!
 //! The native profile (`vectors/handshake/native.json`) builds its machines
 //! from the `server` object (suite, context, keyring, nonce) and the `client`
-//! object (key id, key, allowed suites, context, nonce); for its valid tests
-//! every role that finishes `ok` must also hold the `session` of the vector:
-//! key id, suite, handshake hash, both session keys and every exporter output.
+//! object (key id, key, allowed suites, context, nonce): the server's keyring
+//! is a [`Keyring`] of keys of the server's suite, the client holds one
+//! [`NativeKey`] per allowed suite (same key id and secret). For its valid
+//! tests every role that finishes `ok` must also hold the `session` of the
+//! vector: key id, suite, handshake hash, both session keys and every
+//! exporter output.
 
 use std::path::Path;
 
 use hmac_handshake::multiprocessing::Config as MpConfig;
-use hmac_handshake::native::{ClientConfig, NativeKey, ServerConfig, Session, Suite, SuiteSet};
+use hmac_handshake::native::{self, Keyring, NativeKey, Session, Suite};
 use hmac_handshake::{
-    recipe, ClientHandshake, Digest, Handshake, Key, Profile, ServerHandshake, Status,
+    recipe, ClientHandshake, Digest, Error, Handshake, Key, Profile, ServerHandshake, Status,
 };
 use serde_json::Value;
 
@@ -35,18 +42,53 @@ fn digest(v: &Value) -> Digest {
     Digest::from_name(name.as_bytes()).unwrap_or_else(|| panic!("unknown digest {name}"))
 }
 
-fn profile(kind: &str, side: &Value) -> Profile {
-    match kind {
-        "recipe" => Profile::Recipe(recipe::Config {
-            digest: digest(side),
-        }),
-        "multiprocessing" => Profile::Multiprocessing(MpConfig {
-            digest: digest(side),
-            legacy_challenge: side["challenge"].as_str() == Some("legacy"),
-            allow_md5: side["allowMd5"].as_bool().unwrap_or(false),
-        }),
-        other => panic!("unknown profile {other}"),
+/// The multiprocessing settings of one side: `challenge` (`legacy` or
+/// `modern`), `digest` (of a modern challenge) and `allowMd5`. Settings the
+/// library refuses (a digest CPython does not allow, MD5 without
+/// `allowMd5`) are an error, as they were for the old constructor.
+fn mp_config(side: &Value) -> Result<MpConfig, Error> {
+    let allow_md5 = side["allowMd5"].as_bool().unwrap_or(false);
+    if side["challenge"].as_str() == Some("legacy") {
+        // A legacy challenge names no digest; its reply is raw HMAC-MD5.
+        if digest(side) != Digest::Md5 {
+            return Err(Error::UnsupportedDigest(digest(side)));
+        }
+        if !allow_md5 {
+            return Err(Error::Md5Disabled);
+        }
+        return Ok(MpConfig::legacy());
     }
+    let base = if allow_md5 {
+        MpConfig::with_md5()
+    } else {
+        MpConfig::new()
+    };
+    base.with_digest(digest(side))
+}
+
+/// The vector's `random` as the array a pinned constructor takes.
+fn random_array<const N: usize>(side: &Value) -> Result<[u8; N], String> {
+    let random = hex_field(side, "random");
+    random
+        .as_slice()
+        .try_into()
+        .map_err(|_| format!("random of {} bytes, expected {N}", random.len()))
+}
+
+/// A multiprocessing side's pinned random: the challenge (20 bytes legacy,
+/// 40 modern) at the start of the `[u8; 40]` the constructors take.
+fn mp_random(side: &Value, config: &MpConfig) -> Result<[u8; 40], String> {
+    let random = hex_field(side, "random");
+    if random.len() != config.challenge_len() {
+        return Err(format!(
+            "random of {} bytes, expected {}",
+            random.len(),
+            config.challenge_len()
+        ));
+    }
+    let mut out = [0u8; 40];
+    out[..random.len()].copy_from_slice(&random);
+    Ok(out)
 }
 
 /// Hands out every pending output byte, in pieces of at most `chunk`.
@@ -89,77 +131,109 @@ fn replay(kind: &str, test: &Value, role: &str, chunking: usize) -> Result<Vec<u
     if kind == "native" {
         return replay_native(test, role, chunking);
     }
-    let key = Key::new(&hex_field(test, "key"));
     let side = &test[role];
-    let random = hex_field(side, "random");
-    let profile = profile(kind, side);
-    let mut server;
-    let mut client;
-    let m: &mut dyn Handshake = if role == "server" {
-        server = ServerHandshake::new(&key, profile, &random).map_err(|e| e.to_string())?;
-        &mut server
-    } else {
-        client = ClientHandshake::new(&key, profile, &random).map_err(|e| e.to_string())?;
-        &mut client
+    let key = Key::new(&hex_field(test, "key"));
+    let (_, consumed, session) = match (kind, role) {
+        ("recipe", "server") => {
+            let config = recipe::Config {
+                digest: digest(side),
+            };
+            let m = ServerHandshake::with_pinned_random(&key, config, &random_array(side)?);
+            finish(m, test, role, chunking, Profile::Recipe)?
+        }
+        ("recipe", _) => {
+            let config = recipe::Config {
+                digest: digest(side),
+            };
+            let m = ClientHandshake::with_pinned_random(&key, config, &random_array(side)?);
+            finish(m, test, role, chunking, Profile::Recipe)?
+        }
+        ("multiprocessing", "server") => {
+            let config = mp_config(side).map_err(|e| e.to_string())?;
+            let random = mp_random(side, &config)?;
+            let m = ServerHandshake::with_pinned_random(&key, config, &random);
+            finish(m, test, role, chunking, Profile::Multiprocessing)?
+        }
+        ("multiprocessing", _) => {
+            let config = mp_config(side).map_err(|e| e.to_string())?;
+            let random = mp_random(side, &config)?;
+            let m = ClientHandshake::with_pinned_random(&key, config, &random);
+            finish(m, test, role, chunking, Profile::Multiprocessing)?
+        }
+        (other, _) => panic!("unknown profile {other}"),
     };
-    let (_, consumed) = drive(m, test, role, chunking)?;
-    if m.session().is_some() {
+    if session.is_some() {
         return Err(format!("profile {kind} has a native session"));
     }
     Ok(consumed)
+}
+
+/// Drives `m` through the test, then finishes it: a machine that ended
+/// `ok` must finish with an outcome of `profile`; any other must refuse
+/// with the error its status shows, or `NotFinished` while it waits for
+/// input. Returns whether it ended done, the bytes consumed of each input
+/// message, and the session, if the machine handed one over.
+fn finish<H: Handshake>(
+    mut m: H,
+    test: &Value,
+    role: &str,
+    chunking: usize,
+    profile: Profile,
+) -> Result<(bool, Vec<usize>, Option<Session>), String> {
+    let (done, consumed) = drive(&mut m, test, role, chunking)?;
+    let status = format!("{:?}", m.status());
+    let refusal = match m.status() {
+        Status::Failed(e) => e,
+        _ => Error::NotFinished,
+    };
+    match m.finish() {
+        Ok(f) if done && f.outcome.scheme.profile() == profile => Ok((done, consumed, f.session)),
+        Ok(f) => Err(format!("{status} but finish() gave {:?}", f.outcome)),
+        Err(e) if !done && e == refusal => Ok((done, consumed, None)),
+        Err(e) => Err(format!("{status} but finish() refused with {e:?}")),
+    }
 }
 
 fn suite(name: &str) -> Suite {
     Suite::from_name(name).unwrap_or_else(|| panic!("unknown suite {name}"))
 }
 
-fn native_key(v: &Value) -> NativeKey {
-    NativeKey::new(&hex_field(v, "keyId"), &hex_field(v, "key")).unwrap()
+fn native_key(v: &Value, suite: Suite) -> NativeKey {
+    NativeKey::new(&hex_field(v, "keyId"), &hex_field(v, "key"), suite).unwrap()
 }
 
 /// Replays a native-profile test; for valid tests, checks the session too.
 fn replay_native(test: &Value, role: &str, chunking: usize) -> Result<Vec<usize>, String> {
     let (s, c) = (&test["server"], &test["client"]);
-    let keyring: Vec<NativeKey> = s["keyring"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(native_key)
-        .collect();
-    let client_key = native_key(c);
-    let server_context = hex_field(s, "context");
-    let client_context = hex_field(c, "context");
-    let allowed = c["allowed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .fold(SuiteSet::EMPTY, |set, n| {
-            set.with(suite(n.as_str().unwrap()))
-        });
-    let mut server;
-    let mut client;
-    let m: &mut dyn Handshake = if role == "server" {
-        let config = ServerConfig {
-            suite: suite(s["suite"].as_str().unwrap()),
-            context: &server_context,
-        };
-        server = ServerHandshake::native(&keyring, config, &hex_field(s, "random"))
-            .map_err(|e| e.to_string())?;
-        &mut server
+    let (done, consumed, session) = if role == "server" {
+        let server_suite = suite(s["suite"].as_str().unwrap());
+        let keyring = Keyring::new(
+            s["keyring"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| native_key(k, server_suite)),
+        )
+        .map_err(|e| format!("keyring refused: {e:?}"))?;
+        let config = native::Config::new(&hex_field(s, "context"));
+        let m = ServerHandshake::with_pinned_random(keyring, config, &random_array(s)?);
+        finish(m, test, role, chunking, Profile::Native)?
     } else {
-        let config = ClientConfig {
-            allowed,
-            context: &client_context,
-        };
-        client = ClientHandshake::native(&client_key, config, &hex_field(c, "random"))
-            .map_err(|e| e.to_string())?;
-        &mut client
+        // The old "allowed" set: one key per allowed suite, same id and secret.
+        let keys: Vec<NativeKey> = c["allowed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| native_key(c, suite(n.as_str().unwrap())))
+            .collect();
+        let config = native::Config::new(&hex_field(c, "context"));
+        let m = ClientHandshake::with_pinned_random(keys, config, &random_array(c)?);
+        finish(m, test, role, chunking, Profile::Native)?
     };
-    let (done, consumed) = drive(m, test, role, chunking)?;
-    if done != m.session().is_some() {
-        return Err(format!("done {done} but session() is {:?}", m.session()));
+    if done != session.is_some() {
+        return Err(format!("done {done} but the session is {session:?}"));
     }
-    match (m.session(), test.get("session")) {
+    match (&session, test.get("session")) {
         (Some(got), Some(want)) => check_session(got, want)?,
         (Some(_), None) if test["result"] == "valid" => {
             return Err("valid test without session".into())
@@ -269,6 +343,7 @@ fn drive(
         Status::Failed(e) => e.code().to_string(),
         Status::NeedInput => "incomplete".to_string(),
         Status::Send(_) => "send".to_string(),
+        other => format!("unknown status {other:?}"),
     };
     // Errors are sticky: feeding more input changes nothing.
     if let Status::Failed(e) = m.status() {

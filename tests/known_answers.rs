@@ -2,8 +2,7 @@
 
 use hmac_handshake::multiprocessing::Config;
 use hmac_handshake::{
-    recipe, ClientHandshake, Confirmation, Digest, Error, Handshake, Key, Profile, ServerHandshake,
-    Status,
+    recipe, ClientHandshake, Confirmation, Digest, Error, Handshake, Key, ServerHandshake, Status,
 };
 
 fn counting(n: u8) -> Vec<u8> {
@@ -18,7 +17,7 @@ fn frame(payload: &[u8]) -> Vec<u8> {
 
 /// Runs `client` against a scripted server: feeds each server frame and
 /// returns the client's output after it.
-fn client_reply(client: &mut ClientHandshake<'_>, input: &[u8]) -> Vec<u8> {
+fn client_reply(client: &mut ClientHandshake<&Key>, input: &[u8]) -> Vec<u8> {
     assert_eq!(client.receive(input), input.len());
     let mut out = [0u8; 256];
     let n = client.write_output(&mut out);
@@ -28,8 +27,7 @@ fn client_reply(client: &mut ClientHandshake<'_>, input: &[u8]) -> Vec<u8> {
 #[test]
 fn legacy_challenge_reply_is_raw_hmac_md5() {
     let key = Key::new(b"abracadabra");
-    let profile = Profile::Multiprocessing(Config::with_md5());
-    let mut client = ClientHandshake::new(&key, profile, &[0; 40]).unwrap();
+    let mut client = ClientHandshake::with_pinned_random(&key, Config::with_md5(), &[0; 40]);
     let mut challenge = b"#CHALLENGE#".to_vec();
     challenge.extend(counting(20));
     let reply = client_reply(&mut client, &frame(&challenge));
@@ -42,8 +40,7 @@ fn legacy_challenge_reply_is_raw_hmac_md5() {
 #[test]
 fn legacy_challenge_refused_without_md5() {
     let key = Key::new(b"abracadabra");
-    let profile = Profile::Multiprocessing(Config::default());
-    let mut client = ClientHandshake::new(&key, profile, &[0; 40]).unwrap();
+    let mut client = ClientHandshake::with_pinned_random(&key, Config::new(), &[0; 40]);
     let mut challenge = b"#CHALLENGE#".to_vec();
     challenge.extend(counting(20));
     let reply = client_reply(&mut client, &frame(&challenge));
@@ -54,8 +51,7 @@ fn legacy_challenge_refused_without_md5() {
 #[test]
 fn modern_challenge_reply_is_prefixed_sha256_over_whole_message() {
     let key = Key::new(b"abracadabra");
-    let profile = Profile::Multiprocessing(Config::default());
-    let mut client = ClientHandshake::new(&key, profile, &[0; 40]).unwrap();
+    let mut client = ClientHandshake::with_pinned_random(&key, Config::new(), &[0; 40]);
     let mut challenge = b"#CHALLENGE#{sha256}".to_vec();
     challenge.extend(counting(40));
     let reply = client_reply(&mut client, &frame(&challenge));
@@ -72,10 +68,10 @@ fn server_accepts_python_311_md5_reply_only_with_md5() {
     let md5_reply = frame(&hex::decode("7690e2569f3bc902fa21a77cf545d7f6").unwrap());
     for (config, verdict) in [
         (Config::with_md5(), &b"#WELCOME#"[..]),
-        (Config::default(), &b"#FAILURE#"[..]),
+        (Config::new(), &b"#FAILURE#"[..]),
     ] {
-        let profile = Profile::Multiprocessing(config);
-        let mut server = ServerHandshake::new(&key, profile, &counting(40)).unwrap();
+        let random: [u8; 40] = counting(40).try_into().unwrap();
+        let mut server = ServerHandshake::with_pinned_random(&key, config, &random);
         let mut out = [0u8; 256];
         let n = server.write_output(&mut out);
         let mut challenge = b"#CHALLENGE#{sha256}".to_vec();
@@ -84,7 +80,7 @@ fn server_accepts_python_311_md5_reply_only_with_md5() {
         assert_eq!(server.receive(&md5_reply), md5_reply.len());
         let n = server.write_output(&mut out);
         assert_eq!(&out[..n], &frame(verdict)[..]);
-        if config.allow_md5 {
+        if config.allow_md5() {
             assert_eq!(server.status(), Status::NeedInput);
         } else {
             assert_eq!(server.status(), Status::Failed(Error::Md5NotAllowed));
@@ -95,10 +91,10 @@ fn server_accepts_python_311_md5_reply_only_with_md5() {
 #[test]
 fn recipe_md5_peekaboo() {
     let key = Key::new(b"peekaboo");
-    let profile = Profile::Recipe(recipe::Config {
+    let profile = recipe::Config {
         digest: Digest::Md5,
-    });
-    let mut client = ClientHandshake::new(&key, profile, &[]).unwrap();
+    };
+    let mut client = ClientHandshake::with_pinned_random(&key, profile, &[]);
     let reply = client_reply(&mut client, &[0u8; 32]);
     assert_eq!(
         reply,
@@ -108,7 +104,7 @@ fn recipe_md5_peekaboo() {
     assert_eq!(outcome.confirmation, Confirmation::Unknown);
     assert!(!outcome.peer_authenticated);
 
-    let mut server = ServerHandshake::new(&key, profile, &[0u8; 32]).unwrap();
+    let mut server = ServerHandshake::with_pinned_random(&key, profile, &[0u8; 32]);
     let mut out = [0u8; 64];
     assert_eq!(server.write_output(&mut out), 32);
     assert_eq!(server.receive(&reply), 16);

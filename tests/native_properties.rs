@@ -1,8 +1,11 @@
 //! The native protocol's required properties (issue: "Native protocol v1"),
 //! one test each. Every test drives real machines in memory.
+//!
+//! A client that accepts every suite holds one key per suite (same id and
+//! secret, [`any_suite`]); a server's keys are a [`Keyring`] of one suite.
 
 use hmac_handshake::native::{
-    ClientConfig, NativeKey, ServerConfig, Session, Suite, SuiteSet, MAX_CLIENT_PROOF_LEN,
+    self, ClientKeys, KeyId, KeyLookup, Keyring, NativeKey, Session, Suite, MAX_CLIENT_PROOF_LEN,
     SERVER_HELLO_LEN,
 };
 use hmac_handshake::{ClientHandshake, Confirmation, Error, Handshake, ServerHandshake, Status};
@@ -10,8 +13,26 @@ use hmac_handshake::{ClientHandshake, Confirmation, Error, Handshake, ServerHand
 const SERVER_NONCE: [u8; 32] = [0xa5; 32];
 const CLIENT_NONCE: [u8; 32] = [0x3c; 32];
 
+fn key_in(id: &str, fill: u8, suite: Suite) -> NativeKey {
+    NativeKey::new(id.as_bytes(), &[fill; 32], suite).unwrap()
+}
+
+/// A key of the default suite, HMAC-SHA-256.
 fn key(id: &str, fill: u8) -> NativeKey {
-    NativeKey::new(id.as_bytes(), &[fill; 32]).unwrap()
+    key_in(id, fill, Suite::HmacSha256)
+}
+
+/// A client key for every suite: a client that accepts them all.
+fn any_suite(id: &str, fill: u8) -> [NativeKey; 4] {
+    Suite::ALL.map(|s| key_in(id, fill, s))
+}
+
+fn ring(keys: impl IntoIterator<Item = NativeKey>) -> Keyring {
+    Keyring::new(keys).unwrap()
+}
+
+fn context(c: &[u8]) -> native::Config {
+    native::Config::new(c)
 }
 
 /// One flight: who sent it and the bytes.
@@ -36,6 +57,7 @@ fn owned(s: Status<'_>) -> Status<'static> {
         Status::NeedInput => Status::NeedInput,
         Status::Done(o) => Status::Done(o),
         Status::Failed(e) => Status::Failed(e),
+        other => panic!("unknown status {other:?}"),
     }
 }
 
@@ -51,20 +73,25 @@ fn drain(m: &mut dyn Handshake) -> Vec<u8> {
     }
 }
 
+/// The session a machine hands over when finished (none unless Done).
+fn session(m: impl Handshake) -> Option<Session> {
+    m.finish().ok().and_then(|f| f.session)
+}
+
 /// Runs server and client against each other; `tamper` may change each
-/// flight in transit (index counts flights from 0).
+/// flight in transit (index counts flights from 0). Finishes both.
 fn run(
-    server: &mut ServerHandshake<'_>,
-    client: &mut ClientHandshake<'_>,
+    mut server: impl Handshake,
+    mut client: impl Handshake,
     mut tamper: impl FnMut(usize, &mut Vec<u8>),
 ) -> Run {
     let mut flights = Vec::new();
     let mut server_consumed_last = 0;
     for i in 0..6 {
         let (from_server, out) = if i % 2 == 0 {
-            (true, drain(server))
+            (true, drain(&mut server))
         } else {
-            (false, drain(client))
+            (false, drain(&mut client))
         };
         if out.is_empty() {
             continue;
@@ -85,47 +112,45 @@ fn run(
         flights,
         server: owned(server.status()),
         client: owned(client.status()),
-        server_session: server.session().cloned(),
-        client_session: client.session().cloned(),
+        server_session: session(server),
+        client_session: session(client),
         server_consumed_last,
     }
 }
 
-fn pair<'k>(
-    ring: &'k [NativeKey],
-    ckey: &'k NativeKey,
-    sconf: ServerConfig<'k>,
-    cconf: ClientConfig<'k>,
-) -> (ServerHandshake<'k>, ClientHandshake<'k>) {
+fn pair<L: KeyLookup, C: ClientKeys>(
+    ring: L,
+    ckey: C,
+    sconf: native::Config,
+    cconf: native::Config,
+) -> (ServerHandshake<L>, ClientHandshake<C>) {
     (
-        ServerHandshake::native(ring, sconf, &SERVER_NONCE).unwrap(),
-        ClientHandshake::native(ckey, cconf, &CLIENT_NONCE).unwrap(),
+        ServerHandshake::with_pinned_random(ring, sconf, &SERVER_NONCE),
+        ClientHandshake::with_pinned_random(ckey, cconf, &CLIENT_NONCE),
     )
 }
 
 /// A full exchange with default configurations and no tampering.
-fn exchange(ring: &[NativeKey], client_key: &NativeKey) -> Run {
-    let (mut s, mut c) = pair(
+fn exchange(ring: impl KeyLookup, client_key: impl ClientKeys) -> Run {
+    let (s, c) = pair(
         ring,
         client_key,
-        ServerConfig::default(),
-        ClientConfig::default(),
+        native::Config::default(),
+        native::Config::default(),
     );
-    run(&mut s, &mut c, |_, _| {})
+    run(s, c, |_, _| {})
 }
 
+/// An honest exchange: a one-key ring of `suite`, a client accepting every
+/// suite, context `app/v1`.
 fn honest(suite: Suite) -> Run {
-    let ring = [key("k1", 1)];
-    let sconf = ServerConfig {
-        suite,
-        context: b"app/v1",
-    };
-    let cconf = ClientConfig {
-        context: b"app/v1",
-        ..ClientConfig::default()
-    };
-    let (mut s, mut c) = pair(&ring, &ring[0], sconf, cconf);
-    run(&mut s, &mut c, |_, _| {})
+    let (s, c) = pair(
+        ring([key_in("k1", 1, suite)]),
+        any_suite("k1", 1),
+        context(b"app/v1"),
+        context(b"app/v1"),
+    );
+    run(s, c, |_, _| {})
 }
 
 fn failed(s: &Status<'_>) -> Option<Error> {
@@ -150,9 +175,7 @@ fn p1_mutual_three_messages_client_proves_first() {
 
     // A client without the key learns nothing but a nonce: the server's
     // only reply is the 2-byte reject verdict, no tag.
-    let ring = [key("k1", 1)];
-    let impostor = key("k1", 9);
-    let r = exchange(&ring, &impostor);
+    let r = exchange(ring([key("k1", 1)]), key("k1", 9));
     assert_eq!(r.flights[2].bytes, vec![0x03, 0x01]);
     assert_eq!(failed(&r.server), Some(Error::BadTag));
     assert_eq!(failed(&r.client), Some(Error::PeerRejected));
@@ -163,17 +186,11 @@ fn p2_role_separation_and_reflection() {
     // The server's tag sent back as the client's tag never verifies.
     let honest_run = honest(Suite::HmacSha256);
     let server_tag = honest_run.flights[2].bytes[2..].to_vec();
-    let ring = [key("k1", 1)];
-    let sconf = ServerConfig {
-        suite: Suite::HmacSha256,
-        context: b"app/v1",
-    };
-    let cconf = ClientConfig {
-        context: b"app/v1",
-        ..ClientConfig::default()
-    };
-    let (mut s, mut c) = pair(&ring, &ring[0], sconf, cconf);
-    let r = run(&mut s, &mut c, |i, b| {
+    let ring = ring([key("k1", 1)]);
+    let client_keys = any_suite("k1", 1);
+    let app = context(b"app/v1");
+    let (s, c) = pair(&ring, &client_keys, app, app);
+    let r = run(s, c, |i, b| {
         if i == 1 {
             let n = b.len();
             b[n - 32..].copy_from_slice(&server_tag);
@@ -182,9 +199,9 @@ fn p2_role_separation_and_reflection() {
     assert_eq!(failed(&r.server), Some(Error::BadTag));
 
     // A client nonce equal to the server's is rejected by the server...
-    let mut s = ServerHandshake::native(&ring, sconf, &SERVER_NONCE).unwrap();
-    let mut c = ClientHandshake::native(&ring[0], cconf, &SERVER_NONCE).unwrap();
-    let mut c_fresh = ClientHandshake::native(&ring[0], cconf, &CLIENT_NONCE).unwrap();
+    let mut s = ServerHandshake::with_pinned_random(&ring, app, &SERVER_NONCE);
+    let mut c = ClientHandshake::with_pinned_random(&client_keys, app, &SERVER_NONCE);
+    let mut c_fresh = ClientHandshake::with_pinned_random(&client_keys, app, &CLIENT_NONCE);
     let hello = drain(&mut s);
     // (the client with the equal nonce refuses the hello itself)
     c.receive(&hello);
@@ -201,19 +218,13 @@ fn p2_role_separation_and_reflection() {
 #[test]
 fn p3_transcript_binding_every_byte_and_the_context() {
     let baseline = honest(Suite::HmacSha256);
-    let ring = [key("k1", 1)];
-    let sconf = ServerConfig {
-        suite: Suite::HmacSha256,
-        context: b"app/v1",
-    };
-    let cconf = ClientConfig {
-        context: b"app/v1",
-        ..ClientConfig::default()
-    };
+    let ring = ring([key("k1", 1)]);
+    let client_keys = any_suite("k1", 1);
+    let app = context(b"app/v1");
     for (flight, f) in baseline.flights.iter().enumerate() {
         for pos in 0..f.bytes.len() {
-            let (mut s, mut c) = pair(&ring, &ring[0], sconf, cconf);
-            let r = run(&mut s, &mut c, |i, b| {
+            let (s, c) = pair(&ring, &client_keys, app, app);
+            let r = run(s, c, |i, b| {
                 if i == flight {
                     b[pos] ^= 0x01;
                 }
@@ -231,43 +242,33 @@ fn p3_transcript_binding_every_byte_and_the_context() {
         }
     }
     // Different contexts: the server rejects the proof.
-    let other = ClientConfig {
-        context: b"app/v2",
-        ..ClientConfig::default()
-    };
-    let (mut s, mut c) = pair(&ring, &ring[0], sconf, other);
-    let r = run(&mut s, &mut c, |_, _| {});
+    let (s, c) = pair(&ring, &client_keys, app, context(b"app/v2"));
+    let r = run(s, c, |_, _| {});
     assert_eq!(failed(&r.server), Some(Error::BadTag));
     assert_eq!(failed(&r.client), Some(Error::PeerRejected));
 }
 
 #[test]
 fn p4_no_downgrade() {
-    let ring = [key("k1", 1)];
-    let sconf = ServerConfig {
-        suite: Suite::HmacSha3_256,
-        context: b"",
-    };
-    let strict = ClientConfig {
-        allowed: SuiteSet::only(Suite::HmacSha512),
-        context: b"",
-    };
-    let (mut s, mut c) = pair(&ring, &ring[0], sconf, strict);
-    let r = run(&mut s, &mut c, |_, _| {});
+    // A client holding only an HMAC-SHA-512 key accepts nothing else.
+    let (s, c) = pair(
+        ring([key_in("k1", 1, Suite::HmacSha3_256)]),
+        key_in("k1", 1, Suite::HmacSha512),
+        context(b""),
+        context(b""),
+    );
+    let r = run(s, c, |_, _| {});
     assert_eq!(failed(&r.client), Some(Error::SuiteNotAllowed { id: 0x04 }));
     assert_eq!(r.flights.len(), 1, "the client sends nothing");
     // An attacker rewriting the suite byte to one the client allows
     // breaks the transcript: the server rejects.
-    let sha512_only = ClientConfig {
-        allowed: SuiteSet::ALL,
-        context: b"",
-    };
-    let sconf = ServerConfig {
-        suite: Suite::HmacSha256,
-        context: b"",
-    };
-    let (mut s, mut c) = pair(&ring, &ring[0], sconf, sha512_only);
-    let r = run(&mut s, &mut c, |i, b| {
+    let (s, c) = pair(
+        ring([key("k1", 1)]),
+        any_suite("k1", 1),
+        context(b""),
+        context(b""),
+    );
+    let r = run(s, c, |i, b| {
         if i == 0 {
             b[5] = Suite::HmacSha512.id();
         }
@@ -278,27 +279,31 @@ fn p4_no_downgrade() {
 
 #[test]
 fn p5_key_ids_rotation_and_indistinguishable_rejections() {
-    let ring = [key("2026-10", 1), key("2026-11", 2), key("2026-12", 3)];
-    for k in &ring {
-        let r = exchange(&ring, k);
+    let entries = [("2026-10", 1), ("2026-11", 2), ("2026-12", 3)];
+    let ring = ring(entries.map(|(id, fill)| key(id, fill)));
+    for (id, fill) in entries {
+        let r = exchange(&ring, key(id, fill));
         assert_eq!(
             r.server_session.as_ref().unwrap().key_id().as_bytes(),
-            k.id().as_bytes()
+            id.as_bytes()
         );
     }
     // Unknown key id vs wrong key: same bytes to the client, different local errors.
     let unknown = key("2025-01", 1);
-    let wrong = key("2026-11", 7);
     let r1 = exchange(&ring, &unknown);
-    let r2 = exchange(&ring, &wrong);
+    let r2 = exchange(&ring, key("2026-11", 7));
     assert_eq!(r1.flights[2], r2.flights[2]);
     assert_eq!(r1.client, r2.client);
     assert_eq!(failed(&r1.server), Some(Error::UnknownKeyId));
     assert_eq!(failed(&r2.server), Some(Error::BadTag));
     // Check order (PROTOCOL.md server step 2): an unknown key id is reported
     // before a reflected nonce.
-    let mut s = ServerHandshake::native(&ring, ServerConfig::default(), &SERVER_NONCE).unwrap();
-    let mut c = ClientHandshake::native(&unknown, ClientConfig::default(), &CLIENT_NONCE).unwrap();
+    let (mut s, mut c) = pair(
+        &ring,
+        &unknown,
+        native::Config::default(),
+        native::Config::default(),
+    );
     c.receive(&drain(&mut s));
     let mut proof = drain(&mut c);
     let nonce_at = 2 + unknown.id().as_bytes().len();
@@ -306,19 +311,38 @@ fn p5_key_ids_rotation_and_indistinguishable_rejections() {
     s.receive(&proof);
     assert_eq!(drain(&mut s), vec![0x03, 0x01]);
     assert_eq!(failed(&s.status()), Some(Error::UnknownKeyId));
-    // Short keys are refused when the key is built.
+    // Short keys and bad key ids are refused when the key is built.
     assert_eq!(
-        NativeKey::new(b"k", &[0; 15]).err(),
+        NativeKey::new(b"k", &[0; 15], Suite::HmacSha256).err(),
         Some(Error::KeyTooShort { len: 15 })
     );
-    assert!(NativeKey::new(b"k", &[0; 16]).is_ok());
+    assert!(NativeKey::new(b"k", &[0; 16], Suite::HmacSha256).is_ok());
     assert_eq!(
-        NativeKey::new(&[b'x'; 33], &[0; 32]).err(),
-        Some(Error::KeyIdLength { len: 33 })
+        NativeKey::new(&[b'x'; 33], &[0; 32], Suite::HmacSha256).err(),
+        Some(Error::InvalidKeyId { len: 33 })
+    );
+    // A keyring is refused when built: empty, a key id twice (even with
+    // another secret: which key a client means must not depend on the order
+    // of the keys), or keys of two suites.
+    assert_eq!(
+        Keyring::new(Vec::<NativeKey>::new()).err(),
+        Some(Error::EmptyKeyring)
+    );
+    let twice = KeyId::new(b"2026-11").unwrap();
+    assert_eq!(
+        Keyring::new([key("2026-10", 1), key("2026-11", 2), key("2026-11", 2)]).err(),
+        Some(Error::DuplicateKeyId(twice))
     );
     assert_eq!(
-        ServerHandshake::native(&[], ServerConfig::default(), &SERVER_NONCE).err(),
-        Some(Error::EmptyKeyring)
+        Keyring::new([key("2026-11", 2), key("2026-11", 9)]).err(),
+        Some(Error::DuplicateKeyId(twice))
+    );
+    assert_eq!(
+        Keyring::new([key("2026-10", 1), key_in("2026-11", 2, Suite::HmacSha512)]).err(),
+        Some(Error::SuiteMismatch {
+            expected: Suite::HmacSha256,
+            got: Suite::HmacSha512
+        })
     );
 }
 
@@ -352,10 +376,10 @@ fn p6_session_keys_agree_and_exporter_separates() {
         );
     }
     // Another session (other nonces) gets other keys.
-    let ring = [key("k1", 1)];
-    let mut s = ServerHandshake::native(&ring, ServerConfig::default(), &[1; 32]).unwrap();
-    let mut c = ClientHandshake::native(&ring[0], ClientConfig::default(), &[2; 32]).unwrap();
-    let other = run(&mut s, &mut c, |_, _| {});
+    let k = key("k1", 1);
+    let s = ServerHandshake::with_pinned_random(&k, native::Config::default(), &[1; 32]);
+    let c = ClientHandshake::with_pinned_random(&k, native::Config::default(), &[2; 32]);
+    let other = run(s, c, |_, _| {});
     let first = honest(Suite::HmacSha256);
     assert_ne!(
         other.server_session.unwrap().client_to_server_key(),
@@ -365,18 +389,12 @@ fn p6_session_keys_agree_and_exporter_separates() {
 
 #[test]
 fn p7_bounded_chunking_invariant_and_pipelined_bytes_left() {
-    let ring = [key("k1", 1)];
+    let ring384 = ring([key_in("k1", 1, Suite::HmacSha384)]);
+    let client_keys = any_suite("k1", 1);
+    let app = context(b"app/v1");
     let whole = honest(Suite::HmacSha384);
     // One byte at a time gives the same bytes and outcome.
-    let sconf = ServerConfig {
-        suite: Suite::HmacSha384,
-        context: b"app/v1",
-    };
-    let cconf = ClientConfig {
-        context: b"app/v1",
-        ..ClientConfig::default()
-    };
-    let (mut s, mut c) = pair(&ring, &ring[0], sconf, cconf);
+    let (mut s, mut c) = pair(&ring384, &client_keys, app, app);
     let mut flights = Vec::new();
     for i in 0..3 {
         let (src, dst): (&mut dyn Handshake, &mut dyn Handshake) = if i % 2 == 0 {
@@ -398,7 +416,7 @@ fn p7_bounded_chunking_invariant_and_pipelined_bytes_left() {
     assert_eq!(owned(c.status()), whole.client);
 
     // Application bytes right behind the proof are not consumed.
-    let (mut s, mut c) = pair(&ring, &ring[0], sconf, cconf);
+    let (mut s, mut c) = pair(&ring384, &client_keys, app, app);
     c.receive(&drain(&mut s));
     let proof = drain(&mut c);
     let mut pipelined = proof.clone();
@@ -407,12 +425,13 @@ fn p7_bounded_chunking_invariant_and_pipelined_bytes_left() {
     assert!(matches!(c.status(), Status::NeedInput));
 
     // Key id length outside 1..=32 is refused before anything else is read.
+    let default_ring = ring([key("k1", 1)]);
     for bad in [0u8, 33, 255] {
         let (mut s, _) = pair(
-            &ring,
-            &ring[0],
-            ServerConfig::default(),
-            ClientConfig::default(),
+            &default_ring,
+            &client_keys,
+            native::Config::default(),
+            native::Config::default(),
         );
         drain(&mut s);
         let mut msg = vec![0x02, bad];
@@ -428,22 +447,21 @@ fn p7_bounded_chunking_invariant_and_pipelined_bytes_left() {
 
 #[test]
 fn p8_explicit_verdicts() {
-    let ring = [key("k1", 1)];
+    let ring = ring([key("k1", 1)]);
     // Rejected: the client's error says the server rejected its proof.
-    let wrong = key("k1", 2);
-    let r = exchange(&ring, &wrong);
+    let r = exchange(&ring, key("k1", 2));
     assert_eq!(failed(&r.client), Some(Error::PeerRejected));
     assert!(Error::PeerRejected
         .to_string()
         .contains("rejected our proof"));
     // Accepted: the client believes the server only after its tag checks out.
-    let (mut s, mut c) = pair(
+    let (s, c) = pair(
         &ring,
-        &ring[0],
-        ServerConfig::default(),
-        ClientConfig::default(),
+        key("k1", 1),
+        native::Config::default(),
+        native::Config::default(),
     );
-    let r = run(&mut s, &mut c, |i, b| {
+    let r = run(s, c, |i, b| {
         if i == 2 {
             let n = b.len();
             b[n - 1] ^= 0x80;
@@ -457,14 +475,14 @@ fn p8_explicit_verdicts() {
 
 #[test]
 fn p9_versioned() {
-    let ring = [key("k1", 1)];
-    let (mut s, mut c) = pair(
-        &ring,
-        &ring[0],
-        ServerConfig::default(),
-        ClientConfig::default(),
+    let k = key("k1", 1);
+    let (s, c) = pair(
+        ring([key("k1", 1)]),
+        &k,
+        native::Config::default(),
+        native::Config::default(),
     );
-    let r = run(&mut s, &mut c, |i, b| {
+    let r = run(s, c, |i, b| {
         if i == 0 {
             b[4] = 2;
         }
@@ -475,10 +493,10 @@ fn p9_versioned() {
     assert!(text.contains("v1") && text.contains("v2"), "{text}");
     // A peer of another protocol is told at once, at its first wrong byte
     // (here a multiprocessing length prefix), which is all that is consumed.
-    let mut c = ClientHandshake::native(&ring[0], ClientConfig::default(), &CLIENT_NONCE).unwrap();
+    let mut c = ClientHandshake::with_pinned_random(&k, native::Config::default(), &CLIENT_NONCE);
     assert_eq!(c.receive(&[0, 0, 0, 0x41]), 1);
     assert_eq!(failed(&c.status()), Some(Error::NotNative));
-    let mut c = ClientHandshake::native(&ring[0], ClientConfig::default(), &CLIENT_NONCE).unwrap();
+    let mut c = ClientHandshake::with_pinned_random(&k, native::Config::default(), &CLIENT_NONCE);
     assert_eq!(c.receive(b"HMHX"), 4);
     assert_eq!(failed(&c.status()), Some(Error::NotNative));
     assert_eq!(SERVER_HELLO_LEN, 38);

@@ -1,14 +1,23 @@
 //! The state machines never touch the heap: a counting global allocator
 //! sees zero allocations over complete handshakes in every profile (the
-//! machines only; adapters are excluded). Also records `size_of` of each.
+//! machines only; adapters are excluded), from building the machines to
+//! `finish()` and, for native, a session export. Machines hold their keys
+//! borrowed (`&Key`, `&Keyring`, `&NativeKey`, `&[NativeKey; 4]`) or through
+//! `Arc` handles built before the counting window (cloning an `Arc` does not
+//! allocate). Also records `size_of` of each.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::borrow::Borrow;
 use std::cell::Cell;
+use std::sync::Arc;
 
-use hmac_handshake::native::{ClientConfig, NativeKey, ServerConfig, Suite};
+use getrandom::SysRng;
+use hmac_handshake::native::{
+    self, ClientKeys, KeyLookup, Keyring, NativeKey, SharedKeyring, Suite,
+};
 use hmac_handshake::{
-    multiprocessing, recipe, ClientHandshake, Digest, Handshake, Key, Profile, ServerHandshake,
-    Status,
+    multiprocessing, recipe, ClientHandshake, Digest, Error, Finished, Handshake, Key,
+    ServerHandshake, Status,
 };
 
 struct Counting;
@@ -45,17 +54,20 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Key setup, both machines, a full exchange in 1-byte pieces, and a
-/// failing exchange; returns whether both sides finished.
-fn exchange(secret: &[u8], profile: Profile, tamper: bool) -> bool {
-    let key = Key::new(secret);
-    let other = Key::new(b"another key");
-    let random = [0x33u8; 64];
-    let mut server =
-        ServerHandshake::new(&key, profile, &random[..profile.server_random_len()]).unwrap();
-    let client_key = if tamper { &other } else { &key };
-    let mut client =
-        ClientHandshake::new(client_key, profile, &random[..profile.client_random_len()]).unwrap();
+/// Heap allocations made on this thread while `f` runs.
+fn allocations_in<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let before = allocations();
+    let t = f();
+    (t, allocations() - before)
+}
+
+/// Runs both machines against each other in 1-byte pieces until both are
+/// settled (or, with `tamper`, the server is), then finishes both.
+fn settle(
+    mut server: impl Handshake,
+    mut client: impl Handshake,
+    tamper: bool,
+) -> (Result<Finished, Error>, Result<Finished, Error>) {
     let mut byte = [0u8; 1];
     for _ in 0..2000 {
         if client.write_output(&mut byte) == 1 {
@@ -69,36 +81,96 @@ fn exchange(secret: &[u8], profile: Profile, tamper: bool) -> bool {
             break;
         }
     }
-    server.outcome().is_some() && client.outcome().is_some()
+    (server.finish(), client.finish())
+}
+
+/// The recipe and multiprocessing settings under test.
+#[derive(Clone, Copy, Debug)]
+enum Classic {
+    Recipe(recipe::Config),
+    Multiprocessing(multiprocessing::Config),
+}
+
+fn classic_setups() -> [Classic; 5] {
+    [
+        Classic::Recipe(recipe::Config::default()),
+        Classic::Recipe(recipe::Config {
+            digest: Digest::Md5,
+        }),
+        Classic::Multiprocessing(multiprocessing::Config::default()),
+        Classic::Multiprocessing(
+            multiprocessing::Config::default()
+                .with_digest(Digest::Sha3_384)
+                .unwrap(),
+        ),
+        Classic::Multiprocessing(multiprocessing::Config::legacy()),
+    ]
+}
+
+/// Both machines of `setup` (pinned randomness, or drawn from the OS), a
+/// full exchange and `finish()`; returns whether both sides finished.
+fn classic_exchange<K: Borrow<Key>>(
+    server_key: K,
+    client_key: K,
+    setup: Classic,
+    pinned: bool,
+    tamper: bool,
+) -> bool {
+    let (server, client) = match setup {
+        Classic::Recipe(c) if pinned => settle(
+            ServerHandshake::with_pinned_random(server_key, c, &[0x33; 32]),
+            ClientHandshake::with_pinned_random(client_key, c, &[]),
+            tamper,
+        ),
+        Classic::Recipe(c) => settle(
+            ServerHandshake::new(server_key, c, &mut SysRng).unwrap(),
+            ClientHandshake::new(client_key, c, &mut SysRng).unwrap(),
+            tamper,
+        ),
+        Classic::Multiprocessing(c) if pinned => settle(
+            ServerHandshake::with_pinned_random(server_key, c, &[0x33; 40]),
+            ClientHandshake::with_pinned_random(client_key, c, &[0x44; 40]),
+            tamper,
+        ),
+        Classic::Multiprocessing(c) => settle(
+            ServerHandshake::new(server_key, c, &mut SysRng).unwrap(),
+            ClientHandshake::new(client_key, c, &mut SysRng).unwrap(),
+            tamper,
+        ),
+    };
+    server.is_ok() && client.is_ok()
 }
 
 #[test]
 fn zero_heap_allocations_in_every_profile() {
-    let profiles = [
-        Profile::Recipe(recipe::Config::default()),
-        Profile::Recipe(recipe::Config {
-            digest: Digest::Md5,
-        }),
-        Profile::Multiprocessing(multiprocessing::Config::default()),
-        Profile::Multiprocessing(multiprocessing::Config {
-            digest: Digest::Sha3_384,
-            ..multiprocessing::Config::default()
-        }),
-        Profile::Multiprocessing(multiprocessing::Config {
-            legacy_challenge: true,
-            ..multiprocessing::Config::with_md5()
-        }),
-    ];
     let long_key = [0x11u8; 300];
-    for profile in profiles {
+    for setup in classic_setups() {
         for secret in [&b""[..], b"k", &long_key[..]] {
-            let before = allocations();
-            let ok = exchange(secret, profile, false);
-            let failed_ok = exchange(secret, profile, true);
-            let after = allocations();
-            assert!(ok, "{profile:?} must authenticate");
-            assert!(!failed_ok, "{profile:?} with a wrong key must not");
-            assert_eq!(after - before, 0, "{profile:?}: heap allocations");
+            // Borrowed keys, built inside the window; pinned randomness.
+            let ((ok, failed_ok), n) = allocations_in(|| {
+                let key = Key::new(secret);
+                let other = Key::new(b"another key");
+                (
+                    classic_exchange(&key, &key, setup, true, false),
+                    classic_exchange(&key, &other, setup, true, true),
+                )
+            });
+            assert!(ok, "{setup:?} &Key must authenticate");
+            assert!(!failed_ok, "{setup:?} &Key with a wrong key must not");
+            assert_eq!(n, 0, "{setup:?} &Key: heap allocations");
+
+            // Arc handles built before the window, cloned inside it; the OS RNG.
+            let key = Arc::new(Key::new(secret));
+            let other = Arc::new(Key::new(b"another key"));
+            let ((ok, failed_ok), n) = allocations_in(|| {
+                (
+                    classic_exchange(Arc::clone(&key), Arc::clone(&key), setup, false, false),
+                    classic_exchange(Arc::clone(&key), Arc::clone(&other), setup, false, true),
+                )
+            });
+            assert!(ok, "{setup:?} Arc<Key> must authenticate");
+            assert!(!failed_ok, "{setup:?} Arc<Key> with a wrong key must not");
+            assert_eq!(n, 0, "{setup:?} Arc<Key>: heap allocations");
         }
     }
     // Make sure the counter counts at all.
@@ -108,70 +180,170 @@ fn zero_heap_allocations_in_every_profile() {
     drop(v);
 }
 
-/// A native handshake with a 3-key keyring, byte by byte, plus the session
-/// and an export, and a rejected one.
-fn native_exchange(ring: &[NativeKey], client_key: &NativeKey, suite: Suite) -> bool {
-    let sconf = ServerConfig {
-        suite,
-        context: b"billing-workers/v3",
+const CONTEXT: &[u8] = b"billing-workers/v3";
+
+/// A native handshake, byte by byte, `finish()` on both sides and an
+/// export from each session; returns whether both sides finished.
+fn native_exchange(
+    server_keys: impl KeyLookup,
+    client_keys: impl ClientKeys,
+    pinned: bool,
+) -> bool {
+    let config = native::Config::new(CONTEXT);
+    let (server, client) = if pinned {
+        settle(
+            ServerHandshake::with_pinned_random(server_keys, config, &[1; 32]),
+            ClientHandshake::with_pinned_random(client_keys, config, &[2; 32]),
+            false,
+        )
+    } else {
+        settle(
+            ServerHandshake::new(server_keys, config, &mut SysRng).unwrap(),
+            ClientHandshake::new(client_keys, config, &mut SysRng).unwrap(),
+            false,
+        )
     };
-    let cconf = ClientConfig {
-        context: b"billing-workers/v3",
-        ..ClientConfig::default()
-    };
-    let mut server = ServerHandshake::native(ring, sconf, &[1; 32]).unwrap();
-    let mut client = ClientHandshake::native(client_key, cconf, &[2; 32]).unwrap();
-    let mut byte = [0u8; 1];
-    for _ in 0..2000 {
-        if client.write_output(&mut byte) == 1 {
-            assert_eq!(server.receive(&byte), 1);
-        }
-        if server.write_output(&mut byte) == 1 {
-            client.receive(&byte);
+    let mut exported = [[0u8; 64]; 2];
+    for (finished, out) in [&server, &client].into_iter().zip(&mut exported) {
+        if let Ok(Finished {
+            session: Some(session),
+            ..
+        }) = finished
+        {
+            session.export(b"label", b"ctx", out).unwrap();
         }
     }
-    let mut exported = [0u8; 64];
-    if let Some(session) = client.session() {
-        session.export(b"label", b"ctx", &mut exported).unwrap();
+    let ok = server.is_ok() && client.is_ok();
+    if ok {
+        assert_eq!(exported[0], exported[1]);
+        assert_ne!(exported[0], [0; 64]);
     }
-    server.outcome().is_some() && client.outcome().is_some()
+    ok
+}
+
+/// The three keys of the ring (`k2` is the client's), and a wrong `k2`.
+fn native_keys(suite: Suite) -> ([NativeKey; 3], NativeKey) {
+    (
+        [
+            NativeKey::new(b"k1", &[1; 32], suite).unwrap(),
+            NativeKey::new(b"k2", &[2; 300], suite).unwrap(),
+            NativeKey::new(b"k3", &[3; 16], suite).unwrap(),
+        ],
+        NativeKey::new(b"k2", &[9; 32], suite).unwrap(),
+    )
 }
 
 #[test]
 fn zero_heap_allocations_native() {
     for suite in Suite::ALL {
-        let before = allocations();
-        let ring = [
-            NativeKey::new(b"k1", &[1; 32]).unwrap(),
-            NativeKey::new(b"k2", &[2; 300]).unwrap(),
-            NativeKey::new(b"k3", &[3; 16]).unwrap(),
-        ];
-        let wrong = NativeKey::new(b"k2", &[9; 32]).unwrap();
-        let ok = native_exchange(&ring, &ring[1], suite);
-        let rejected = native_exchange(&ring, &wrong, suite);
-        let after = allocations();
-        assert!(ok, "{suite}: must authenticate");
-        assert!(!rejected, "{suite}: wrong key must not");
-        assert_eq!(after - before, 0, "{suite}: heap allocations");
+        // A keyring allocates when built: before the window.
+        let ring = Keyring::new(native_keys(suite).0).unwrap();
+
+        // `&Keyring` server, `&NativeKey` client built inside the window.
+        let ((ok, rejected), n) = allocations_in(|| {
+            let ([_, k2, _], wrong) = native_keys(suite);
+            (
+                native_exchange(&ring, &k2, true),
+                native_exchange(&ring, &wrong, true),
+            )
+        });
+        assert!(ok, "{suite}: &Keyring must authenticate");
+        assert!(!rejected, "{suite}: &Keyring, wrong key must not");
+        assert_eq!(n, 0, "{suite}: &Keyring: heap allocations");
+
+        // One `&NativeKey` as the server's store, a client holding a key of
+        // every suite (`&[NativeKey; 4]`), all built inside the window.
+        let ((ok, rejected), n) = allocations_in(|| {
+            let server = NativeKey::new(b"k2", &[2; 300], suite).unwrap();
+            let client = Suite::ALL.map(|s| NativeKey::new(b"k2", &[2; 300], s).unwrap());
+            let wrong = Suite::ALL.map(|s| NativeKey::new(b"k2", &[9; 32], s).unwrap());
+            (
+                native_exchange(&server, &client, true),
+                native_exchange(&server, &wrong, true),
+            )
+        });
+        assert!(ok, "{suite}: &NativeKey must authenticate");
+        assert!(!rejected, "{suite}: &NativeKey, wrong key must not");
+        assert_eq!(n, 0, "{suite}: &NativeKey: heap allocations");
+
+        // Arc handles built before the window, cloned inside it; the OS RNG.
+        let ring = Arc::new(ring);
+        let ([_, k2, _], wrong) = native_keys(suite);
+        let (k2, wrong) = (Arc::new(k2), Arc::new(wrong));
+        let ((ok, rejected), n) = allocations_in(|| {
+            (
+                native_exchange(Arc::clone(&ring), Arc::clone(&k2), false),
+                native_exchange(Arc::clone(&ring), Arc::clone(&wrong), false),
+            )
+        });
+        assert!(ok, "{suite}: Arc<Keyring> must authenticate");
+        assert!(!rejected, "{suite}: Arc<Keyring>, wrong key must not");
+        assert_eq!(n, 0, "{suite}: Arc<Keyring>: heap allocations");
+
+        // A rotation snapshot (`SharedKeyring::snapshot`, taken before the
+        // window) and a client's `Arc<Vec<NativeKey>>`.
+        let shared = SharedKeyring::new(Keyring::new(native_keys(suite).0).unwrap());
+        let snapshot = shared.snapshot();
+        let client = Arc::new(vec![NativeKey::new(b"k2", &[2; 300], suite).unwrap()]);
+        let (ok, n) =
+            allocations_in(|| native_exchange(Arc::clone(&snapshot), Arc::clone(&client), false));
+        assert!(ok, "{suite}: a snapshot must authenticate");
+        assert_eq!(n, 0, "{suite}: snapshot: heap allocations");
     }
 }
 
 #[test]
 fn machine_sizes() {
-    let sizes = [
-        ("Key", size_of::<Key>()),
-        ("ServerHandshake", size_of::<ServerHandshake<'_>>()),
-        ("ClientHandshake", size_of::<ClientHandshake<'_>>()),
-        ("NativeKey", size_of::<NativeKey>()),
+    let servers = [
+        ("ServerHandshake<&Key>", size_of::<ServerHandshake<&Key>>()),
         (
-            "native::Session",
-            size_of::<hmac_handshake::native::Session>(),
+            "ServerHandshake<Arc<Key>>",
+            size_of::<ServerHandshake<Arc<Key>>>(),
+        ),
+        (
+            "ServerHandshake<&Keyring>",
+            size_of::<ServerHandshake<&Keyring>>(),
+        ),
+        (
+            "ServerHandshake<Arc<Keyring>>",
+            size_of::<ServerHandshake<Arc<Keyring>>>(),
+        ),
+        (
+            "ServerHandshake<&NativeKey>",
+            size_of::<ServerHandshake<&NativeKey>>(),
         ),
     ];
-    for (name, size) in sizes {
+    let clients = [
+        ("ClientHandshake<&Key>", size_of::<ClientHandshake<&Key>>()),
+        (
+            "ClientHandshake<Arc<Key>>",
+            size_of::<ClientHandshake<Arc<Key>>>(),
+        ),
+        (
+            "ClientHandshake<&NativeKey>",
+            size_of::<ClientHandshake<&NativeKey>>(),
+        ),
+        (
+            "ClientHandshake<Arc<NativeKey>>",
+            size_of::<ClientHandshake<Arc<NativeKey>>>(),
+        ),
+        (
+            "ClientHandshake<&[NativeKey]>",
+            size_of::<ClientHandshake<&[NativeKey]>>(),
+        ),
+    ];
+    let others = [
+        ("Key", size_of::<Key>()),
+        ("NativeKey", size_of::<NativeKey>()),
+        ("Keyring", size_of::<Keyring>()),
+        ("native::Config", size_of::<native::Config>()),
+        ("native::Session", size_of::<native::Session>()),
+    ];
+    for (name, size) in servers.iter().chain(&clients).chain(&others) {
         println!("size_of::<{name}>() = {size} bytes");
     }
     // Documented in the README; fixed-size, no heap behind them.
-    assert!(size_of::<ServerHandshake<'_>>() <= 1024);
-    assert!(size_of::<ClientHandshake<'_>>() <= 1024);
+    for (name, size) in servers.iter().chain(&clients) {
+        assert!(*size <= 1024, "{name} is {size} bytes");
+    }
 }

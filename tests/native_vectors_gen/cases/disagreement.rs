@@ -1,0 +1,96 @@
+//! Invalid cases where no message changed: the two sides disagree (key,
+//! key id, context, suites, nonces).
+
+use crate::fixtures::*;
+use crate::model::{invalid, Case, Role};
+use crate::tamper::pass;
+
+/// Invalid, no message changed: the two sides disagree.
+pub fn cases(v: &mut Vec<Case>) {
+    use Role::{Client as C, Server as S};
+    let both = &[S, C][..];
+    let (s, mut c) = base();
+    c.key = pattern(32, 0x41, 1);
+    v.push(invalid(
+        "Wrong key: the client holds another secret under key id 2026-q2; the server sends 03 01",
+        &["WrongKey"],
+        (s, c),
+        pass(),
+        both,
+        ("bad_tag", "peer_rejected"),
+    ));
+    let (s, mut c) = pair(SHA512, &id_binary(), key64(), ctx300());
+    c.key = key16();
+    v.push(invalid(
+        "Wrong key with HMAC-SHA-512 (server 64-byte key, client 16-byte key)",
+        &["WrongKey"],
+        (s, c),
+        pass(),
+        both,
+        ("bad_tag", "peer_rejected"),
+    ));
+    let (s, mut c) = base();
+    c.key_id = b"2025-q4".to_vec();
+    v.push(invalid(
+        "Unknown key id 2025-q4 (rotated out): the server sends the same 03 01 as for a wrong key",
+        &["UnknownKeyId", "Keyring"],
+        (s, c),
+        pass(),
+        both,
+        ("unknown_key_id", "peer_rejected"),
+    ));
+    let (s, mut c) = base();
+    c.key_id = b"2026-q9".to_vec();
+    c.key = keyring3()[0].1.clone();
+    // The comment is the committed vector's: the server used to check an
+    // unknown id's proof against the ring's 1st key; it now checks it
+    // against a stand-in key. The bytes and both verdicts are the same.
+    v.push(invalid(
+        "Unknown key id 2026-q9 with the secret of the ring's 1st key (the key an unknown id is checked against): still rejected",
+        &["UnknownKeyId", "Keyring"],
+        (s, c),
+        pass(),
+        both,
+        ("unknown_key_id", "peer_rejected"),
+    ));
+    let (s, mut c) = base();
+    c.context = b"billing-workers/v2".to_vec();
+    v.push(invalid(
+        "Different contexts: server \"billing-workers/v3\", client \"billing-workers/v2\"",
+        &["ContextMismatch"],
+        (s, c),
+        pass(),
+        both,
+        ("bad_tag", "peer_rejected"),
+    ));
+    let (s, mut c) = pair(SHA3, b"2026-q3", key32(), ctx300());
+    c.context = Vec::new();
+    v.push(invalid(
+        "Different contexts: server 300 bytes, client empty (HMAC-SHA3-256)",
+        &["ContextMismatch"],
+        (s, c),
+        pass(),
+        both,
+        ("bad_tag", "peer_rejected"),
+    ));
+    let (s, mut c) = pair(SHA512, b"2026-q2", key32(), billing());
+    c.allowed = vec![SHA256, SHA3];
+    v.push(invalid(
+        "The server uses HMAC-SHA-512, the client allows only SHA-256 and SHA3-256: the client sends nothing",
+        &["SuiteNotAllowed", "AllowedSuites"],
+        (s, c),
+        pass(),
+        both,
+        ("incomplete", "suite_not_allowed"),
+    ));
+    let (mut s, c) = base();
+    s.random = c.random;
+    v.push(invalid(
+        "The server's nonce equals the client's: the client refuses the hello and sends nothing",
+        &["ReflectedNonce"],
+        (s, c),
+        pass(),
+        both,
+        ("incomplete", "reflected_nonce"),
+    ));
+}

@@ -1,0 +1,247 @@
+//! The JSON writer: the flag notes, one case's tests (each a view of its
+//! live run), and the document, with sorted keys, as it is committed.
+//!
+//! The document still names its generator `tests/native_vectors_gen.rs`
+//! (the `generator` field and the header): the file must stay byte for
+//! byte what it was, and the test target keeps that name.
+
+use serde_json::{json, Map, Value};
+
+use crate::cases::cases;
+use crate::machines::{check_shapes, run};
+use crate::model::{Case, Export, Msg, Role, SessionValues};
+
+fn notes() -> Vec<(&'static str, &'static str, &'static str)> {
+    vec![
+        ("AllowedSuites", "FUNCTIONALITY", "The client allows only some suites (\"allowed\"); the default is all four."),
+        ("BitFlip", "AUTH_BYPASS", "One bit of one message was flipped in transit, between our two machines."),
+        ("ChangedClientProof", "MODIFIED_PARAMETER", "The ClientProof was changed in transit: the client's view holds it as sent, the server's as received."),
+        ("ChangedServerFinish", "MODIFIED_PARAMETER", "The ServerFinish was changed in transit: the server's view holds it as sent, the client's as received."),
+        ("ChangedServerHello", "MODIFIED_PARAMETER", "The ServerHello was changed in transit: the server's view holds it as sent, the client's as received."),
+        ("Context", "FUNCTIONALITY", "A non-empty application context (\"billing-workers/v3\", or 300 bytes); it is hashed into every tag and never sent."),
+        ("ContextMismatch", "AUTH_BYPASS", "Server and client pass different contexts: the server's check of the client tag fails and it sends 03 01."),
+        ("CrossProfile", "MODIFIED_PARAMETER", "The peer speaks another profile of this crate."),
+        ("Honest", "FUNCTIONALITY", "Our server and client with matching keys and contexts; every message delivered unchanged. \"session\" holds what both sides derive."),
+        ("Incomplete", "FUNCTIONALITY", "The stream ends mid-message; the machine still waits for input (result \"incomplete\")."),
+        ("KeyId", "EDGE_CASE", "A key id of 1 or 32 bytes (the bounds), not UTF-8, or a prefix of another key id on the ring."),
+        ("KeyIdLength", "MODIFIED_PARAMETER", "The ClientProof key id length byte is outside 1..32: the server rejects (03 01) before reading further."),
+        ("KeySize", "EDGE_CASE", "A pre-shared key of 16 bytes (the minimum), 64 or 200 bytes; the PSK is HKDF-Extract's input keying material, so any length from 16 up works the same way."),
+        ("Keyring", "FUNCTIONALITY", "The server holds several keys (rotation); the client uses one that is not the first, or names one by a changed key id."),
+        ("ModifiedMessage", "MODIFIED_PARAMETER", "A message was replaced or changed in transit by more than one bit."),
+        ("NonceEdge", "EDGE_CASE", "The two nonces differ in a single bit: not a reflection."),
+        ("NotNative", "MODIFIED_PARAMETER", "The first bytes from the server are not the HMHS magic; the client fails at the first wrong byte and sends nothing."),
+        ("Pipelined", "FUNCTIONALITY", "The client sends application bytes right behind its ClientProof (\"trailing\"), before ServerFinish arrives; the server must leave them unconsumed."),
+        ("ReflectedNonce", "AUTH_BYPASS", "A nonce equals the receiver's own: the client refuses a hello with its nonce (sending nothing); the server rejects a proof with its nonce (03 01)."),
+        ("Replay", "AUTH_BYPASS", "A message recorded from another handshake (other nonces) is replayed."),
+        ("RoleReflection", "AUTH_BYPASS", "A tag made by one role is presented as the other role's: client and server tags use different keys, so it cannot verify."),
+        ("SuiteChanged", "AUTH_BYPASS", "The hello's suite byte was changed to another suite the client allows: the client follows it, and the suite in the transcript makes the server's check fail."),
+        ("SuiteNotAllowed", "MODIFIED_PARAMETER", "The server's suite is not in the client's allowed set, or not a suite at all: the client sends nothing."),
+        ("TrailingData", "FUNCTIONALITY", "Application bytes follow the server's accepting ServerFinish (\"trailing\"); the client must leave them unconsumed."),
+        ("Truncated", "MODIFIED_PARAMETER", "A message was cut short in transit, then the stream ended."),
+        ("UnexpectedMessage", "MODIFIED_PARAMETER", "A message has the wrong type byte. The server rejects (03 01); the client sends nothing."),
+        ("UnexpectedVerdict", "MODIFIED_PARAMETER", "The ServerFinish verdict byte is neither 00 (accept) nor 01 (reject)."),
+        ("UnknownKeyId", "AUTH_BYPASS", "The key id is not on the server's keyring. The server rejects exactly as for a wrong tag (03 01); only its local error differs."),
+        ("VersionMismatch", "MODIFIED_PARAMETER", "The ServerHello version byte is not 01."),
+        ("WrongKey", "AUTH_BYPASS", "The client holds another secret under the key id: the server fails bad_tag and sends 03 01, the client fails peer_rejected."),
+    ]
+}
+
+fn hex(b: &[u8]) -> Value {
+    Value::String(hex::encode(b))
+}
+
+fn session_json(s: &SessionValues, exports: &[Export]) -> Value {
+    json!({
+        "keyId": hex(&s.key_id),
+        "suite": s.suite.name(),
+        "handshakeHash": hex(&s.handshake_hash),
+        "c2sKey": hex(&s.c2s),
+        "s2cKey": hex(&s.s2c),
+        "exports": exports.iter().zip(&s.exports).map(|((label, context, n), out)| json!({
+            "label": hex(label),
+            "context": hex(context),
+            "length": n,
+            "output": hex(out),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn spec_json(case: &Case) -> (Value, Value) {
+    let s = &case.server;
+    let c = &case.client;
+    (
+        json!({
+            "suite": s.suite.name(),
+            "context": hex(&s.context),
+            "keyring": s.keyring.iter().map(|(id, key)| json!({"keyId": hex(id), "key": hex(key)})).collect::<Vec<_>>(),
+            "random": hex(&s.random),
+        }),
+        json!({
+            "keyId": hex(&c.key_id),
+            "key": hex(&c.key),
+            "allowed": c.allowed.iter().map(|s| s.name()).collect::<Vec<_>>(),
+            "context": hex(&c.context),
+            "random": hex(&c.random),
+        }),
+    )
+}
+
+/// The tests one case yields: one checking every view role when both sides
+/// saw the same bytes, else one per view role.
+fn tests_of(case: &Case) -> Vec<Value> {
+    let run = run(&case.server, &case.client, &case.tamper, &case.exports);
+    assert_eq!(
+        (run.server.as_str(), run.client.as_str()),
+        case.expect,
+        "case {:?}: machines ended differently from PROTOCOL.md",
+        case.comment
+    );
+    check_shapes(case, &run);
+    let changed = run.messages.iter().any(|m| m.sent != m.delivered);
+    let mut flags = case.flags.clone();
+    for (i, m) in run.messages.iter().enumerate() {
+        if m.sent != m.delivered {
+            flags.push(
+                [
+                    "ChangedServerHello",
+                    "ChangedClientProof",
+                    "ChangedServerFinish",
+                ][i],
+            );
+        }
+    }
+    let groups: Vec<Vec<Role>> = if changed {
+        case.views.iter().map(|&r| vec![r]).collect()
+    } else {
+        vec![case.views.clone()]
+    };
+    let (server, client) = spec_json(case);
+    groups
+        .into_iter()
+        .map(|roles| {
+            let view = |m: &Msg| -> Vec<u8> {
+                if changed && m.from != roles[0] {
+                    m.delivered.clone()
+                } else {
+                    m.sent.clone()
+                }
+            };
+            let messages: Vec<Value> = run
+                .messages
+                .iter()
+                .map(|m| {
+                    let mut o = json!({"from": m.from.name(), "data": hex(&view(m))});
+                    if !m.trailing.is_empty() {
+                        o["trailing"] = hex(&m.trailing);
+                    }
+                    o
+                })
+                .collect();
+            let comment = if changed {
+                format!("{} ({} view)", case.comment, roles[0].name())
+            } else {
+                case.comment.clone()
+            };
+            let mut t = json!({
+                "comment": comment,
+                "flags": flags,
+                "server": server,
+                "client": client,
+                "messages": messages,
+                "check": roles.iter().map(|r| r.name()).collect::<Vec<_>>(),
+            });
+            let mut all_ok = true;
+            for r in &roles {
+                let got = match r {
+                    Role::Server => &run.server,
+                    Role::Client => &run.client,
+                };
+                all_ok &= got == "ok";
+                t[format!("{}Result", r.name())] = Value::String(got.clone());
+            }
+            t["result"] = Value::String(if all_ok { "valid" } else { "invalid" }.into());
+            if all_ok {
+                assert!(!changed, "a changed transcript must not be a valid test");
+                let s = run.server_session.as_ref().unwrap();
+                assert_eq!(Some(s), run.client_session.as_ref(), "sessions differ");
+                assert_eq!(s.handshake_hash.len(), case.server.suite.mac_len());
+                t["session"] = session_json(s, &case.exports);
+            }
+            t
+        })
+        .collect()
+}
+
+/// Rebuilds objects with keys inserted in sorted order, so the output is
+/// sorted whether or not serde_json preserves insertion order.
+fn sorted(v: Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut entries: Vec<_> = m.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sorted(v)))
+                    .collect::<Map<_, _>>(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
+pub fn generate() -> String {
+    let mut tests = Vec::new();
+    for case in cases() {
+        tests.extend(tests_of(&case));
+    }
+    let mut used: Vec<&str> = Vec::new();
+    for (i, t) in tests.iter_mut().enumerate() {
+        t["tcId"] = json!(i + 1);
+        for f in t["flags"].as_array().unwrap() {
+            used.push(f.as_str().unwrap());
+        }
+    }
+    let notes = notes();
+    for f in &used {
+        assert!(notes.iter().any(|n| n.0 == *f), "flag {f} has no note");
+    }
+    for n in &notes {
+        assert!(used.contains(&n.0), "note {} is unused", n.0);
+    }
+    let doc = json!({
+        "algorithm": "hmac-handshake native protocol v1",
+        "schema": "handshake_test_schema_v1",
+        "generator": "tests/native_vectors_gen.rs",
+        "numberOfTests": tests.len(),
+        "header": [
+            "Handshake conformance vectors for the native protocol, version 1 (PROTOCOL.md).",
+            "Produced by tests/native_vectors_gen.rs (cargo test --test native_vectors_gen -- --ignored)",
+            "by running this crate's native server and client against each other with pinned nonces",
+            "and fixed keys; tampered messages were changed in transit by a relay between the two",
+            "machines, and the receiving machine's reply and end state recorded. When a message was",
+            "changed the two sides saw different bytes, so each side's view is its own test, named",
+            "\"(server view)\" or \"(client view)\": there the checked role's own messages are as it sent",
+            "them and the others as it received them. All binary fields are lowercase hex.",
+            "\"server\": suite, context, keyring (keyId/key pairs) and \"random\" (the 32-byte server_nonce).",
+            "\"client\": keyId, key, allowed suites, context and \"random\" (the 32-byte client_nonce).",
+            "Replay: the machine for role R (in \"check\") is fed every message not from R in order, each",
+            "followed by its \"trailing\" application bytes, which it must leave unconsumed; it must emit",
+            "exactly the messages from R in order and end with R's result (\"ok\", an Error::code(), or",
+            "\"incomplete\" = still waiting for input). Valid tests carry \"session\": the key id, suite,",
+            "handshake_hash, c2s_key, s2c_key and exporter outputs both sides derive (PROTOCOL.md,",
+            "\"Session secrets\"); export labels and contexts are hex."
+        ],
+        "notes": notes.iter().map(|(flag, bug, desc)| (flag.to_string(), json!({"bugType": bug, "description": desc}))).collect::<Map<_, _>>(),
+        "testGroups": [{
+            "type": "HandshakeTest",
+            "profile": "native",
+            "source": "PROTOCOL.md",
+            "tests": tests,
+        }],
+    });
+    let mut out = serde_json::to_string_pretty(&sorted(doc)).unwrap();
+    out.push('\n');
+    out
+}
