@@ -17,6 +17,11 @@
 //!   before any secret-dependent work.
 //! - `native_server_proof_first_vs_last`: the same through the native
 //!   server machine's `receive` of a whole `ClientProof`.
+//! - `keyring_10000_*`: the native server over a 10,000-key `Keyring`, fed
+//!   a whole `ClientProof` naming the first vs the last key id, or a known
+//!   vs an unknown one (all rejected: a known id with a wrong tag does all
+//!   the work of an accepted proof up to the verdict). A lookup whose time
+//!   depends on where the id sits, or on whether it exists, shows here.
 //! - `control_*`: both classes get the very same input: the harness's noise
 //!   floor on this machine.
 //! - `positive_control_early_exit_compare`: a comparison that stops at the
@@ -34,7 +39,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use hmac_handshake::native::{ClientConfig, NativeKey, ServerConfig};
+use hmac_handshake::native::{self, KeyLookup, Keyring, NativeKey, Suite};
 use hmac_handshake::{ClientHandshake, Digest, Handshake, Key, ServerHandshake};
 
 /// Calls of the operation timed together in one measurement, to lift it
@@ -98,6 +103,20 @@ fn measure<R>(
     right: &[u8],
     f: impl Fn(&[u8]) -> R,
 ) -> (f64, usize) {
+    measure_prepared(samples, seed, left, right, || (), |(), input| f(input))
+}
+
+/// Like [`measure`], for an operation that consumes a fresh state (a
+/// machine): `prepare` builds [`BATCH`] of them before the timer starts, the
+/// same for both classes, and `f` uses one per call.
+fn measure_prepared<S, R>(
+    samples: usize,
+    seed: u64,
+    left: &[u8],
+    right: &[u8],
+    mut prepare: impl FnMut() -> S,
+    f: impl Fn(S, &[u8]) -> R,
+) -> (f64, usize) {
     let sources = [left, right];
     let mut rng = XorShift(seed | 1);
     let classes: Vec<usize> = (0..samples).map(|_| rng.next_bit()).collect();
@@ -106,13 +125,19 @@ fn measure<R>(
     // Warm up caches and the branch predictors on both inputs.
     for &c in classes.iter().take(10_000) {
         input.copy_from_slice(sources[c]);
-        black_box(f(black_box(&input)));
+        black_box(f(prepare(), black_box(&input)));
     }
+    let mut states: Vec<Option<S>> = (0..BATCH).map(|_| None).collect();
     for (time, &c) in times.iter_mut().zip(&classes) {
         input.copy_from_slice(sources[c]);
+        for state in &mut states {
+            *state = Some(prepare());
+        }
         let start = Instant::now();
-        for _ in 0..BATCH {
-            black_box(f(black_box(&input)));
+        for state in &mut states {
+            if let Some(state) = state.take() {
+                black_box(f(state, black_box(&input)));
+            }
         }
         *time = start.elapsed().as_nanos() as u64;
     }
@@ -164,28 +189,97 @@ fn verify(samples: usize, seed: u64, digest: Digest, short: bool, control: bool)
     })
 }
 
-/// A fresh native server (cloned per call, the same work in both classes)
-/// fed a whole `ClientProof` whose tag is wrong in its first vs last byte.
-fn native(samples: usize, seed: u64, control: bool) -> (f64, usize) {
-    let ring = [NativeKey::new(b"k1", &[0x42; 32]).expect("key")];
-    let mut server =
-        ServerHandshake::native(&ring, ServerConfig::default(), &[1; 32]).expect("server");
-    let mut client =
-        ClientHandshake::native(&ring[0], ClientConfig::default(), &[2; 32]).expect("client");
+/// A fresh native server per call (built before the timer, the same work in
+/// both classes) over `ring`, waiting for `ClientProof`.
+fn native_server<L: KeyLookup>(ring: L) -> ServerHandshake<L> {
+    let mut server = ServerHandshake::with_pinned_random(ring, native::Config::default(), &[1; 32]);
+    let mut hello = [0u8; 64];
+    server.write_output(&mut hello);
+    server
+}
+
+fn native_server_hello(key: &NativeKey) -> ServerHandshake<&NativeKey> {
+    ServerHandshake::with_pinned_random(key, native::Config::default(), &[1; 32])
+}
+
+/// The whole `ClientProof` `client` sends to a server with the pinned
+/// server nonce, its first or last tag byte flipped (so that a known id is
+/// rejected too, `bad_tag`, doing all the work an accepted one does before
+/// the verdict).
+fn proof_of(client: &NativeKey, flip_first: bool) -> Vec<u8> {
+    // The hello depends only on the suite and the pinned nonce: any server
+    // of the suite sends the same one.
+    let mut hello_out = native_server_hello(client);
+    let mut hello = [0u8; 64];
+    let n = hello_out.write_output(&mut hello);
+    let mut c = ClientHandshake::with_pinned_random(client, native::Config::default(), &[2; 32]);
+    c.receive(&hello[..n]);
     let mut wire = [0u8; 256];
-    let n = server.write_output(&mut wire);
-    client.receive(&wire[..n]);
-    let n = client.write_output(&mut wire);
-    let proof = &wire[..n];
-    let tag_start = proof.len() - 32;
-    let (first_tag, last_tag) = first_and_last(&proof[tag_start..], 32);
-    let with_tag = |tag: &[u8]| [&proof[..tag_start], tag].concat();
-    let (first, last) = (with_tag(&first_tag), with_tag(&last_tag));
+    let n = c.write_output(&mut wire);
+    let mut proof = wire[..n].to_vec();
+    let tag_start = proof.len() - client.suite().mac_len();
+    let at = if flip_first {
+        tag_start
+    } else {
+        proof.len() - 1
+    };
+    proof[at] ^= 0x01;
+    proof
+}
+
+/// The native server's `receive` of a whole `ClientProof` whose tag is wrong
+/// in its first vs last byte.
+fn native(samples: usize, seed: u64, control: bool) -> (f64, usize) {
+    let key = NativeKey::new(b"k1", &[0x42; 32], Suite::HmacSha256).expect("key");
+    let first = proof_of(&key, true);
+    let last = proof_of(&key, false);
     let other = if control { &first } else { &last };
-    measure(samples, seed, &first, other, |input| {
-        let mut m = server.clone();
-        m.receive(input)
-    })
+    measure_prepared(
+        samples,
+        seed,
+        &first,
+        other,
+        || native_server(&key),
+        |mut m, input| m.receive(input),
+    )
+}
+
+/// Keys `key-00000` to `key-09999` (same length ids), SHA-256.
+fn big_ring() -> Keyring {
+    Keyring::new((0..RING_KEYS).map(|i| {
+        NativeKey::new(
+            format!("key-{i:05}").as_bytes(),
+            &[0x42; 32],
+            Suite::HmacSha256,
+        )
+        .expect("key")
+    }))
+    .expect("ring")
+}
+
+/// Keys on the big ring.
+const RING_KEYS: usize = 10_000;
+
+/// A proof naming key id `id` (wrong tag), as its client would send it.
+fn ring_proof(id: &str) -> Vec<u8> {
+    let key = NativeKey::new(id.as_bytes(), &[0x42; 32], Suite::HmacSha256).expect("key");
+    proof_of(&key, false)
+}
+
+/// The native server over a 10,000-key ring, fed a whole `ClientProof`
+/// naming `left` vs `right` (both rejected: a wrong tag for a known id, an
+/// unknown id).
+fn keyring(samples: usize, seed: u64, left: &str, right: &str) -> (f64, usize) {
+    let ring = big_ring();
+    let (l, r) = (ring_proof(left), ring_proof(right));
+    measure_prepared(
+        samples,
+        seed,
+        &l,
+        &r,
+        || native_server(&ring),
+        |mut m, input| m.receive(input),
+    )
 }
 
 /// The positive control: a byte-by-byte comparison that stops at the first
@@ -208,7 +302,7 @@ fn early_exit(samples: usize, seed: u64) -> (f64, usize) {
 type Bench = fn(usize, u64) -> (f64, usize);
 
 fn main() {
-    let benches: [(&str, Bench); 8] = [
+    let benches: [(&str, Bench); 12] = [
         ("verify_sha256_first_vs_last", |n, s| {
             verify(n, s, Digest::Sha256, false, false)
         }),
@@ -229,6 +323,18 @@ fn main() {
         }),
         ("control_native_server_same_input", |n, s| {
             native(n, s, true)
+        }),
+        ("keyring_10000_first_vs_last_id", |n, s| {
+            keyring(n, s, "key-00000", "key-09999")
+        }),
+        ("keyring_10000_first_vs_unknown_id", |n, s| {
+            keyring(n, s, "key-00000", "key-10000")
+        }),
+        ("keyring_10000_last_vs_unknown_id", |n, s| {
+            keyring(n, s, "key-09999", "key-99999")
+        }),
+        ("control_keyring_10000_same_id", |n, s| {
+            keyring(n, s, "key-05000", "key-05000")
         }),
         ("positive_control_early_exit_compare", early_exit),
     ];
