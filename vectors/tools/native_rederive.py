@@ -158,6 +158,11 @@ def run_server(cfg, incoming):
     suite = Suite(cfg["suite"])
     sh = server_hello(suite, cfg["random"])  # step 1
     keyring = cfg["keyring"]  # list of (key_id, psk)
+    ids = [key_id for key_id, _ in keyring]
+    if not keyring or len(set(ids)) != len(ids):
+        # PROTOCOL.md "Keyring": an empty ring or one naming a key id twice is refused
+        # when it is built (empty_keyring, duplicate_key_id); no handshake runs on it.
+        raise ValueError("empty_keyring" if not keyring else "duplicate_key_id")
     rx = Stream(incoming)
     # Error codes (not in PROTOCOL.md): unexpected_message, key_id_length,
     # reflected_nonce, unknown_key_id, bad_tag; "incomplete" = waiting for more bytes.
@@ -173,9 +178,10 @@ def run_server(cfg, incoming):
             return [sh], "incomplete", None, rx.pos
         return [sh, b"\x03\x01"], str(e), None, rx.pos  # step 3, reject
     psk = dict(keyring).get(key_id)
-    # Unknown key id: compute and compare with the keyring's first key anyway (PROTOCOL.md,
-    # server step 2); the proof is rejected whatever that comparison gives.
-    dummy = keyring[0][1] if keyring else bytes(suite.L)
+    # Unknown key id: compute and compare with a stand-in key anyway (PROTOCOL.md, server
+    # step 2; any key of the suite does, here the first one's); the proof is rejected
+    # whatever that comparison gives.
+    dummy = keyring[0][1]
     keys = Keys(suite, psk if psk is not None else dummy)
     t1_ = t1(suite, cfg["context"], sh, key_id, cnonce)
     tag_ok = hmac.compare_digest(client_tag(keys, t1_), ctag)
@@ -367,6 +373,18 @@ def self_test():
             if not ok:
                 bad += 1
                 print("self-test %s %s: server %s client %s" % (name, want, s_res, c_res))
+    # A keyring naming a key id twice, or none, is refused before any handshake.
+    for bad_ring, code in (([(b"k1", bytes(32)), (b"k1", bytes(range(32)))], "duplicate_key_id"),
+                           ([], "empty_keyring")):
+        try:
+            run_server({"suite": "hmac-sha256", "context": b"", "random": sn,
+                        "keyring": bad_ring}, b"")
+            bad += 1
+            print("self-test: a keyring that must be refused (%s) was used" % code)
+        except ValueError as e:
+            if str(e) != code:
+                bad += 1
+                print("self-test: refused with %s, not %s" % (e, code))
     # RFC 5869 test case 1 (SHA-256) for the HKDF code.
     s = Suite("hmac-sha256")
     prk = s.extract(bytes(range(13)), b"\x0b" * 22)
