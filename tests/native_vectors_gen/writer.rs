@@ -1,9 +1,5 @@
 //! The JSON writer: the flag notes, one case's tests (each a view of its
 //! live run), and the document, with sorted keys, as it is committed.
-//!
-//! The document still names its generator `tests/native_vectors_gen.rs`
-//! (the `generator` field and the header): the file must stay byte for
-//! byte what it was, and the test target keeps that name.
 
 use serde_json::{json, Map, Value};
 
@@ -213,11 +209,11 @@ pub fn generate() -> String {
     let doc = json!({
         "algorithm": "hmac-handshake native protocol v1",
         "schema": "handshake_test_schema_v1",
-        "generator": "tests/native_vectors_gen.rs",
+        "generator": "tests/native_vectors_gen/",
         "numberOfTests": tests.len(),
         "header": [
             "Handshake conformance vectors for the native protocol, version 1 (PROTOCOL.md).",
-            "Produced by tests/native_vectors_gen.rs (cargo test --test native_vectors_gen -- --ignored)",
+            "Produced by tests/native_vectors_gen/ (cargo test --test native_vectors_gen -- --ignored)",
             "by running this crate's native server and client against each other with pinned nonces",
             "and fixed keys; tampered messages were changed in transit by a relay between the two",
             "machines, and the receiving machine's reply and end state recorded. When a message was",

@@ -42,11 +42,8 @@ pub fn cases(v: &mut Vec<Case>) {
     let (s, mut c) = base();
     c.key_id = b"2026-q9".to_vec();
     c.key = keyring3()[0].1.clone();
-    // The comment is the committed vector's: the server used to check an
-    // unknown id's proof against the ring's 1st key; it now checks it
-    // against a stand-in key. The bytes and both verdicts are the same.
     v.push(invalid(
-        "Unknown key id 2026-q9 with the secret of the ring's 1st key (the key an unknown id is checked against): still rejected",
+        "Unknown key id 2026-q9 with the secret of the ring's 1st key: still rejected (an unknown id's proof is checked against a stand-in key)",
         &["UnknownKeyId", "Keyring"],
         (s, c),
         pass(),
