@@ -139,14 +139,17 @@ macro_rules! handshake_type {
         }
 
         impl<K> $crate::Handshake for $name<K> {
+            #[inline]
             fn status(&self) -> $crate::Status<'_> {
                 self.inner.status()
             }
 
+            #[inline]
             fn receive(&mut self, input: &[u8]) -> usize {
                 self.inner.receive(input)
             }
 
+            #[inline]
             fn sent(&mut self, n: usize) -> Result<(), $crate::Error> {
                 self.inner.sent(n)
             }
@@ -159,6 +162,7 @@ macro_rules! handshake_type {
                 self.inner.peer_verified()
             }
 
+            #[inline]
             fn finish(self) -> Result<$crate::Finished, $crate::Error> {
                 self.inner.finish()
             }

@@ -241,7 +241,9 @@ impl<K> Machine<K> {
             && each_proto!(&self.proto, |m| m.peer_verified())
     }
 
-    pub(crate) fn finish(self) -> Result<Finished, Error> {
+    /// What `finish` hands over; the caller drops the machine afterwards
+    /// (by reference, so the machine is not moved to compute it).
+    pub(crate) fn finish(&self) -> Result<Finished, Error> {
         match self.status() {
             Status::Done(outcome) => Ok(Finished {
                 outcome,

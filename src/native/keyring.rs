@@ -57,9 +57,10 @@ impl Keyring {
     /// A ring of `keys`.
     ///
     /// # Errors
-    /// [`Error::EmptyKeyring`] for no key; [`Error::SuiteMismatch`] when
-    /// the keys are not all of the first key's suite;
-    /// [`Error::DuplicateKeyId`] naming the first id that appears twice.
+    /// [`Error::EmptyKeyring`] for no key. Otherwise the keys are checked in
+    /// order, and the first key at fault is reported: with
+    /// [`Error::SuiteMismatch`] if it is not of the first key's suite, else
+    /// [`Error::DuplicateKeyId`] if its id came before.
     pub fn new(keys: impl IntoIterator<Item = NativeKey>) -> Result<Keyring, Error> {
         let mut keys: Vec<NativeKey> = keys.into_iter().collect();
         let suite = keys.first().ok_or(Error::EmptyKeyring)?.suite();
