@@ -94,7 +94,7 @@ def recipe_seeds():
 
 def mp_cfg(side):
     # A digest this crate lacks (sha1 in a client-view vector) seeds as sha512,
-    # which Config::check refuses.
+    # which Config::with_digest refuses (UnsupportedDigest).
     d = DIGESTS.index(side["digest"]) if side["digest"] in DIGESTS else DIGESTS.index("sha512")
     flags = (1 if side["allowMd5"] else 0) | (2 if side["challenge"] == "legacy" else 0)
     return d, flags
@@ -136,12 +136,14 @@ def native_seeds():
         name = f"tc{t['tcId']:02d}"
         ring = s.get("keyring", [])
         if len(ring) <= 3 and all(len(h(k["key"])) <= 300 for k in ring):
+            # The ring byte: the key count, bit 7 clear (every key of the suite).
             body = bytes([SUITES.index(s["suite"]), len(ring)])
             for k in ring:
                 kid = h(k["keyId"])
                 body += bytes([len(kid)]) + kid + lp16(h(k["key"]))
             body += lp8(h(s["context"])) + pad(h(s["random"]), 32)
             server[name] = body + plan_for(t, i) + peer(t, "client")
+        # One client key per allowed suite (bit i = SUITES[i]).
         allowed = sum(1 << SUITES.index(a) for a in c.get("allowed", SUITES))
         kid, key = h(c["keyId"]), h(c["key"])
         if len(kid) <= 33 and len(key) <= 300:

@@ -1,8 +1,9 @@
 //! Drives one machine against fixed peer bytes and checks the sans-IO
-//! contract at every step; `check_machine` adds the chunking-invariance run.
+//! contract at every step; `check_machine` adds the chunking-invariance run
+//! and the `finish()` probe.
 
 use hmac_handshake::native::Session;
-use hmac_handshake::{Error, Handshake, Outcome, Status};
+use hmac_handshake::{Error, Finished, Handshake, Origin, Outcome, Scheme, Status};
 
 use crate::reader::{Plan, Sizes};
 
@@ -16,12 +17,13 @@ pub enum Snap {
 }
 
 impl Snap {
-    pub fn of(m: &dyn Handshake) -> Snap {
+    pub fn of<M: Handshake + ?Sized>(m: &M) -> Snap {
         match m.status() {
             Status::NeedInput => Snap::NeedInput,
             Status::Send(b) => Snap::Send(b.to_vec()),
             Status::Done(o) => Snap::Done(o),
             Status::Failed(e) => Snap::Failed(e),
+            other => panic!("a Status this harness does not know: {other:?}"),
         }
     }
 
@@ -65,21 +67,122 @@ impl SessionSnap {
     }
 }
 
-/// Remembers the first terminal status and asserts it never changes; also
-/// that `session()` is `None` until the status is `Done` (the native
-/// targets check that it is `Some` then; other profiles have none).
+/// Checks what `finish()` returned for a machine whose status was `status`:
+/// `Done(o)` gives `Ok` with the same `Outcome` (and a session exactly for
+/// the native profile, naming the outcome's suite and key id); `Failed(e)`
+/// gives `Err(e)`; any other status `Err(NotFinished)`. Returns the session.
+pub fn check_finished(status: &Snap, finished: Result<Finished, Error>) -> Option<SessionSnap> {
+    match (status, finished) {
+        (Snap::Done(o), Ok(f)) => {
+            assert_eq!(
+                f.outcome, *o,
+                "finish() handed over another Outcome than status() showed"
+            );
+            match (o.scheme, f.session) {
+                (Scheme::Native { suite, key_id }, Some(s)) => {
+                    assert_eq!(s.suite(), suite, "session suite differs from the Outcome's");
+                    assert_eq!(
+                        s.key_id(),
+                        key_id,
+                        "session key id differs from the Outcome's"
+                    );
+                    Some(SessionSnap::of(&s))
+                }
+                (Scheme::Native { .. }, None) => {
+                    panic!("a finished native machine gave no session")
+                }
+                (_, Some(s)) => panic!("a session ({s:?}) from a non-native machine"),
+                (_, None) => None,
+            }
+        }
+        (Snap::Failed(e), Err(got)) => {
+            assert_eq!(got, *e, "finish() of a failed machine: not its error");
+            None
+        }
+        (Snap::NeedInput | Snap::Send(_), Err(Error::NotFinished)) => None,
+        (s, got) => panic!("finish() returned {got:?} for a machine in status {s:?}"),
+    }
+}
+
+/// Remembers the first terminal status and asserts it never changes; checks
+/// `may_send_application_data()` and `peer_verified()` against the status
+/// (both `false` once `Failed`; at `Done` the first is `true` and the second
+/// is `Outcome::peer_authenticated`; no application data while handshake
+/// output is pending; neither turns back to `false` except by a failure),
+/// and records where each first turned `true`.
 #[derive(Default)]
 pub struct Sticky {
     terminal: Option<Snap>,
+    may_send: bool,
+    verified: bool,
+    /// Bytes written when `may_send_application_data()` was first `true`.
+    pub may_send_at: Option<usize>,
+    /// Peer bytes consumed when `peer_verified()` was first `true`.
+    pub verified_at: Option<usize>,
 }
 
 impl Sticky {
-    pub fn check(&mut self, m: &dyn Handshake, what: &str) -> Snap {
+    /// `written` and `consumed`: the machine's bytes out and in so far.
+    pub fn check<M: Handshake + ?Sized>(
+        &mut self,
+        m: &M,
+        what: &str,
+        written: usize,
+        consumed: usize,
+    ) -> Snap {
         let s = Snap::of(m);
-        assert!(
-            m.session().is_none() || matches!(s, Snap::Done(_)),
-            "session() is Some before Done (status {s:?}, after {what})"
-        );
+        let may_send = m.may_send_application_data();
+        let verified = m.peer_verified();
+        match &s {
+            Snap::Done(o) => {
+                assert!(
+                    may_send,
+                    "may_send_application_data() is false at Done (after {what})"
+                );
+                assert_eq!(
+                    verified, o.peer_authenticated,
+                    "peer_verified() differs from Outcome::peer_authenticated at Done (after {what})"
+                );
+            }
+            Snap::Failed(e) => {
+                assert!(
+                    !may_send,
+                    "may_send_application_data() is true at Failed (after {what})"
+                );
+                assert!(
+                    !verified,
+                    "peer_verified() is true at Failed (after {what})"
+                );
+                assert_eq!(
+                    e.origin(),
+                    Origin::Peer,
+                    "a machine failed with a caller error {e:?}"
+                );
+            }
+            Snap::Send(_) => assert!(
+                !may_send,
+                "may_send_application_data() with handshake output pending (after {what})"
+            ),
+            Snap::NeedInput => {}
+        }
+        if !matches!(s, Snap::Failed(_)) {
+            assert!(
+                may_send || !self.may_send,
+                "may_send_application_data() turned false without a failure (after {what})"
+            );
+            assert!(
+                verified || !self.verified,
+                "peer_verified() turned false without a failure (after {what})"
+            );
+        }
+        if may_send && self.may_send_at.is_none() {
+            self.may_send_at = Some(written);
+        }
+        if verified && self.verified_at.is_none() {
+            self.verified_at = Some(consumed);
+        }
+        self.may_send = may_send;
+        self.verified = verified;
         match &self.terminal {
             Some(t) => assert_eq!(&s, t, "terminal status changed after {what}"),
             None if s.is_terminal() => self.terminal = Some(s.clone()),
@@ -100,27 +203,55 @@ pub struct Trace {
     pub consumed: usize,
     /// The last status.
     pub end: Snap,
+    /// Bytes written when `may_send_application_data()` was first `true`.
+    pub may_send_at: Option<usize>,
+    /// Peer bytes consumed when `peer_verified()` was first `true`.
+    pub verified_at: Option<usize>,
+    /// The session `finish()` handed over (native, `Done` only).
     pub session: Option<SessionSnap>,
 }
 
+/// How a run ended: finished (with the number of status checks made), or
+/// stopped at the requested check with the machine as it was then.
+enum RunEnd<M> {
+    Finished(Box<Trace>, usize),
+    Stopped(M, Snap),
+}
+
 /// Feeds `peer` to `m` by `plan` (chunk sizes, write sizes, probes) until the
-/// machine is done, has failed, or wants input that `peer` no longer has.
-/// `bound(i)` is the largest allowed length of message `i`.
+/// machine is done, has failed, or wants input that `peer` no longer has;
+/// then finishes it. `bound(i)` is the largest allowed length of message `i`.
 ///
 /// Asserts: `receive` takes at most what it is offered; a `NeedInput`
-/// machine offered bytes takes some or changes status (no stall); `Send`
+/// machine offered bytes takes at least one (no stall); `Send`
 /// slices are non-empty and within `bound`; `write_output` copies
 /// `min(buffer, pending)`; empty `receive` / `write_output` are no-ops; bad
 /// `sent` counts fail with `SentTooMuch` and change nothing; a terminal
 /// status never changes afterwards, whatever is fed; a `Done` machine
-/// consumes nothing more and its `Outcome::consumed` is what it took.
-pub fn drive(
-    m: &mut dyn Handshake,
+/// consumes nothing more and its `Outcome::consumed` is what it took;
+/// the [`Sticky`] checks at every step; `finish()` agrees with the last
+/// status ([`check_finished`]).
+pub fn drive<M: Handshake>(
+    m: M,
     peer: &[u8],
     plan: &Plan,
     bound: &dyn Fn(usize) -> usize,
 ) -> Trace {
+    match run(m, peer, plan, bound, None) {
+        RunEnd::Finished(t, _) => *t,
+        RunEnd::Stopped(..) => unreachable!("no stop was asked for"),
+    }
+}
+
+fn run<M: Handshake>(
+    mut m: M,
+    peer: &[u8],
+    plan: &Plan,
+    bound: &dyn Fn(usize) -> usize,
+    stop: Option<usize>,
+) -> RunEnd<M> {
     let mut sticky = Sticky::default();
+    let mut steps = 0usize;
     let mut chunks = Sizes::new(&plan.chunks);
     let mut writes = Sizes::new(&plan.writes);
     let mut output = Vec::new();
@@ -129,10 +260,23 @@ pub fn drive(
     let mut pos = 0usize;
     let mut buf = [0u8; 512];
 
+    // A status check: the Sticky checks, then stop here if this is the
+    // check the finish() probe asked for.
+    macro_rules! check {
+        ($what:expr) => {{
+            let s = sticky.check(&m, $what, output.len(), pos);
+            steps += 1;
+            if stop == Some(steps - 1) {
+                return RunEnd::Stopped(m, s);
+            }
+            s
+        }};
+    }
+
     for _round in 0..100_000 {
         // Drain pending output.
         loop {
-            let s = sticky.check(m, "a write");
+            let s = check!("a write");
             let Snap::Send(pending) = s else {
                 in_send = false;
                 break;
@@ -153,7 +297,7 @@ pub fn drive(
             if plan.oversent() {
                 assert_eq!(m.sent(pending.len() + 1), Err(Error::SentTooMuch));
                 assert_eq!(
-                    Snap::of(m),
+                    Snap::of(&m),
                     Snap::Send(pending.clone()),
                     "a refused sent() changed the machine"
                 );
@@ -165,7 +309,7 @@ pub fn drive(
                 let n = m.receive(&peer[pos..end]);
                 assert!(n <= end - pos, "receive took {n} of {} bytes", end - pos);
                 pos += n;
-                if sticky.check(m, "a receive with output pending") != Snap::Send(pending.clone()) {
+                if check!("a receive with output pending") != Snap::Send(pending.clone()) {
                     assert!(n > 0, "a receive that took nothing changed the status");
                     continue;
                 }
@@ -174,7 +318,7 @@ pub fn drive(
                 .next(|| {
                     assert_eq!(m.write_output(&mut []), 0);
                     assert_eq!(
-                        Snap::of(m),
+                        Snap::of(&m),
                         Snap::Send(pending.clone()),
                         "an empty write changed the machine"
                     );
@@ -196,15 +340,15 @@ pub fn drive(
             messages[index].extend_from_slice(&buf[..n]);
         }
 
-        let s = sticky.check(m, "draining");
+        let s = check!("draining");
         if plan.idle_sent() {
             assert_eq!(
                 m.sent(1),
                 Err(Error::SentTooMuch),
                 "sent(1) with nothing pending"
             );
-            sticky.check(m, "a refused sent()");
-            assert_eq!(Snap::of(m), s);
+            check!("a refused sent()");
+            assert_eq!(Snap::of(&m), s);
         }
         match s {
             Snap::Send(_) => unreachable!("drained above"),
@@ -220,15 +364,15 @@ pub fn drive(
                     0,
                     "a Done machine consumed bytes"
                 );
-                sticky.check(m, "input after Done");
+                check!("input after Done");
                 break;
             }
             Snap::Failed(_) => {
                 let n = m.receive(&peer[pos..]);
                 assert!(n <= peer.len() - pos);
-                sticky.check(m, "input after Failed");
+                check!("input after Failed");
                 m.receive(b"\x00\x00\x00\x09#WELCOME#");
-                sticky.check(m, "input after Failed");
+                check!("input after Failed");
                 break;
             }
             Snap::NeedInput => {
@@ -238,7 +382,7 @@ pub fn drive(
                 let c = chunks.next(|| {
                     assert_eq!(m.receive(&[]), 0, "receive(&[]) consumed");
                     assert_eq!(
-                        Snap::of(m),
+                        Snap::of(&m),
                         Snap::NeedInput,
                         "receive(&[]) changed the status"
                     );
@@ -246,53 +390,77 @@ pub fn drive(
                 let end = c.map_or(peer.len(), |c| peer.len().min(pos + c));
                 let n = m.receive(&peer[pos..end]);
                 assert!(n <= end - pos, "receive took {n} of {} bytes", end - pos);
+                // Progress (`Handshake::receive`): offered bytes in
+                // `NeedInput`, a machine consumes at least one, a bad byte
+                // included (then it fails).
                 assert!(
-                    n > 0 || Snap::of(m) != Snap::NeedInput,
-                    "stall: NeedInput, offered {} bytes, took none, still NeedInput",
+                    n > 0,
+                    "stall: NeedInput, offered {} bytes, took none",
                     end - pos
                 );
                 pos += n;
             }
         }
     }
-    let end = sticky.check(m, "the end");
+    let end = check!("the end");
     assert!(
         !matches!(end, Snap::Send(_)),
         "driver gave up with output pending (no progress)"
     );
-    let session = m.session().map(SessionSnap::of);
-    Trace {
+    let session = check_finished(&end, m.finish());
+    let trace = Trace {
         output,
         messages,
         consumed: pos,
         end,
+        may_send_at: sticky.may_send_at,
+        verified_at: sticky.verified_at,
         session,
-    }
+    };
+    RunEnd::Finished(Box::new(trace), steps)
 }
 
 /// Runs `make()` twice, once by `plan` and once with everything at once,
-/// asserts both runs agree, and returns the chunked run's trace.
-pub fn check_machine<'k, M: Handshake + 'k>(
+/// asserts both runs agree, and returns the chunked run's trace. Then the
+/// `finish()` probe: a third machine, run by `plan` up to a status check
+/// chosen by the plan (`Plan::finish_probe`, from the first check, right
+/// after construction, to the last), is finished there; `finish()` must
+/// agree with the status it had (`Err(NotFinished)` before `Done`).
+pub fn check_machine<M: Handshake>(
     make: impl Fn() -> M,
     peer: &[u8],
     plan: &Plan,
     bound: &dyn Fn(usize) -> usize,
 ) -> Trace {
-    let mut chunked = make();
-    let a = drive(&mut chunked, peer, plan, bound);
-    let mut whole = make();
-    let b = drive(&mut whole, peer, &Plan::default(), bound);
+    let RunEnd::Finished(a, steps) = run(make(), peer, plan, bound, None) else {
+        unreachable!("no stop was asked for");
+    };
+    let b = drive(make(), peer, &Plan::default(), bound);
     // Everything must agree, the bytes consumed included, failures too: a
     // machine checks each header byte as it arrives, so a bad byte fails at
     // the same place whatever the chunks.
-    assert_eq!(a, b, "chunking changed the result");
+    assert_eq!(*a, b, "chunking changed the result");
+
+    let at = usize::from(plan.finish_probe()) * steps / 32;
+    match run(make(), peer, plan, bound, Some(at)) {
+        RunEnd::Stopped(m, status) => {
+            let session = check_finished(&status, m.finish());
+            if status.is_terminal() {
+                assert_eq!(status, a.end, "the probe's run reached another end");
+                assert_eq!(session, a.session, "the probe's session differs");
+            }
+        }
+        RunEnd::Finished(..) => panic!("the replay took fewer than {at} steps of {steps}"),
+    }
     if std::env::var_os("HH_FUZZ_DEBUG").is_some() {
         eprintln!(
-            "end={:?} consumed={} messages={}",
+            "end={:?} consumed={} messages={} may_send_at={:?} verified_at={:?} probe={at}/{steps}",
             a.end,
             a.consumed,
-            a.messages.len()
+            a.messages.len(),
+            a.may_send_at,
+            a.verified_at,
         );
     }
-    a
+    *a
 }

@@ -1,6 +1,7 @@
 //! `pair`: an honest server and client of one profile talk through two
 //! in-memory pipes with fuzzer-chosen chunking and application bytes
-//! pipelined behind each side's last handshake message. They must both
+//! pipelined behind each side's last handshake message (as soon as
+//! `may_send_application_data()` says so). They must both
 //! finish (the server authenticating the client, and for multiprocessing
 //! and native the client the server) and hand the application bytes over
 //! untouched. Then the same exchange with one handshake byte changed in
@@ -11,15 +12,15 @@ use std::fmt;
 
 use hmac_handshake::multiprocessing::Config as MpConfig;
 use hmac_handshake::native::{
-    ClientConfig, NativeKey, ServerConfig, Suite, MAX_CLIENT_PROOF_LEN, MAX_SERVER_FINISH_LEN,
-    NONCE_LEN,
+    self, KeyId, Keyring, NativeKey, Suite, MAX_CLIENT_PROOF_LEN, MAX_SERVER_FINISH_LEN, NONCE_LEN,
+    SERVER_HELLO_LEN,
 };
 use hmac_handshake::{
-    recipe, ClientHandshake, Confirmation, Digest, Error, Handshake, Key, Profile, ServerHandshake,
+    recipe, ClientHandshake, Confirmation, Digest, Error, Handshake, Key, Scheme, ServerHandshake,
 };
 
-use crate::drive::{SessionSnap, Snap, Sticky};
-use crate::native::suite_set;
+use crate::drive::{check_finished, SessionSnap, Snap, Sticky};
+use crate::native::suites;
 use crate::reader::{Hex, Plan, Reader, Sizes};
 use crate::reference::MP_DIGESTS;
 
@@ -32,11 +33,12 @@ use crate::reference::MP_DIGESTS;
 /// choices: recipe `c[0]` = digest; multiprocessing `c[0]`/`c[2]` = server /
 /// client challenge digest, `c[1]`/`c[3]` bit 1 = server / client legacy
 /// challenge, `c[1]` bit 2 = allow MD5 anyway (it is on whenever either
-/// challenge needs it); native `c[0]` = suite, `c[1]` = client's allowed
-/// suites (the server's is added), `c[2] % 3` = decoy keys on the ring,
-/// `c[3]` = the client key's place among them. The `s2c` plan's writes are
-/// the server's write sizes and its chunks the client's receive sizes; `c2s`
-/// the other way (pokes unused). Native keys shorter than 16 bytes are
+/// challenge needs it); native `c[0]` = the server ring's suite, `c[1]` =
+/// the client's allowed suites (the server's is added; the client holds one
+/// `NativeKey` per allowed suite, same id and secret), `c[2] % 3` = decoy
+/// keys on the `Keyring`, `c[3]` = the client key's place among them. The
+/// `s2c` plan's writes are the server's write sizes and its chunks the
+/// client's receive sizes; `c2s` the other way (pokes unused). Native keys shorter than 16 bytes are
 /// zero-padded to 16 and an empty key id becomes `k`.
 pub struct PairInput {
     pub profile: u8,
@@ -131,12 +133,16 @@ impl<'p> End<'p> {
             cap,
         }
     }
+
+    fn check<M: Handshake>(&mut self, m: &M, what: &str) -> Snap {
+        self.sticky.check(m, what, self.written, self.consumed)
+    }
 }
 
 /// Moves `m`'s pending output into `to`, xoring byte number `tamper.0` of
 /// the whole handshake (both directions, in order) with `tamper.1`.
-fn pump(
-    m: &mut dyn Handshake,
+fn pump<M: Handshake>(
+    m: &mut M,
     end: &mut End<'_>,
     to: &mut Vec<u8>,
     hs: &mut usize,
@@ -145,7 +151,7 @@ fn pump(
     let mut progress = false;
     let mut buf = [0u8; 512];
     loop {
-        let Snap::Send(p) = end.sticky.check(m, "a write") else {
+        let Snap::Send(p) = end.check(m, "a write") else {
             return progress;
         };
         assert!(!p.is_empty(), "Status::Send with an empty slice");
@@ -171,8 +177,8 @@ fn pump(
 }
 
 /// Offers `m` the front of its inbox, by its chunk plan.
-fn deliver(m: &mut dyn Handshake, end: &mut End<'_>) -> bool {
-    if end.sticky.check(m, "a receive") != Snap::NeedInput || end.inbox.is_empty() {
+fn deliver<M: Handshake>(m: &mut M, end: &mut End<'_>) -> bool {
+    if end.check(m, "a receive") != Snap::NeedInput || end.inbox.is_empty() {
         return false;
     }
     let c = end
@@ -182,17 +188,17 @@ fn deliver(m: &mut dyn Handshake, end: &mut End<'_>) -> bool {
         .min(end.inbox.len());
     let n = m.receive(&end.inbox[..c]);
     assert!(n <= c, "receive took {n} of {c}");
-    let after = end.sticky.check(m, "a receive");
-    assert!(
-        n > 0 || after != Snap::NeedInput,
-        "stall: NeedInput, offered {c} bytes, took none"
-    );
     end.inbox.drain(..n);
     end.consumed += n;
+    end.check(m, "a receive");
+    assert!(n > 0, "stall: NeedInput, offered {c} bytes, took none");
     true
 }
 
-fn finished(m: &mut dyn Handshake, end: &End<'_>, snap: &Snap) {
+/// The end checks of one side, then `finish()` (which must agree with the
+/// last status); returns the session it handed over.
+fn finished<M: Handshake>(mut m: M, end: &mut End<'_>) -> (Snap, Option<SessionSnap>) {
+    let snap = end.check(&m, "the end");
     if let Snap::Done(o) = snap {
         assert_eq!(
             o.consumed, end.consumed,
@@ -208,6 +214,8 @@ fn finished(m: &mut dyn Handshake, end: &End<'_>, snap: &Snap) {
         !matches!(snap, Snap::Send(_)),
         "stopped with output pending"
     );
+    let session = check_finished(&snap, m.finish());
+    (snap, session)
 }
 
 /// The end state of one exchange.
@@ -221,54 +229,56 @@ struct Exchange {
     server_consumed: usize,
     client_consumed: usize,
     handshake_bytes: usize,
+    /// Handshake bytes each side wrote in all.
+    server_written: usize,
+    client_written: usize,
+    /// Handshake bytes each side had written when it might first send
+    /// application data (and so when its application bytes were queued),
+    /// and whether that was before it was done.
+    server_app_at: Option<(usize, bool)>,
+    client_app_at: Option<(usize, bool)>,
+    /// The sessions `finish()` handed over.
     server_session: Option<SessionSnap>,
     client_session: Option<SessionSnap>,
 }
 
-fn exchange(
-    server: &mut dyn Handshake,
-    client: &mut dyn Handshake,
+fn exchange<S: Handshake, C: Handshake>(
+    mut server: S,
+    mut client: C,
     input: &PairInput,
     caps: (usize, usize),
     tamper: Option<(usize, u8)>,
 ) -> Exchange {
-    let native = input.profile == 2;
     let mut s = End::new(&input.c2s, &input.s2c, caps.0);
     let mut c = End::new(&input.s2c, &input.c2s, caps.1);
     let mut hs = 0usize;
-    let (mut app_c2s_sent, mut app_s2c_sent) = (false, false);
+    let (mut server_app_at, mut client_app_at) = (None, None);
     for _ in 0..100_000 {
-        let mut progress = pump(server, &mut s, &mut c.inbox, &mut hs, tamper);
-        progress |= pump(client, &mut c, &mut s.inbox, &mut hs, tamper);
-        // Application bytes right behind each side's last handshake message:
-        // the server's is its last once it is Done; the native client may
-        // send right after its ClientProof.
-        if !app_s2c_sent && matches!(Snap::of(server), Snap::Done(_)) {
+        let mut progress = pump(&mut server, &mut s, &mut c.inbox, &mut hs, tamper);
+        progress |= pump(&mut client, &mut c, &mut s.inbox, &mut hs, tamper);
+        // Application bytes right behind each side's last handshake
+        // message, as soon as the machine says they may follow: the
+        // recipe server's challenge, the Listener's answer, the native
+        // client's ClientProof, or the last message before Done.
+        if server_app_at.is_none() && server.may_send_application_data() {
             c.inbox.extend_from_slice(&input.app_s2c);
-            app_s2c_sent = true;
+            server_app_at = Some((s.written, server.outcome().is_none()));
             progress = true;
         }
-        let cs = Snap::of(client);
-        if !app_c2s_sent
-            && (matches!(cs, Snap::Done(_)) || (native && c.written > 0 && cs == Snap::NeedInput))
-        {
+        if client_app_at.is_none() && client.may_send_application_data() {
             s.inbox.extend_from_slice(&input.app_c2s);
-            app_c2s_sent = true;
+            client_app_at = Some((c.written, client.outcome().is_none()));
             progress = true;
         }
-        progress |= deliver(client, &mut c);
-        progress |= deliver(server, &mut s);
+        progress |= deliver(&mut client, &mut c);
+        progress |= deliver(&mut server, &mut s);
         if !progress {
             break;
         }
     }
-    let server_end = s.sticky.check(server, "the end");
-    let client_end = c.sticky.check(client, "the end");
-    finished(server, &s, &server_end);
-    finished(client, &c, &client_end);
+    let (server_end, server_session) = finished(server, &mut s);
+    let (client_end, client_session) = finished(client, &mut c);
     Exchange {
-        server_session: server.session().map(SessionSnap::of),
-        client_session: client.session().map(SessionSnap::of),
         server: server_end,
         client: client_end,
         server_left: s.inbox,
@@ -276,6 +286,12 @@ fn exchange(
         server_consumed: s.consumed,
         client_consumed: c.consumed,
         handshake_bytes: hs,
+        server_written: s.written,
+        client_written: c.written,
+        server_app_at,
+        client_app_at,
+        server_session,
+        client_session,
     }
 }
 
@@ -286,8 +302,8 @@ fn run_both<S: Handshake, C: Handshake>(
     caps: (usize, usize),
     make: impl Fn() -> (S, C),
 ) -> (Exchange, Exchange) {
-    let (mut s, mut c) = make();
-    let honest = exchange(&mut s, &mut c, input, caps, None);
+    let (s, c) = make();
+    let honest = exchange(s, c, input, caps, None);
     if std::env::var_os("HH_FUZZ_DEBUG").is_some() {
         eprintln!("honest: {honest:?}");
     }
@@ -303,6 +319,7 @@ fn run_both<S: Handshake, C: Handshake>(
     );
     assert_eq!(so.consumed, honest.server_consumed);
     assert_eq!(co.consumed, honest.client_consumed);
+    assert_eq!(so.scheme.profile(), co.scheme.profile());
     assert_eq!(
         honest.server_left, input.app_c2s,
         "client's application bytes were not left intact"
@@ -312,10 +329,22 @@ fn run_both<S: Handshake, C: Handshake>(
         "server's application bytes were not left intact"
     );
     assert!(honest.handshake_bytes > 0);
+    // may_send_application_data() turned true right after each side's last
+    // handshake message: nothing written after it.
+    assert_eq!(
+        honest.server_app_at.map(|a| a.0),
+        Some(honest.server_written),
+        "the server wrote handshake bytes after it might send application data"
+    );
+    assert_eq!(
+        honest.client_app_at.map(|a| a.0),
+        Some(honest.client_written),
+        "the client wrote handshake bytes after it might send application data"
+    );
 
     let at = usize::from(input.tamper_index) % honest.handshake_bytes;
-    let (mut s, mut c) = make();
-    let tampered = exchange(&mut s, &mut c, input, caps, Some((at, input.mask())));
+    let (s, c) = make();
+    let tampered = exchange(s, c, input, caps, Some((at, input.mask())));
     if std::env::var_os("HH_FUZZ_DEBUG").is_some() {
         eprintln!("tampered byte {at} ^ {:#04x}: {tampered:?}", input.mask());
     }
@@ -337,12 +366,13 @@ pub fn run(input: &PairInput) {
 fn run_recipe(input: &PairInput) {
     let digest = Digest::ALL[usize::from(input.c[0]) % Digest::ALL.len()];
     let key = Key::new(&input.key);
-    let profile = Profile::Recipe(recipe::Config { digest });
-    let random = &input.server_random[..recipe::CHALLENGE_LEN];
+    let config = recipe::Config { digest };
+    let mut random = [0u8; recipe::CHALLENGE_LEN];
+    random.copy_from_slice(&input.server_random[..recipe::CHALLENGE_LEN]);
     let make = || {
         (
-            ServerHandshake::new(&key, profile, random).expect("valid"),
-            ClientHandshake::new(&key, profile, &[]).expect("valid"),
+            ServerHandshake::with_pinned_random(&key, config, &random),
+            ClientHandshake::with_pinned_random(&key, config, &[]),
         )
     };
     let cap = crate::recipe::MAX_MESSAGE;
@@ -351,14 +381,37 @@ fn run_recipe(input: &PairInput) {
         honest.server.outcome().unwrap(),
         honest.client.outcome().unwrap(),
     );
-    assert_eq!((so.digest, co.digest), (digest, digest));
+    assert_eq!(
+        (so.scheme, co.scheme),
+        (Scheme::Recipe { digest }, Scheme::Recipe { digest })
+    );
     assert!(!co.peer_authenticated);
     assert_eq!(co.confirmation, Confirmation::Unknown);
+    // The server may send right after its challenge (before it has the
+    // client's tag), the client once done.
+    assert_eq!(honest.server_app_at, Some((recipe::CHALLENGE_LEN, true)));
+    assert_eq!(honest.client_app_at, Some((digest.tag_len(), false)));
     assert_eq!(
         tampered.server,
         Snap::Failed(Error::BadTag),
         "recipe server accepted a changed challenge or reply"
     );
+}
+
+/// Multiprocessing settings for one side: a legacy challenge, or `{d}`
+/// (MD5 allowed or not).
+fn mp_config(legacy: bool, d: Digest, allow_md5: bool) -> MpConfig {
+    if legacy {
+        assert!(allow_md5);
+        return MpConfig::legacy();
+    }
+    let base = if allow_md5 {
+        MpConfig::with_md5()
+    } else {
+        MpConfig::new()
+    };
+    base.with_digest(d)
+        .expect("a digest CPython allows, MD5 only when allowed")
 }
 
 fn run_mp(input: &PairInput) {
@@ -369,23 +422,13 @@ fn run_mp(input: &PairInput) {
         MP_DIGESTS[usize::from(c[2]) % 5],
     );
     let allow_md5 = s_legacy || c_legacy || sd == Digest::Md5 || cd == Digest::Md5 || c[1] & 2 != 0;
-    let scfg = MpConfig {
-        digest: sd,
-        legacy_challenge: s_legacy,
-        allow_md5,
-    };
-    let ccfg = MpConfig {
-        digest: cd,
-        legacy_challenge: c_legacy,
-        allow_md5,
-    };
+    let scfg = mp_config(s_legacy, sd, allow_md5);
+    let ccfg = mp_config(c_legacy, cd, allow_md5);
     let key = Key::new(&input.key);
-    let srandom = &input.server_random[..scfg.random_len()];
-    let crandom = &input.client_random[..ccfg.random_len()];
     let make = || {
         (
-            ServerHandshake::new(&key, Profile::Multiprocessing(scfg), srandom).expect("valid"),
-            ClientHandshake::new(&key, Profile::Multiprocessing(ccfg), crandom).expect("valid"),
+            ServerHandshake::with_pinned_random(&key, scfg, &input.server_random),
+            ClientHandshake::with_pinned_random(&key, ccfg, &input.client_random),
         )
     };
     let cap = crate::mp::MAX_FRAME;
@@ -400,10 +443,25 @@ fn run_mp(input: &PairInput) {
         (Confirmation::Confirmed, Confirmation::Confirmed)
     );
     let expect = |legacy: bool, d: Digest| if legacy { Digest::Md5 } else { d };
-    assert_eq!(so.digest, expect(s_legacy, sd));
-    assert_eq!(co.digest, expect(c_legacy, cd));
-    assert_eq!(so.legacy, s_legacy || c_legacy);
-    assert_eq!(co.legacy, s_legacy || c_legacy);
+    let legacy = s_legacy || c_legacy;
+    assert_eq!(
+        so.scheme,
+        Scheme::Multiprocessing {
+            digest: expect(s_legacy, sd),
+            legacy
+        }
+    );
+    assert_eq!(
+        co.scheme,
+        Scheme::Multiprocessing {
+            digest: expect(c_legacy, cd),
+            legacy
+        }
+    );
+    // The Listener may send after its answer (its last message, before the
+    // Client's verdict), the Client once done.
+    assert_eq!(honest.server_app_at.map(|a| a.1), Some(true));
+    assert_eq!(honest.client_app_at.map(|a| a.1), Some(false));
     assert!(
         !both_done(&tampered),
         "both sides succeeded over a changed byte"
@@ -412,7 +470,10 @@ fn run_mp(input: &PairInput) {
 
 fn run_native(input: &PairInput) {
     let suite = Suite::ALL[usize::from(input.c[0]) % 4];
-    let allowed = suite_set(input.c[1]).with(suite);
+    let mut allowed = suites(input.c[1]);
+    if !allowed.contains(&suite) {
+        allowed.push(suite);
+    }
     let decoys = usize::from(input.c[2] % 3);
     let place = usize::from(input.c[3]) % (decoys + 1);
     let mut secret = input.key.clone();
@@ -424,34 +485,33 @@ fn run_native(input: &PairInput) {
     if id.is_empty() {
         id.push(b'k');
     }
-    let key = NativeKey::new(&id, &secret).expect("valid id and secret");
+    let key = || NativeKey::new(&id, &secret, suite).expect("valid id and secret");
     let mut ring = Vec::new();
     for i in 0..decoys {
         let mut did = id.clone();
         *did.last_mut().unwrap() ^= i as u8 + 1;
         let mut dsecret = secret.clone();
         dsecret.push(i as u8);
-        ring.push(NativeKey::new(&did, &dsecret).expect("valid"));
+        ring.push(NativeKey::new(&did, &dsecret, suite).expect("valid"));
     }
-    ring.insert(place, key.clone());
-    let snonce = &input.server_random[..NONCE_LEN];
+    ring.insert(place, key());
+    let ring = Keyring::new(ring).expect("distinct ids, one suite");
+    let client_keys: Vec<NativeKey> = allowed
+        .iter()
+        .map(|&s| NativeKey::new(&id, &secret, s).expect("valid id and secret"))
+        .collect();
+    let mut snonce = [0u8; NONCE_LEN];
+    snonce.copy_from_slice(&input.server_random[..NONCE_LEN]);
     let mut cnonce = [0u8; NONCE_LEN];
     cnonce.copy_from_slice(&input.client_random[..NONCE_LEN]);
     if cnonce == snonce {
         cnonce[0] ^= 1;
     }
-    let sconfig = ServerConfig {
-        suite,
-        context: &input.context,
-    };
-    let cconfig = ClientConfig {
-        allowed,
-        context: &input.context,
-    };
+    let config = native::Config::new(&input.context);
     let make = || {
         (
-            ServerHandshake::native(&ring, sconfig, snonce).expect("valid"),
-            ClientHandshake::native(&key, cconfig, &cnonce).expect("valid"),
+            ServerHandshake::with_pinned_random(&ring, config, &snonce),
+            ClientHandshake::with_pinned_random(&client_keys, config, &cnonce),
         )
     };
     let (honest, tampered) = run_both(input, (MAX_SERVER_FINISH_LEN, MAX_CLIENT_PROOF_LEN), make);
@@ -461,7 +521,11 @@ fn run_native(input: &PairInput) {
     );
     assert!(co.peer_authenticated);
     assert_eq!(co.confirmation, Confirmation::Confirmed);
-    assert_eq!((so.digest, co.digest), (suite.digest(), suite.digest()));
+    let scheme = Scheme::Native {
+        suite,
+        key_id: KeyId::new(&id).expect("valid id"),
+    };
+    assert_eq!((so.scheme, co.scheme), (scheme, scheme));
     let session = honest.server_session.as_ref().expect("server session");
     assert_eq!(
         honest.client_session.as_ref(),
@@ -470,6 +534,13 @@ fn run_native(input: &PairInput) {
     );
     assert_eq!(session.key_id, id);
     assert_eq!(session.suite, suite);
+    // The client may send right after its ClientProof (its only message,
+    // before the server's verdict), the server once done (after
+    // ServerFinish).
+    let proof_len = 2 + id.len() + NONCE_LEN + suite.mac_len();
+    assert_eq!(honest.client_app_at, Some((proof_len, true)));
+    let server_len = SERVER_HELLO_LEN + 2 + suite.mac_len();
+    assert_eq!(honest.server_app_at, Some((server_len, false)));
     assert!(
         !both_done(&tampered),
         "both sides succeeded over a changed byte"

@@ -102,7 +102,10 @@ impl fmt::Debug for Hex<'_> {
 ///   `write_output(&mut [])` (must return 0 and change nothing).
 /// - `pokes` bits: 1 = also offer input while output is pending; 2 = call
 ///   `sent(pending + 1)` (must fail with `SentTooMuch` and change nothing);
-///   4 = call `sent(1)` when nothing is pending (same).
+///   4 = call `sent(1)` when nothing is pending (same). Bits 3 to 7
+///   (`pokes >> 3`, 0 to 31) place the `finish()` probe: a replay stopped at
+///   status check `(pokes >> 3) * checks / 32` of the run (0 = the fresh
+///   machine) and finished there.
 #[derive(Clone, Default)]
 pub struct Plan {
     pub chunks: Vec<u8>,
@@ -129,6 +132,11 @@ impl Plan {
 
     pub fn idle_sent(&self) -> bool {
         self.pokes & 4 != 0
+    }
+
+    /// Where the `finish()` probe stops, in 32nds of the run.
+    pub fn finish_probe(&self) -> u8 {
+        self.pokes >> 3
     }
 }
 

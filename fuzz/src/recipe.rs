@@ -3,7 +3,7 @@
 use std::fmt;
 
 use hmac_handshake::{
-    recipe, ClientHandshake, Confirmation, Digest, Key, Profile, ServerHandshake, MAX_TAG_LEN,
+    recipe, ClientHandshake, Confirmation, Digest, Key, Scheme, ServerHandshake, MAX_TAG_LEN,
 };
 
 use crate::drive::{check_machine, Snap};
@@ -58,10 +58,10 @@ impl fmt::Debug for RecipeInput {
 /// `HMAC(key, challenge)`, checked here with the harness's own HMAC.
 pub fn server(input: &RecipeInput) {
     let key = Key::new(&input.key);
-    let profile = Profile::Recipe(recipe::Config {
+    let config = recipe::Config {
         digest: input.digest,
-    });
-    let make = || ServerHandshake::new(&key, profile, &input.challenge).expect("32 random bytes");
+    };
+    let make = || ServerHandshake::with_pinned_random(&key, config, &input.challenge);
     let t = check_machine(make, &input.peer, &input.plan, &|_| MAX_MESSAGE);
     assert_eq!(
         t.messages,
@@ -69,14 +69,30 @@ pub fn server(input: &RecipeInput) {
         "the server sends only the challenge"
     );
     assert!(t.session.is_none());
+    // The challenge is the server's only message: application bytes may
+    // follow it at once.
+    assert_eq!(
+        t.may_send_at,
+        Some(recipe::CHALLENGE_LEN),
+        "may_send_application_data() not right after the challenge"
+    );
+    assert_eq!(
+        t.verified_at,
+        matches!(t.end, Snap::Done(_)).then_some(t.consumed),
+        "peer_verified() is not exactly \"the tag verified\""
+    );
     let expected = hmac(input.digest, &input.key, &input.challenge);
     let tag_len = input.digest.tag_len();
     match t.end {
         Snap::Done(o) => {
             assert!(o.peer_authenticated);
             assert_eq!(o.confirmation, Confirmation::NotApplicable);
-            assert_eq!(o.digest, input.digest);
-            assert!(!o.legacy);
+            assert_eq!(
+                o.scheme,
+                Scheme::Recipe {
+                    digest: input.digest
+                }
+            );
             assert_eq!(
                 &input.peer[..t.consumed],
                 &expected[..],
@@ -101,12 +117,19 @@ pub fn server(input: &RecipeInput) {
 /// authenticates the server.
 pub fn client(input: &RecipeInput) {
     let key = Key::new(&input.key);
-    let profile = Profile::Recipe(recipe::Config {
+    let config = recipe::Config {
         digest: input.digest,
-    });
-    let make = || ClientHandshake::new(&key, profile, &[]).expect("no random bytes");
+    };
+    let make = || ClientHandshake::with_pinned_random(&key, config, &[]);
     let t = check_machine(make, &input.peer, &input.plan, &|_| MAX_MESSAGE);
     assert!(t.session.is_none());
+    // The tag is the client's last message, and then it is done; it never
+    // verifies anything of the server's.
+    assert_eq!(
+        t.may_send_at,
+        matches!(t.end, Snap::Done(_)).then_some(t.output.len())
+    );
+    assert_eq!(t.verified_at, None, "the recipe client verified something");
     match t.end {
         Snap::Done(o) => {
             assert_eq!(t.consumed, recipe::CHALLENGE_LEN);
@@ -115,7 +138,12 @@ pub fn client(input: &RecipeInput) {
                 "the recipe client cannot authenticate the server"
             );
             assert_eq!(o.confirmation, Confirmation::Unknown);
-            assert_eq!(o.digest, input.digest);
+            assert_eq!(
+                o.scheme,
+                Scheme::Recipe {
+                    digest: input.digest
+                }
+            );
             let expected = hmac(
                 input.digest,
                 &input.key,
