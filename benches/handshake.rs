@@ -13,14 +13,15 @@ use hmac_handshake::{
     multiprocessing, recipe, ClientHandshake, Digest, Handshake, Key, ServerHandshake,
 };
 
-/// Drives both machines to completion through a 256-byte wire buffer and
-/// finishes them; `true` when both authenticated (and, for native, both
-/// hold a session).
-fn run<S, C>(mut server: S, mut client: C) -> bool
+/// Builds both machines (in place: the builders run here), drives them to
+/// completion through a 256-byte wire buffer and finishes them; `true` when
+/// both authenticated (and, for native, both hold a session).
+fn run<S, C>(server: impl FnOnce() -> S, client: impl FnOnce() -> C) -> bool
 where
     S: Handshake,
     C: Handshake,
 {
+    let (mut server, mut client) = (server(), client());
     let mut wire = [0u8; 256];
     for _ in 0..8 {
         let n = server.write_output(&mut wire);
@@ -41,8 +42,8 @@ where
 /// A recipe handshake with a pinned challenge.
 fn recipe(key: &Key, profile: recipe::Config, challenge: &[u8; 32]) -> bool {
     run(
-        ServerHandshake::with_pinned_random(key, profile, challenge),
-        ClientHandshake::with_pinned_random(key, profile, &[]),
+        || ServerHandshake::with_pinned_random(key, profile, challenge),
+        || ClientHandshake::with_pinned_random(key, profile, &[]),
     )
 }
 
@@ -77,8 +78,8 @@ fn bench(c: &mut Criterion) {
     for (name, profile) in profiles {
         let mp = |p| {
             run(
-                ServerHandshake::with_pinned_random(&key, p, &random),
-                ClientHandshake::with_pinned_random(&key, p, &random),
+                || ServerHandshake::with_pinned_random(&key, p, &random),
+                || ClientHandshake::with_pinned_random(&key, p, &random),
             )
         };
         assert!(mp(profile), "{name} must authenticate");
@@ -89,8 +90,8 @@ fn bench(c: &mut Criterion) {
         let k = NativeKey::new(b"k1", &[0x42; 32], suite).expect("key");
         let run_native = || {
             run(
-                ServerHandshake::with_pinned_random(&k, config, &[0x5a; 32]),
-                ClientHandshake::with_pinned_random(&k, config, &[0xa5; 32]),
+                || ServerHandshake::with_pinned_random(&k, config, &[0x5a; 32]),
+                || ClientHandshake::with_pinned_random(&k, config, &[0xa5; 32]),
             )
         };
         assert!(run_native(), "native {suite} must authenticate");

@@ -112,6 +112,7 @@ macro_rules! handshake_type {
                 $example,
                 "\n# Ok::<(), getrandom::Error>(())\n```\n\n# Errors\nThe generator's own error, if it fails."
             )]
+            #[inline]
             pub fn new<P, R>(keys: K, profile: P, rng: &mut R) -> Result<Self, R::Error>
             where
                 P: $crate::profile::$profile<K>,
@@ -127,6 +128,7 @@ macro_rules! handshake_type {
             /// conformance vectors and tests**, which replay a transcript from
             /// pinned bytes. A challenge or nonce that repeats lets a recorded
             /// answer be replayed; production code draws them with `new`.
+            #[inline(always)]
             pub fn with_pinned_random<P: $crate::profile::$profile<K>>(
                 keys: K,
                 profile: P,
@@ -162,7 +164,7 @@ macro_rules! handshake_type {
                 self.inner.peer_verified()
             }
 
-            #[inline]
+            #[inline(always)]
             fn finish(self) -> Result<$crate::Finished, $crate::Error> {
                 self.inner.finish()
             }

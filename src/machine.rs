@@ -174,12 +174,14 @@ pub struct Machine<K> {
 
 impl<K> Machine<K> {
     /// Builds a machine; `start` queues the protocol's first message, if any.
+    #[inline(always)]
     pub(crate) fn new(keys: K, start: impl FnOnce(&K, &mut Core) -> Proto<K>) -> Machine<K> {
         let mut core = Core::new();
         let proto = start(&keys, &mut core);
         Machine { keys, core, proto }
     }
 
+    #[inline]
     pub(crate) fn status(&self) -> Status<'_> {
         if !self.core.out.is_empty() {
             return Status::Send(self.core.out.pending());
@@ -196,6 +198,7 @@ impl<K> Machine<K> {
         each_proto!(&self.proto, |m| m.outcome(consumed))
     }
 
+    #[inline]
     pub(crate) fn receive(&mut self, input: &[u8]) -> usize {
         if input.is_empty() || !self.core.idle() {
             return 0;
@@ -210,6 +213,7 @@ impl<K> Machine<K> {
         n
     }
 
+    #[inline]
     pub(crate) fn sent(&mut self, n: usize) -> Result<(), Error> {
         self.core.out.sent(n)?;
         if self.core.out.is_empty() {
@@ -242,15 +246,23 @@ impl<K> Machine<K> {
     }
 
     /// What `finish` hands over; the caller drops the machine afterwards
-    /// (by reference, so the machine is not moved to compute it).
+    /// (by reference, so the machine is not moved to compute it). The same
+    /// verdict as [`status`](Self::status): done only with nothing pending.
+    #[inline(always)]
     pub(crate) fn finish(&self) -> Result<Finished, Error> {
-        match self.status() {
-            Status::Done(outcome) => Ok(Finished {
-                outcome,
-                session: each_proto!(&self.proto, &self.keys, |m, k| m.session(k)),
-            }),
-            Status::Failed(e) => Err(e),
-            _ => Err(Error::NotFinished),
+        if !self.core.out.is_empty() {
+            return Err(Error::NotFinished);
+        }
+        match self.core.phase {
+            Phase::Done => {
+                let consumed = self.core.consumed;
+                Ok(each_proto!(&self.proto, &self.keys, |m, k| Finished {
+                    outcome: m.outcome(consumed),
+                    session: m.session(k),
+                }))
+            }
+            Phase::Failed(e) => Err(e),
+            Phase::Open | Phase::Closing(_) => Err(Error::NotFinished),
         }
     }
 }

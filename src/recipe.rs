@@ -47,6 +47,7 @@ impl<K: Borrow<Key>> ServerProfile<K> for Config {
     type Random = [u8; CHALLENGE_LEN];
     const PROFILE: Profile = Profile::Recipe;
 
+    #[inline(always)]
     fn server(self, keys: K, random: &[u8; CHALLENGE_LEN]) -> Machine<K> {
         Machine::new(keys, |_, core| {
             core.send(&[random]);
@@ -67,6 +68,7 @@ impl<K: Borrow<Key>> ClientProfile<K> for Config {
     type Random = [u8; 0];
     const PROFILE: Profile = Profile::Recipe;
 
+    #[inline(always)]
     fn client(self, keys: K, _random: &[u8; 0]) -> Machine<K> {
         Machine::new(keys, |_, _| {
             Proto::RecipeClient(

@@ -128,6 +128,7 @@ impl Config {
         }
     }
 
+    #[inline(always)]
     fn machine<K: Borrow<Key>>(
         self,
         keys: K,
@@ -148,6 +149,7 @@ impl<K: Borrow<Key>> ServerProfile<K> for Config {
     type Random = [u8; message::MESSAGE_LENGTH];
     const PROFILE: Profile = Profile::Multiprocessing;
 
+    #[inline(always)]
     fn server(self, keys: K, random: &Self::Random) -> Machine<K> {
         self.machine(keys, Role::Listener, random)
     }
@@ -158,6 +160,7 @@ impl<K: Borrow<Key>> ClientProfile<K> for Config {
     type Random = [u8; message::MESSAGE_LENGTH];
     const PROFILE: Profile = Profile::Multiprocessing;
 
+    #[inline(always)]
     fn client(self, keys: K, random: &Self::Random) -> Machine<K> {
         self.machine(keys, Role::Client, random)
     }

@@ -16,47 +16,48 @@ use crate::machine::{Core, Protocol};
 use crate::status::{Confirmation, Outcome, Scheme};
 use crate::Error;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Stage {
-    AwaitHello,
-    ProofOut,
-    AwaitFinish,
-    Verified,
-}
-
-/// What the client knows once `ServerHello` is checked.
-struct Proving {
-    suite: Suite,
-    key_id: KeyId,
-    /// Fed `T1`, `client_tag`, then `ServerFinish`.
-    transcript: Hasher,
+/// What the client holds, before and after `ServerHello`: the settings are
+/// needed only until the transcript starts, the transcript only after, so
+/// the two share their room.
+enum State {
+    /// Client step 1: `ServerHello` as it arrives.
+    Hello {
+        config: Config,
+        hello: Fill<SERVER_HELLO_LEN>,
+    },
+    /// Steps 2 and 3: our proof is out (or going), `ServerFinish` arrives.
+    Proving {
+        suite: Suite,
+        key_id: KeyId,
+        /// Fed `T1`, `client_tag`, then `ServerFinish`.
+        transcript: Hasher,
+        finish: Fill<MAX_SERVER_FINISH_LEN>,
+        /// `ClientProof` has been handed out.
+        proof_out: bool,
+        /// The server tag verified.
+        verified: bool,
+    },
 }
 
 pub(crate) struct Client {
-    config: Config,
     nonce: [u8; NONCE_LEN],
-    hello: Fill<SERVER_HELLO_LEN>,
-    finish: Fill<MAX_SERVER_FINISH_LEN>,
-    stage: Stage,
-    proving: Option<Proving>,
+    state: State,
 }
 
 impl Client {
     pub(crate) fn new(config: Config, nonce: [u8; NONCE_LEN]) -> Client {
         Client {
-            config,
             nonce,
-            hello: Fill::new(),
-            finish: Fill::new(),
-            stage: Stage::AwaitHello,
-            proving: None,
+            state: State::Hello {
+                config,
+                hello: Fill::new(),
+            },
         }
     }
 
     /// Checks what has arrived of `ServerHello`, failing as early as a byte
     /// is wrong (so a peer of another protocol is told at once).
-    fn check_hello_prefix(&self, keys: &dyn ClientKeys) -> Result<(), Error> {
-        let h = self.hello.bytes();
+    fn check_hello_prefix(h: &[u8], keys: &dyn ClientKeys) -> Result<(), Error> {
         let magic = h.len().min(MAGIC.len());
         if h[..magic] != MAGIC[..magic] {
             return Err(Error::NotNative);
@@ -78,16 +79,22 @@ impl Client {
         Ok(())
     }
 
-    /// PROTOCOL.md client steps 1 and 2, on a complete and checked hello.
-    fn on_hello(&mut self, keys: &dyn ClientKeys, core: &mut Core) -> Result<(), Error> {
-        let hello = self.hello.bytes();
+    /// PROTOCOL.md client steps 1 and 2, on a complete and checked hello:
+    /// queues `ClientProof` and moves to [`State::Proving`].
+    fn on_hello(
+        &mut self,
+        config: &Config,
+        hello: &[u8],
+        keys: &dyn ClientKeys,
+        core: &mut Core,
+    ) -> Result<(), Error> {
         let not_allowed = Error::SuiteNotAllowed { id: hello[5] };
         let suite = Suite::from_id(hello[5]).ok_or(not_allowed)?;
         let key = keys.key_for(suite).ok_or(not_allowed)?;
         if hello[6..] == self.nonce {
             return Err(Error::ReflectedNonce);
         }
-        let mut transcript = transcript_start(suite, self.config.context_hash(suite));
+        let mut transcript = transcript_start(suite, config.context_hash(suite));
         transcript.update(hello);
         let key_id = key.id();
         let id = key_id.as_bytes();
@@ -104,71 +111,67 @@ impl Client {
         transcript.update(tag.as_bytes());
         core.send(&head);
         core.send(&[tag.as_bytes()]);
-        self.proving = Some(Proving {
+        self.state = State::Proving {
             suite,
             key_id,
             transcript,
-        });
-        Ok(())
-    }
-
-    /// PROTOCOL.md client step 3, on a complete accepting `ServerFinish`.
-    fn on_finish(&mut self, keys: &dyn ClientKeys) -> Result<(), Error> {
-        let Some(p) = &mut self.proving else {
-            return Err(Error::UnexpectedVerdict);
+            finish: Fill::new(),
+            proof_out: false,
+            verified: false,
         };
-        let key = keys
-            .key_for(p.suite)
-            .ok_or(Error::SuiteNotAllowed { id: p.suite.id() })?;
-        let (head, server_tag) = self.finish.bytes().split_at(2);
-        let th2 = p.transcript.snapshot();
-        if !key
-            .keys()
-            .server
-            .verify(&[labels::SERVER_FINISH, th2.as_bytes()], server_tag)
-        {
-            return Err(Error::BadTag);
-        }
-        p.transcript.update(head);
-        p.transcript.update(server_tag);
         Ok(())
     }
 
     fn receive_hello(&mut self, keys: &dyn ClientKeys, core: &mut Core, input: &[u8]) -> usize {
+        let State::Hello { config, hello } = &mut self.state else {
+            return 0;
+        };
         // Magic, version and suite one byte at a time, each checked as it
         // arrives (a peer of another protocol is told at once, and a failure
         // consumes the same bytes however the input is split); then the nonce.
         let mut used = 0;
-        while used < input.len() && self.hello.len() < SERVER_HELLO_LEN {
-            let want = if self.hello.len() < SERVER_HELLO_LEN - NONCE_LEN {
-                self.hello.len() + 1
+        while used < input.len() && hello.len() < SERVER_HELLO_LEN {
+            let want = if hello.len() < SERVER_HELLO_LEN - NONCE_LEN {
+                hello.len() + 1
             } else {
                 SERVER_HELLO_LEN
             };
-            used += self.hello.fill(&input[used..], want);
-            if let Err(e) = self.check_hello_prefix(keys) {
+            used += hello.fill(&input[used..], want);
+            if let Err(e) = Self::check_hello_prefix(hello.bytes(), keys) {
                 core.fail(e);
                 return used;
             }
         }
-        if self.hello.len() == SERVER_HELLO_LEN {
-            match self.on_hello(keys, core) {
-                Ok(()) => self.stage = Stage::ProofOut,
-                Err(e) => core.fail(e),
+        if hello.len() == SERVER_HELLO_LEN {
+            let mut bytes = [0u8; SERVER_HELLO_LEN];
+            bytes.copy_from_slice(hello.bytes());
+            let config = *config;
+            if let Err(e) = self.on_hello(&config, &bytes, keys, core) {
+                core.fail(e);
             }
         }
         used
     }
 
     fn receive_finish(&mut self, keys: &dyn ClientKeys, core: &mut Core, input: &[u8]) -> usize {
+        let State::Proving {
+            suite,
+            transcript,
+            finish,
+            verified,
+            ..
+        } = &mut self.state
+        else {
+            return 0;
+        };
         // The type byte and the verdict one byte at a time, then the tag.
         let mut used = 0;
-        while self.finish.len() < 2 {
+        while finish.len() < 2 {
             if used == input.len() {
                 return used;
             }
-            used += self.finish.fill(&input[used..], self.finish.len() + 1);
-            let bad = match *self.finish.bytes() {
+            used += finish.fill(&input[used..], finish.len() + 1);
+            let bad = match *finish.bytes() {
                 [t, ..] if t != SERVER_FINISH => Some(Error::UnexpectedMessage {
                     expected: SERVER_FINISH,
                     got: t,
@@ -182,15 +185,24 @@ impl Client {
                 return used;
             }
         }
-        let want = 2 + self.proving.as_ref().map_or(0, |p| p.suite.mac_len());
-        used += self.finish.fill(&input[used..], want);
-        if self.finish.len() == want {
-            match self.on_finish(keys) {
-                Ok(()) => {
-                    self.stage = Stage::Verified;
-                    core.done();
-                }
-                Err(e) => core.fail(e),
+        let want = 2 + suite.mac_len();
+        used += finish.fill(&input[used..], want);
+        if finish.len() == want {
+            // PROTOCOL.md client step 3, on a complete accepting `ServerFinish`.
+            let (head, server_tag) = finish.bytes().split_at(2);
+            let th2 = transcript.snapshot();
+            let ok = keys.key_for(*suite).is_some_and(|key| {
+                key.keys()
+                    .server
+                    .verify(&[labels::SERVER_FINISH, th2.as_bytes()], server_tag)
+            });
+            if ok {
+                transcript.update(head);
+                transcript.update(server_tag);
+                *verified = true;
+                core.done();
+            } else {
+                core.fail(Error::BadTag);
             }
         }
         used
@@ -201,26 +213,24 @@ impl Protocol for Client {
     type Keys<'k> = dyn ClientKeys + 'k;
 
     fn receive(&mut self, keys: &dyn ClientKeys, core: &mut Core, input: &[u8]) -> usize {
-        match self.stage {
-            Stage::AwaitHello => self.receive_hello(keys, core, input),
-            Stage::AwaitFinish => self.receive_finish(keys, core, input),
-            Stage::ProofOut | Stage::Verified => 0,
+        match self.state {
+            State::Hello { .. } => self.receive_hello(keys, core, input),
+            State::Proving { .. } => self.receive_finish(keys, core, input),
         }
     }
 
     fn drained(&mut self, _core: &mut Core) {
-        if self.stage == Stage::ProofOut {
-            self.stage = Stage::AwaitFinish;
+        if let State::Proving { proof_out, .. } = &mut self.state {
+            *proof_out = true;
         }
     }
 
     fn outcome(&self, consumed: usize) -> Outcome {
-        let (suite, key_id) = self
-            .proving
-            .as_ref()
-            .map_or((Suite::HmacSha256, KeyId::placeholder()), |p| {
-                (p.suite, p.key_id)
-            });
+        let (suite, key_id) = match &self.state {
+            State::Proving { suite, key_id, .. } => (*suite, *key_id),
+            // Done only after `ServerFinish` verified.
+            State::Hello { .. } => (Suite::HmacSha256, KeyId::placeholder()),
+        };
         Outcome {
             peer_authenticated: true,
             confirmation: Confirmation::Confirmed,
@@ -231,24 +241,31 @@ impl Protocol for Client {
 
     fn sent_last(&self) -> bool {
         // PROTOCOL.md client step 2: bytes may follow `ClientProof`.
-        self.stage == Stage::AwaitFinish
+        matches!(
+            self.state,
+            State::Proving {
+                proof_out: true,
+                ..
+            }
+        )
     }
 
     fn peer_verified(&self) -> bool {
-        self.stage == Stage::Verified
+        matches!(self.state, State::Proving { verified: true, .. })
     }
 
     fn session(&self, keys: &dyn ClientKeys) -> Option<Session> {
-        let p = self
-            .proving
-            .as_ref()
-            .filter(|_| self.stage == Stage::Verified)?;
-        let prk = &keys.key_for(p.suite)?.keys().prk;
-        Some(Session::derive(
-            prk,
-            p.suite,
-            p.key_id,
-            p.transcript.snapshot(),
-        ))
+        let State::Proving {
+            suite,
+            key_id,
+            transcript,
+            verified: true,
+            ..
+        } = &self.state
+        else {
+            return None;
+        };
+        let prk = &keys.key_for(*suite)?.keys().prk;
+        Some(Session::derive(prk, *suite, *key_id, transcript.snapshot()))
     }
 }

@@ -101,6 +101,7 @@ impl<S: KeyLookup> ServerProfile<S> for Config {
     type Random = [u8; NONCE_LEN];
     const PROFILE: Profile = Profile::Native;
 
+    #[inline(always)]
     fn server(self, keys: S, random: &[u8; NONCE_LEN]) -> Machine<S> {
         Machine::new(keys, |keys, core| {
             let server = Server::new(keys, &self, *random, core);
@@ -115,6 +116,7 @@ impl<K: ClientKeys> ClientProfile<K> for Config {
     type Random = [u8; NONCE_LEN];
     const PROFILE: Profile = Profile::Native;
 
+    #[inline(always)]
     fn client(self, keys: K, random: &[u8; NONCE_LEN]) -> Machine<K> {
         Machine::new(keys, |_, _| {
             Proto::NativeClient(Client::new(self, *random), |k: &K| -> &dyn ClientKeys { k })

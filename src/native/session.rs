@@ -6,38 +6,57 @@ use core::fmt;
 use super::hash::{hash, Hash, Prk};
 use super::key::KeyId;
 use super::labels;
-use super::suite::Suite;
+use super::suite::{Suite, MAX_LEN};
 use crate::Error;
 
 /// The session secrets of a completed native handshake: identical on both
 /// sides. Zeroized on drop; `Debug` shows only the key id and suite. Not
 /// `Clone`: the keys live in one place.
+///
+/// Size: 290 bytes inline (four values of up to 64 bytes, the key id, the suite).
 pub struct Session {
     key_id: KeyId,
     suite: Suite,
-    handshake_hash: Hash,
-    c2s: Hash,
-    s2c: Hash,
-    exporter: Hash,
+    /// `handshake_hash`, `c2s_key`, `s2c_key`, `exporter_secret`: `L` bytes
+    /// each, at offsets 0, 64, 128 and 192.
+    values: [u8; 4 * MAX_LEN],
 }
+
+/// Where each value sits in [`Session::values`].
+const HANDSHAKE_HASH: usize = 0;
+const C2S: usize = 1;
+const S2C: usize = 2;
+const EXPORTER: usize = 3;
 
 impl Session {
     /// PROTOCOL.md "Session secrets": the three HKDF-Expands from the key's
     /// PRK over `handshake_hash`.
     pub(crate) fn derive(prk: &Prk, suite: Suite, key_id: KeyId, handshake_hash: Hash) -> Session {
-        let expand = |label: &[u8]| {
-            let mut out = Hash::zeroed(suite.mac_len());
-            prk.expand(&[label, handshake_hash.as_bytes()], out.as_mut());
-            out
-        };
-        Session {
+        let mut session = Session {
             key_id,
             suite,
-            c2s: expand(labels::C2S),
-            s2c: expand(labels::S2C),
-            exporter: expand(labels::EXPORTER),
-            handshake_hash,
+            values: [0; 4 * MAX_LEN],
+        };
+        let hh = handshake_hash.as_bytes();
+        session.slot_mut(HANDSHAKE_HASH).copy_from_slice(hh);
+        for (slot, label) in [
+            (C2S, labels::C2S),
+            (S2C, labels::S2C),
+            (EXPORTER, labels::EXPORTER),
+        ] {
+            // L bytes are always within 255 * L.
+            prk.expand(&[label, hh], session.slot_mut(slot));
         }
+        session
+    }
+
+    fn slot(&self, slot: usize) -> &[u8] {
+        &self.values[slot * MAX_LEN..][..self.suite.mac_len()]
+    }
+
+    fn slot_mut(&mut self, slot: usize) -> &mut [u8] {
+        let len = self.suite.mac_len();
+        &mut self.values[slot * MAX_LEN..][..len]
     }
 
     /// The key id the client proved.
@@ -56,19 +75,19 @@ impl Session {
     /// as a channel binding. Not secret.
     #[must_use]
     pub fn handshake_hash(&self) -> &[u8] {
-        self.handshake_hash.as_bytes()
+        self.slot(HANDSHAKE_HASH)
     }
 
     /// `c2s_key`: `L` secret bytes for protecting client-to-server traffic.
     #[must_use]
     pub fn client_to_server_key(&self) -> &[u8] {
-        self.c2s.as_bytes()
+        self.slot(C2S)
     }
 
     /// `s2c_key`: `L` secret bytes for protecting server-to-client traffic.
     #[must_use]
     pub fn server_to_client_key(&self) -> &[u8] {
-        self.s2c.as_bytes()
+        self.slot(S2C)
     }
 
     /// Keying material exporter (in the manner of RFC 8446 section 7.5):
@@ -84,8 +103,7 @@ impl Session {
         if out.len() > 255 * self.suite.mac_len() {
             return Err(Error::ExportTooLong);
         }
-        let prk =
-            Prk::from_prk(self.suite, self.exporter.as_bytes()).ok_or(Error::ExportTooLong)?;
+        let prk = Prk::from_prk(self.suite, self.slot(EXPORTER)).ok_or(Error::ExportTooLong)?;
         let context_hash = hash(self.suite, context);
         let ok = prk.expand(
             &[labels::EXPORT, &[label_len], label, context_hash.as_bytes()],
@@ -96,6 +114,12 @@ impl Session {
         } else {
             Err(Error::ExportTooLong)
         }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.values);
     }
 }
 
