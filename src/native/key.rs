@@ -136,7 +136,11 @@ impl SuiteKeys {
 /// key). A client holds one `NativeKey` per suite it accepts
 /// ([`ClientKeys`](super::ClientKeys)).
 ///
-/// Size: about 1 KiB inline, whatever the suite (the largest suite's states).
+/// Size: 1152 bytes inline, whatever the suite (the largest suite's states),
+/// aligned to a 64-byte cache line: every key of a keyring then sits the same
+/// way in the cache, so copying one key's states costs what copying
+/// another's does (the keyring's constant-time bench saw the difference).
+#[repr(align(64))]
 pub struct NativeKey {
     id: KeyId,
     suite: Suite,
