@@ -22,6 +22,11 @@
 //!   vs an unknown one (all rejected: a known id with a wrong tag does all
 //!   the work of an accepted proof up to the verdict). A lookup whose time
 //!   depends on where the id sits, or on whether it exists, shows here.
+//!   `keyring_10000_fresh_*`: the same with every call naming an id drawn at
+//!   random from 4,000 known vs 4,000 unknown ids, the unknown ones chosen so
+//!   that their stand-ins are those same 4,000 keys: a known id's key and an
+//!   unknown id's stand-in must be as far away in memory (cache) as each
+//!   other.
 //! - `control_*`: both classes get the very same input: the harness's noise
 //!   floor on this machine.
 //! - `positive_control_early_exit_compare`: a comparison that stops at the
@@ -39,7 +44,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use hmac_handshake::native::{self, KeyLookup, Keyring, NativeKey, Suite};
+use hmac_handshake::native::{self, KeyId, KeyLookup, Keyring, NativeKey, Suite};
 use hmac_handshake::{ClientHandshake, Digest, Handshake, Key, ServerHandshake};
 
 /// Calls of the operation timed together in one measurement, to lift it
@@ -51,11 +56,20 @@ const BATCH: usize = 8;
 struct XorShift(u64);
 
 impl XorShift {
-    fn next_bit(&mut self) -> usize {
+    fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
-        (self.0 >> 32) as usize & 1
+        self.0
+    }
+
+    fn next_bit(&mut self) -> usize {
+        (self.next() >> 32) as usize & 1
+    }
+
+    /// A uniform index below `n` (`n` far below 2^32).
+    fn next_index(&mut self, n: usize) -> usize {
+        (((self.next() >> 32) * n as u64) >> 32) as usize
     }
 }
 
@@ -114,29 +128,57 @@ fn measure_prepared<S, R>(
     seed: u64,
     left: &[u8],
     right: &[u8],
+    prepare: impl FnMut() -> S,
+    f: impl Fn(S, &[u8]) -> R,
+) -> (f64, usize) {
+    measure_pools(
+        samples,
+        seed,
+        &[left.to_vec()],
+        &[right.to_vec()],
+        prepare,
+        f,
+    )
+}
+
+/// Like [`measure_prepared`], each class drawing its inputs at random from a
+/// pool (all inputs of one length): every call of a measurement gets its
+/// own input, so a pool of many inputs measures fresh ones.
+fn measure_pools<S, R>(
+    samples: usize,
+    seed: u64,
+    left: &[Vec<u8>],
+    right: &[Vec<u8>],
     mut prepare: impl FnMut() -> S,
     f: impl Fn(S, &[u8]) -> R,
 ) -> (f64, usize) {
-    let sources = [left, right];
+    let pools = [left, right];
     let mut rng = XorShift(seed | 1);
     let classes: Vec<usize> = (0..samples).map(|_| rng.next_bit()).collect();
+    let mut picks = XorShift(seed.rotate_left(17) | 1);
     let mut times = vec![0u64; samples];
-    let mut input = vec![0u8; left.len()];
-    // Warm up caches and the branch predictors on both inputs.
-    for &c in classes.iter().take(10_000) {
-        input.copy_from_slice(sources[c]);
-        black_box(f(prepare(), black_box(&input)));
-    }
+    let mut inputs = vec![vec![0u8; left[0].len()]; BATCH];
     let mut states: Vec<Option<S>> = (0..BATCH).map(|_| None).collect();
+    let mut next = |c: usize, inputs: &mut [Vec<u8>]| {
+        for input in inputs.iter_mut() {
+            let pick = picks.next_index(pools[c].len());
+            input.copy_from_slice(&pools[c][pick]);
+        }
+    };
+    // Warm up caches and the branch predictors on both classes.
+    for &c in classes.iter().take(10_000) {
+        next(c, &mut inputs[..1]);
+        black_box(f(prepare(), black_box(&inputs[0])));
+    }
     for (time, &c) in times.iter_mut().zip(&classes) {
-        input.copy_from_slice(sources[c]);
+        next(c, &mut inputs);
         for state in &mut states {
             *state = Some(prepare());
         }
         let start = Instant::now();
-        for state in &mut states {
+        for (state, input) in states.iter_mut().zip(&inputs) {
             if let Some(state) = state.take() {
-                black_box(f(state, black_box(&input)));
+                black_box(f(state, black_box(input)));
             }
         }
         *time = start.elapsed().as_nanos() as u64;
@@ -282,6 +324,62 @@ fn keyring(samples: usize, seed: u64, left: &str, right: &str) -> (f64, usize) {
     )
 }
 
+/// Unknown ids (`key-10000` and up) whose stand-in keys are all different,
+/// and as many known ids: each class then reaches `n` different keys of the
+/// ring, uniformly. (Ids drawn freely would not be alike: two unknown ids
+/// may share a stand-in, so their class would reach fewer keys and find
+/// more of them in the cache.) Known ids come first in the result.
+fn alike_ids(ring: &Keyring, n: usize) -> (Vec<String>, Vec<String>) {
+    let mut used = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut unknown = Vec::new();
+    let mut candidate = RING_KEYS;
+    while unknown.len() < n {
+        let id = format!("key-{candidate:05}");
+        candidate += 1;
+        let mut stand_in = None;
+        ring.lookup(&KeyId::new(id.as_bytes()).expect("id"), &mut |found| {
+            assert!(!found.known, "{id} is on the ring");
+            stand_in = Some(found.key.id());
+        });
+        let stand_in = stand_in.expect("the lookup calls back");
+        if seen.insert(stand_in) {
+            used.push(stand_in);
+            unknown.push(id);
+        }
+    }
+    let known = used.iter().map(|id| id.to_string()).collect();
+    (known, unknown)
+}
+
+/// The native server over a 10,000-key ring, every call naming a fresh id
+/// drawn at random: a known id vs an unknown id whose stand-in is one of
+/// those same keys (`alike_ids`), or, for the control, the same known ids in
+/// both classes. A known id's key must be reached in memory like an unknown
+/// id's stand-in, or this shows. (With a fixed stand-in key, as this crate
+/// first had, this case gave |t| in the hundreds: the stand-in stayed in the
+/// cache.)
+fn keyring_fresh(samples: usize, seed: u64, control: bool) -> (f64, usize) {
+    let ring = big_ring();
+    let (known, unknown) = alike_ids(&ring, 4000);
+    let proofs = |ids: &[String]| ids.iter().map(|id| ring_proof(id)).collect::<Vec<_>>();
+    let left = proofs(&known);
+    // The control draws both classes from the same known ids.
+    let right = if control {
+        left.clone()
+    } else {
+        proofs(&unknown)
+    };
+    measure_pools(
+        samples,
+        seed,
+        &left,
+        &right,
+        || native_server(&ring),
+        |mut m, input| m.receive(input),
+    )
+}
+
 /// The positive control: a byte-by-byte comparison that stops at the first
 /// difference, the leak the verify benches look for. The harness must flag it.
 fn early_exit(samples: usize, seed: u64) -> (f64, usize) {
@@ -302,7 +400,7 @@ fn early_exit(samples: usize, seed: u64) -> (f64, usize) {
 type Bench = fn(usize, u64) -> (f64, usize);
 
 fn main() {
-    let benches: [(&str, Bench); 12] = [
+    let benches: [(&str, Bench); 14] = [
         ("verify_sha256_first_vs_last", |n, s| {
             verify(n, s, Digest::Sha256, false, false)
         }),
@@ -336,6 +434,13 @@ fn main() {
         ("control_keyring_10000_same_id", |n, s| {
             keyring(n, s, "key-05000", "key-05000")
         }),
+        ("keyring_10000_fresh_known_vs_fresh_unknown_ids", |n, s| {
+            keyring_fresh(n, s, false)
+        }),
+        (
+            "control_keyring_10000_fresh_known_vs_fresh_known",
+            |n, s| keyring_fresh(n, s, true),
+        ),
         ("positive_control_early_exit_compare", early_exit),
     ];
     let env = |name: &str, default: u64| {

@@ -8,7 +8,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use hmac_handshake::native::{self, NativeKey, Suite};
+use hmac_handshake::native::{self, Keyring, NativeKey, Suite};
 use hmac_handshake::{
     multiprocessing, recipe, ClientHandshake, Digest, Handshake, Key, ServerHandshake,
 };
@@ -97,6 +97,29 @@ fn bench(c: &mut Criterion) {
         assert!(run_native(), "native {suite} must authenticate");
         group.bench_function(format!("native_{}", suite.name()), |b| {
             b.iter(|| black_box(run_native()))
+        });
+    }
+    // The server's real store: a keyring, of 1 and of 10,000 keys.
+    for n in [1usize, 10_000] {
+        let ring = Keyring::new((0..n).map(|i| {
+            NativeKey::new(
+                format!("key-{i:05}").as_bytes(),
+                &[0x42; 32],
+                Suite::HmacSha256,
+            )
+            .expect("key")
+        }))
+        .expect("ring");
+        let client = NativeKey::new(b"key-00000", &[0x42; 32], Suite::HmacSha256).expect("key");
+        let run_ring = || {
+            run(
+                || ServerHandshake::with_pinned_random(&ring, config, &[0x5a; 32]),
+                || ClientHandshake::with_pinned_random(&client, config, &[0xa5; 32]),
+            )
+        };
+        assert!(run_ring(), "native keyring of {n} must authenticate");
+        group.bench_function(format!("native_hmac-sha256_keyring_{n}"), |b| {
+            b.iter(|| black_box(run_ring()))
         });
     }
     group.bench_function("native_key_schedule_sha256", |b| {

@@ -5,9 +5,11 @@
 //!
 //! - Each accepted connection gets a `ServerHandshake<Arc<Key>>` built from
 //!   the current key and stored in the slab slot: no lifetime, no leak.
-//! - Halfway through the first wave the key is rotated: handshakes in
-//!   flight keep the key they were built with and finish; connections
-//!   accepted later get the new key.
+//! - The key is rotated the moment the last connection of the first wave is
+//!   accepted, while its handshakes are still running: the server machines
+//!   that have not checked their client's reply yet check it with the key
+//!   they were built with (each holds an `Arc` of it), and all succeed; the
+//!   second wave, accepted after the rotation, gets the new key.
 //! - The second wave uses the new key; a few clients still holding the old
 //!   one are refused (`#FAILURE#`).
 //! - A finished machine is consumed by `finish()` and its slot freed.
@@ -121,7 +123,7 @@ struct Tally {
     other_failures: usize,
 }
 
-/// A key rotation due once the server has finished `after` handshakes.
+/// A key rotation due once the server has accepted `after` connections.
 struct Rotation {
     after: usize,
     next: Arc<Key>,
@@ -134,8 +136,11 @@ struct Loop {
     /// The key new server machines are built with.
     key: Arc<Key>,
     rotation: Option<Rotation>,
-    /// Machines (both sides) holding the old key when it was rotated.
+    /// Server machines that had not checked their client's reply yet when
+    /// the key was rotated: they check it after, with the old key.
     in_flight_at_rotation: usize,
+    /// Connections accepted so far.
+    accepted: usize,
     config: multiprocessing::Config,
     tally: Tally,
 }
@@ -176,6 +181,8 @@ impl Loop {
                         ServerHandshake::new(Arc::clone(&self.key), self.config, &mut SysRng)
                             .map_err(io::Error::other)?;
                     self.insert(stream, Side::Server(machine))?;
+                    self.accepted += 1;
+                    self.rotate_if_due();
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) => return Err(e),
@@ -198,7 +205,6 @@ impl Loop {
                     eprintln!("finish: {e}");
                 } else if server {
                     self.tally.server_done += 1;
-                    self.rotate_if_due();
                 } else {
                     self.tally.client_done += 1;
                 }
@@ -231,12 +237,15 @@ impl Loop {
         if self
             .rotation
             .as_ref()
-            .is_some_and(|r| self.tally.server_done >= r.after)
+            .is_some_and(|r| self.accepted >= r.after)
         {
             if let Some(r) = self.rotation.take() {
                 self.key = r.next;
-                // Every machine in the slab was built with the old key.
-                self.in_flight_at_rotation = self.conns.len();
+                self.in_flight_at_rotation = self
+                    .conns
+                    .iter()
+                    .filter(|(_, c)| matches!(&c.side, Side::Server(m) if !m.peer_verified()))
+                    .count();
             }
         }
     }
@@ -302,6 +311,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         key: Arc::clone(&old),
         rotation: None,
         in_flight_at_rotation: 0,
+        accepted: 0,
         config: multiprocessing::Config::new(),
         tally: Tally::default(),
     };
@@ -310,19 +320,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for _ in 0..WAVE {
         lp.connect(addr, &old)?;
     }
-    // Rotate once half of the wave is done; the rest is in flight. (The
-    // clients were given `old` above; their handles count as in flight too.)
+    // Rotate as soon as the whole wave is accepted, its handshakes running.
     let new = Arc::new(Key::new(b"generation 2, from the key file"));
     lp.rotation = Some(Rotation {
-        after: WAVE / 2,
+        after: WAVE,
         next: Arc::clone(&new),
     });
     lp.run_until(deadline, |lp| lp.conns.is_empty())?;
     let in_flight = lp.in_flight_at_rotation;
     println!(
-        "rotated the key after {} handshakes, with {in_flight} machines (both sides) still \
-         holding the old one; they finished on it",
-        WAVE / 2
+        "rotated the key once the {WAVE} connections of wave 1 were accepted: {in_flight} server \
+         machines had not checked their client's reply yet, and did so after the rotation with \
+         the key they were built with"
     );
     let wave1 = lp.tally.server_done;
     let wave1_time = started.elapsed();

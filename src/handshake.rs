@@ -58,7 +58,11 @@ pub trait Handshake {
     ///
     /// # Errors
     /// The handshake's own error if it failed; [`Error::NotFinished`] if the
-    /// status is not [`Status::Done`] yet (the machine is dropped either way).
+    /// status is not [`Status::Done`] or [`Status::Failed`] yet, a failure
+    /// message still pending included (the machine is dropped either way:
+    /// call it once the status says the handshake is over). Through a
+    /// `dyn Handshake`, keep the concrete type (an enum of
+    /// `ServerHandshake` / `ClientHandshake`) to be able to finish.
     fn finish(self) -> Result<Finished, Error>
     where
         Self: Sized;
@@ -120,7 +124,10 @@ macro_rules! handshake_type {
             {
                 use $crate::profile::Randomness;
                 let mut random = P::Random::zeroed();
-                rng.try_fill_bytes(random.bytes_mut())?;
+                // The recipe's client draws nothing: its RNG is not asked.
+                if P::Random::LEN > 0 {
+                    rng.try_fill_bytes(random.bytes_mut())?;
+                }
                 Ok(Self::with_pinned_random(keys, profile, &random))
             }
 
@@ -171,7 +178,9 @@ macro_rules! handshake_type {
         }
 
         impl<K> core::fmt::Debug for $name<K> {
-            /// The status only: no keys, nonces or transcript.
+            /// The status only: no keys and no transcript state. A pending
+            /// message (a challenge, a nonce, a tag) is shown as the bytes
+            /// that go on the wire, which are public.
             fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 f.debug_struct(stringify!($name))
                     .field("status", &self.inner.status())

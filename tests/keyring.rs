@@ -14,6 +14,17 @@ fn key(id: &str, suite: Suite) -> NativeKey {
     NativeKey::new(id.as_bytes(), &secret, suite).unwrap()
 }
 
+/// What a lookup hands its callback, as values: the id and suite of the key
+/// it passed, and whether it is the key the id names. Asserts one call.
+fn look_up(store: &impl KeyLookup, id: &KeyId) -> (KeyId, Suite, bool) {
+    let mut seen = Vec::new();
+    store.lookup(id, &mut |found| {
+        seen.push((found.key.id(), found.key.suite(), found.known));
+    });
+    assert_eq!(seen.len(), 1, "a lookup calls back exactly once");
+    seen[0]
+}
+
 fn id(s: &str) -> KeyId {
     KeyId::new(s.as_bytes()).unwrap()
 }
@@ -48,9 +59,9 @@ fn lookup_finds_every_key_and_no_other() {
         assert_eq!(ring.len(), n);
         assert_eq!(ring.suite(), Suite::HmacSha256);
         for i in 0..n {
-            let found = ring.lookup(&id(&format!("key-{i}")));
-            assert!(found.known, "n={n}: key-{i} not found");
-            assert_eq!(found.key.id(), id(&format!("key-{i}")), "n={n}");
+            let (found, _, known) = look_up(&ring, &id(&format!("key-{i}")));
+            assert!(known, "n={n}: key-{i} not found");
+            assert_eq!(found, id(&format!("key-{i}")), "n={n}");
         }
         for unknown in [
             format!("key-{n}"),
@@ -58,17 +69,17 @@ fn lookup_finds_every_key_and_no_other() {
             "KEY-0".into(),
             "x".repeat(32),
         ] {
-            let found = ring.lookup(&id(&unknown));
-            assert!(!found.known, "n={n}: {unknown} found");
-            assert_eq!(
-                found.key.suite(),
-                Suite::HmacSha256,
-                "stand-in of the ring's suite"
+            let (stand_in, suite, known) = look_up(&ring, &id(&unknown));
+            assert!(!known, "n={n}: {unknown} found");
+            assert_eq!(suite, Suite::HmacSha256, "stand-in of the ring's suite");
+            // The stand-in is a key of the ring.
+            assert!(
+                ring.get(&stand_in).is_some(),
+                "n={n}: stand-in {stand_in:?}"
             );
         }
         // Ids that differ only in length or in the last byte.
-        let found = ring.lookup(&id("key-0\0"));
-        assert!(!found.known);
+        assert!(!look_up(&ring, &id("key-0\0")).2);
     }
 }
 
@@ -131,9 +142,9 @@ fn every_key_of_a_large_ring_authenticates_and_unknown_ids_are_rejected() {
 fn a_single_key_is_a_keyring_of_one() {
     let k = key("only", Suite::HmacSha512);
     assert_eq!(KeyLookup::suite(&k), Suite::HmacSha512);
-    assert!(k.lookup(&id("only")).known);
-    assert!(!k.lookup(&id("other")).known);
-    assert!(!k.lookup(&id("onl")).known);
+    assert!(look_up(&k, &id("only")).2);
+    assert!(!look_up(&k, &id("other")).2);
+    assert!(!look_up(&k, &id("onl")).2);
 }
 
 #[test]

@@ -133,3 +133,44 @@ fn slots_without_lifetimes_survive_a_key_rotation() {
         assert_eq!(Arc::strong_count(&slot.generation), 4, "slot {i}");
     }
 }
+
+/// A generator that always fails, as an OS RNG can.
+struct Broken;
+
+#[derive(Debug)]
+struct NoEntropy;
+
+impl std::fmt::Display for NoEntropy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("no entropy")
+    }
+}
+
+impl std::error::Error for NoEntropy {}
+
+impl getrandom::rand_core::TryRng for Broken {
+    type Error = NoEntropy;
+    fn try_next_u32(&mut self) -> Result<u32, NoEntropy> {
+        Err(NoEntropy)
+    }
+    fn try_next_u64(&mut self) -> Result<u64, NoEntropy> {
+        Err(NoEntropy)
+    }
+    fn try_fill_bytes(&mut self, _: &mut [u8]) -> Result<(), NoEntropy> {
+        Err(NoEntropy)
+    }
+}
+
+impl getrandom::rand_core::TryCryptoRng for Broken {}
+
+#[test]
+fn a_failing_generator_fails_new_and_is_not_asked_when_nothing_is_drawn() {
+    let key = Arc::new(Key::new(b"k"));
+    let mp = multiprocessing::Config::new();
+    let e = ServerHandshake::new(Arc::clone(&key), mp, &mut Broken).unwrap_err();
+    assert_eq!(e.to_string(), "no entropy");
+    assert!(ClientHandshake::new(Arc::clone(&key), mp, &mut Broken).is_err());
+    // The recipe's client draws no random bytes: it needs no generator.
+    let client = ClientHandshake::new(key, recipe::Config::default(), &mut Broken);
+    assert!(client.is_ok());
+}

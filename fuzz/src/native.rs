@@ -173,23 +173,34 @@ fn check_ring(ring: &Keyring, specs: &[KeySpec], unknown: Option<&[u8]>) {
     assert_eq!(ids, want, "Keyring::ids");
     for (_, id, _) in specs {
         let kid = KeyId::new(id).expect("valid id");
-        let found = ring.lookup(&kid);
-        assert!(found.known, "Keyring::lookup missed a key it holds");
-        assert_eq!(found.key.id(), kid, "Keyring::lookup found another key");
-        assert_eq!(found.key.suite(), suite);
+        let (found, found_suite, known) = look_up(ring, &kid);
+        assert!(known, "Keyring::lookup missed a key it holds");
+        assert_eq!(found, kid, "Keyring::lookup found another key");
+        assert_eq!(found_suite, suite);
         assert_eq!(ring.get(&kid).map(NativeKey::id), Some(kid), "Keyring::get");
     }
     if let Some(id) = unknown.filter(|id| !want.iter().any(|w| w == id)) {
         let kid = KeyId::new(id).expect("valid id");
-        let found = ring.lookup(&kid);
-        assert!(!found.known, "Keyring::lookup knows an id it does not hold");
-        assert_eq!(
-            found.key.suite(),
-            suite,
-            "the stand-in key is of another suite"
+        let (stand_in, stand_in_suite, known) = look_up(ring, &kid);
+        assert!(!known, "Keyring::lookup knows an id it does not hold");
+        assert_eq!(stand_in_suite, suite, "the stand-in key is of another suite");
+        assert!(
+            ring.get(&stand_in).is_some(),
+            "the stand-in key is not a key of the ring"
         );
         assert!(ring.get(&kid).is_none(), "Keyring::get of an unknown id");
     }
+}
+
+/// What a lookup hands its callback, as values: the id and suite of the key
+/// it passed, and whether it is the key the id names. Asserts one call.
+fn look_up(store: &impl KeyLookup, id: &KeyId) -> (KeyId, Suite, bool) {
+    let mut seen = Vec::new();
+    store.lookup(id, &mut |found| {
+        seen.push((found.key.id(), found.key.suite(), found.known));
+    });
+    assert_eq!(seen.len(), 1, "a lookup calls back exactly once");
+    seen[0]
 }
 
 /// Runs `client` (fresh) against `server_bytes`, everything at once.

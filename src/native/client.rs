@@ -3,7 +3,7 @@
 
 use super::config::Config;
 use super::hash::Hasher;
-use super::key::KeyId;
+use super::key::{KeyId, NativeKey};
 use super::lookup::ClientKeys;
 use super::session::Session;
 use super::suite::Suite;
@@ -39,6 +39,12 @@ enum State {
     },
 }
 
+/// The client's key for `suite`: a key the handle returns for it but keyed
+/// for another suite counts as none.
+fn key_of(keys: &dyn ClientKeys, suite: Suite) -> Option<&NativeKey> {
+    keys.key_for(suite).filter(|k| k.suite() == suite)
+}
+
 pub(crate) struct Client {
     nonce: [u8; NONCE_LEN],
     state: State,
@@ -72,7 +78,7 @@ impl Client {
         }
         if let Some(&id) = h.get(5) {
             match Suite::from_id(id) {
-                Some(s) if keys.key_for(s).is_some() => {}
+                Some(s) if key_of(keys, s).is_some() => {}
                 _ => return Err(Error::SuiteNotAllowed { id }),
             }
         }
@@ -90,7 +96,7 @@ impl Client {
     ) -> Result<(), Error> {
         let not_allowed = Error::SuiteNotAllowed { id: hello[5] };
         let suite = Suite::from_id(hello[5]).ok_or(not_allowed)?;
-        let key = keys.key_for(suite).ok_or(not_allowed)?;
+        let key = key_of(keys, suite).ok_or(not_allowed)?;
         if hello[6..] == self.nonce {
             return Err(Error::ReflectedNonce);
         }
@@ -191,7 +197,7 @@ impl Client {
             // PROTOCOL.md client step 3, on a complete accepting `ServerFinish`.
             let (head, server_tag) = finish.bytes().split_at(2);
             let th2 = transcript.snapshot();
-            let ok = keys.key_for(*suite).is_some_and(|key| {
+            let ok = key_of(keys, *suite).is_some_and(|key| {
                 key.keys()
                     .server
                     .verify(&[labels::SERVER_FINISH, th2.as_bytes()], server_tag)
@@ -265,7 +271,7 @@ impl Protocol for Client {
         else {
             return None;
         };
-        let prk = &keys.key_for(*suite)?.keys().prk;
+        let prk = &key_of(keys, *suite)?.keys().prk;
         Some(Session::derive(prk, *suite, *key_id, transcript.snapshot()))
     }
 }

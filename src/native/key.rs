@@ -42,8 +42,7 @@ impl KeyId {
         &self.bytes[..usize::from(self.len)]
     }
 
-    /// A one-byte id `00`, where an id is needed before any is known (the
-    /// stand-in key of a keyring never matches a lookup, whatever its id).
+    /// A one-byte id `00`, where an id is needed before any is known.
     pub(crate) const fn placeholder() -> KeyId {
         KeyId {
             bytes: [0; MAX_KEY_ID_LEN],
@@ -163,19 +162,6 @@ impl NativeKey {
             suite,
             keys: SuiteKeys::derive(suite, secret),
         })
-    }
-
-    /// A key of `suite` that stands in for an unknown key id, so that a
-    /// proof naming one costs the server the same work as any other. Its
-    /// secret is a fixed public string: a proof it verifies is rejected
-    /// anyway, as an unknown key id always is.
-    #[cfg(feature = "std")]
-    pub(crate) fn decoy(suite: Suite) -> NativeKey {
-        NativeKey {
-            id: KeyId::placeholder(),
-            suite,
-            keys: SuiteKeys::derive(suite, labels::DECOY),
-        }
     }
 
     /// The key id.

@@ -33,19 +33,23 @@ struct Slot {
 ///   `RandomState`) to two buckets of four slots; a lookup reads those
 ///   eight slots, whatever the ring's size.
 /// - **The same work for every id**: all eight slots are compared (word by
-///   word, no early exit, `subtle` for the verdict), and an unknown id gets
-///   a stand-in key of the ring's suite, so checking its proof costs what
-///   checking any other does (`cargo bench --bench keyring` measures it).
+///   word, no early exit, `subtle` for the verdict, a conditional select for
+///   the key), and an unknown id gets a stand-in: a real key of the ring,
+///   picked by the id's hash, so checking its proof costs what checking any
+///   other does and reaches memory the same way (a fresh unknown id finds
+///   its stand-in as cold as a fresh known id finds its key).
+///   `cargo bench --bench ct` measures the server's handling of proofs
+///   naming the first, the last, fresh known and fresh unknown ids;
+///   `cargo bench --bench keyring` the cost of a lookup against ring size.
 /// - **Refused when built**: an empty ring, a key id that appears twice,
 ///   keys of more than one suite.
 ///
 /// A ring is immutable: rotate keys by building a new one and swapping it
 /// in ([`SharedKeyring`]); a handshake keeps the ring it started with.
-/// Memory: one [`NativeKey`] (about 1 KiB) per key, plus 48 bytes times
-/// the next power of two of the key count, times 4.
+/// Memory: one [`NativeKey`] (1152 bytes) per key, plus an index of 40-byte
+/// slots, four per bucket, at least one bucket per key (a power of two).
 pub struct Keyring {
     suite: Suite,
-    /// The keys, then the stand-in for unknown ids (always last).
     keys: Vec<NativeKey>,
     slots: Vec<Slot>,
     /// Number of buckets minus one (a power of two minus one).
@@ -62,7 +66,7 @@ impl Keyring {
     /// [`Error::SuiteMismatch`] if it is not of the first key's suite, else
     /// [`Error::DuplicateKeyId`] if its id came before.
     pub fn new(keys: impl IntoIterator<Item = NativeKey>) -> Result<Keyring, Error> {
-        let mut keys: Vec<NativeKey> = keys.into_iter().collect();
+        let keys: Vec<NativeKey> = keys.into_iter().collect();
         let suite = keys.first().ok_or(Error::EmptyKeyring)?.suite();
         let mut seen = HashSet::with_capacity(keys.len());
         for key in &keys {
@@ -77,7 +81,6 @@ impl Keyring {
             }
         }
         let (slots, mask, hasher) = index(&keys);
-        keys.push(NativeKey::decoy(suite));
         Ok(Keyring {
             suite,
             keys,
@@ -96,7 +99,7 @@ impl Keyring {
     /// Number of keys (at least 1).
     #[must_use]
     pub fn len(&self) -> usize {
-        self.keys.len() - 1
+        self.keys.len()
     }
 
     /// Always `false`: a ring holds at least one key.
@@ -109,23 +112,20 @@ impl Keyring {
     /// server uses [`KeyLookup::lookup`].
     #[must_use]
     pub fn get(&self, id: &KeyId) -> Option<&NativeKey> {
-        self.keys[..self.len()].iter().find(|k| k.id() == *id)
+        self.keys.iter().find(|k| k.id() == *id)
     }
 
     /// The key ids, in the order the keys were given.
     pub fn ids(&self) -> impl Iterator<Item = KeyId> + '_ {
-        self.keys[..self.len()].iter().map(NativeKey::id)
-    }
-
-    fn buckets(&self, id: &KeyId) -> [usize; 2] {
-        buckets(&self.hasher, id, self.mask)
+        self.keys.iter().map(NativeKey::id)
     }
 }
 
-/// The two buckets of `id`: the low and high halves of one 64-bit hash.
-fn buckets(hasher: &RandomState, id: &KeyId, mask: usize) -> [usize; 2] {
+/// The two buckets of `id` (the low and high halves of one 64-bit hash), and
+/// the hash itself.
+fn buckets(hasher: &RandomState, id: &KeyId, mask: usize) -> ([usize; 2], u64) {
     let h = hasher.hash_one(id.as_bytes());
-    [h as usize & mask, (h >> 32) as usize & mask]
+    ([h as usize & mask, (h >> 32) as usize & mask], h)
 }
 
 /// Builds the index of `keys`: each id in the emptier of its two buckets.
@@ -146,7 +146,7 @@ fn index(keys: &[NativeKey]) -> (Vec<Slot>, usize, RandomState) {
                     .filter(|s| s.len != 0)
                     .count()
             };
-            let [b1, b2] = buckets(&hasher, &id, mask);
+            let ([b1, b2], _) = buckets(&hasher, &id, mask);
             let b = if used(b2) < used(b1) { b2 } else { b1 };
             let Some(slot) = slots[b * BUCKET..][..BUCKET]
                 .iter_mut()
@@ -178,12 +178,16 @@ impl KeyLookup for Keyring {
     /// Reads both buckets of `id` whole, comparing every slot without an
     /// early exit, and picks the key (or the stand-in) by a conditional
     /// select: the same work for a first, last or unknown id.
-    fn lookup(&self, id: &KeyId) -> Lookup<'_> {
+    fn lookup(&self, id: &KeyId, found: &mut dyn FnMut(Lookup<'_>)) {
         let (words, len) = id.words();
-        let decoy = u32::try_from(self.len()).unwrap_or(u32::MAX);
-        let mut index = decoy;
+        let (buckets, hash) = buckets(&self.hasher, id, self.mask);
+        // The stand-in of an unknown id: a key of the ring, by the id's hash
+        // (public: the id is the peer's own). Bounded by the ring's size.
+        // (Multiply and shift, not a division: its time does not vary.)
+        let stand_in = ((hash >> 32) * self.keys.len() as u64) >> 32;
+        let mut index = stand_in as u32;
         let mut known = Choice::from(0);
-        for b in self.buckets(id) {
+        for b in buckets {
             for slot in &self.slots[b * BUCKET..][..BUCKET] {
                 let diff = (slot.words[0] ^ words[0])
                     | (slot.words[1] ^ words[1])
@@ -195,14 +199,11 @@ impl KeyLookup for Keyring {
                 known |= eq;
             }
         }
-        let key = self
-            .keys
-            .get(index as usize)
-            .unwrap_or(&self.keys[self.len()]);
-        Lookup {
+        let key = self.keys.get(index as usize).unwrap_or(&self.keys[0]);
+        found(Lookup {
             key,
             known: known.into(),
-        }
+        });
     }
 }
 
@@ -213,10 +214,7 @@ impl core::fmt::Debug for Keyring {
             .field("suite", &self.suite)
             .field(
                 "ids",
-                &self.keys[..self.len()]
-                    .iter()
-                    .map(NativeKey::id)
-                    .collect::<Vec<_>>(),
+                &self.keys.iter().map(NativeKey::id).collect::<Vec<_>>(),
             )
             .finish()
     }

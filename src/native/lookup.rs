@@ -21,28 +21,43 @@ pub struct Lookup<'a> {
 
 /// The key-lookup seam of the native server: asked once per handshake, by
 /// the key id in `ClientProof`, so keys can come from a [`Keyring`], a map
-/// the application keeps, or a store reloaded at run time.
+/// the application keeps (behind a lock, if it changes in place), or a
+/// store reloaded at run time.
+///
+/// The key is handed to a callback rather than returned, so a store can
+/// lend it from inside a lock guard or a cache entry: the server uses it
+/// only during the call (it checks the proof, makes its own tag and keeps
+/// a copy of the key's HKDF PRK for the session), so a key replaced or
+/// revoked afterwards does not change a handshake already accepted.
 ///
 /// A server holds its lookup through the handle it was built with (an
 /// `Arc<Keyring>` snapshot, say), so a handshake keeps the keys it started
 /// with while the application swaps in new ones for the next handshakes.
 ///
 /// # Contract
-/// - Every key it returns is keyed for [`suite`](Self::suite); a key of
+/// - `lookup` calls `found` exactly once. A lookup that never calls it
+///   rejects the proof (as an unknown key id); later calls are ignored.
+/// - Every key it passes is keyed for [`suite`](Self::suite); a key of
 ///   another suite is treated as unknown.
-/// - It answers the same for the same id as long as a handshake holds it:
-///   the server looks the accepted id up again to derive the session.
-/// - `lookup` should take the same time for every id, known or not (the
-///   id comes from an unauthenticated peer): [`Keyring`] does. A store that
-///   does not gives the peer a way to tell which ids exist.
+/// - It should take the same time, and touch memory the same way, for
+///   every id, known or not: the id comes from an unauthenticated peer. A
+///   store that does not tells that peer which ids exist. [`Keyring`] reads
+///   the same number of index slots for every id and, for an unknown one,
+///   checks the proof against a real key of the ring picked by the id's
+///   hash, so that a fresh unknown id reaches cold memory like a fresh
+///   known one does.
+///
+/// Without the `std` feature there is no `Keyring`: a single `NativeKey` is
+/// a store, or the application implements this trait over its own table.
 ///
 /// [`Keyring`]: super::Keyring
 pub trait KeyLookup {
     /// The suite the server announces in `ServerHello`.
     fn suite(&self) -> Suite;
 
-    /// The key named `id`, or a stand-in (see [`Lookup`]).
-    fn lookup(&self, id: &KeyId) -> Lookup<'_>;
+    /// Calls `found` once with the key named `id`, or a stand-in (see
+    /// [`Lookup`]).
+    fn lookup(&self, id: &KeyId, found: &mut dyn FnMut(Lookup<'_>));
 }
 
 /// One key is a keyring of one: the stand-in for another id is the key
@@ -52,11 +67,11 @@ impl KeyLookup for NativeKey {
         NativeKey::suite(self)
     }
 
-    fn lookup(&self, id: &KeyId) -> Lookup<'_> {
-        Lookup {
+    fn lookup(&self, id: &KeyId, found: &mut dyn FnMut(Lookup<'_>)) {
+        found(Lookup {
             key: self,
             known: self.id().ct_eq(id).into(),
-        }
+        });
     }
 }
 
@@ -64,6 +79,11 @@ impl KeyLookup for NativeKey {
 /// accepts. A server whose suite has no key here is refused
 /// ([`Error::SuiteNotAllowed`](crate::Error::SuiteNotAllowed)), so holding
 /// keys of one suite only is how a client insists on that suite.
+///
+/// Contract: `key_for(suite)` returns a key of that `suite` (another is
+/// refused like a missing one), and the same key for as long as a
+/// handshake holds the handle: the client asks again to check the
+/// server's tag and to derive the session.
 ///
 /// Implemented for one key, arrays, slices and (with `alloc`) vectors of
 /// keys (the first of a suite is used), and references and `Box` / `Rc` /
@@ -99,8 +119,8 @@ macro_rules! delegate_to_target {
                 (**self).suite()
             }
 
-            fn lookup(&self, id: &KeyId) -> Lookup<'_> {
-                (**self).lookup(id)
+            fn lookup(&self, id: &KeyId, found: &mut dyn FnMut(Lookup<'_>)) {
+                (**self).lookup(id, found)
             }
         }
 

@@ -71,10 +71,6 @@ pub(crate) mod labels {
     pub(crate) const S2C: &[u8] = b"hmac-handshake v1 s2c";
     pub(crate) const EXPORTER: &[u8] = b"hmac-handshake v1 exporter";
     pub(crate) const EXPORT: &[u8] = b"hmac-handshake v1 export";
-    /// The secret of the stand-in key a keyring checks unknown key ids
-    /// with (public: a proof it verifies is rejected anyway).
-    #[cfg(feature = "std")]
-    pub(crate) const DECOY: &[u8] = b"hmac-handshake v1 unknown key id";
 }
 
 /// Starts the transcript hash: `"hmac-handshake v1" || H(context)`.
