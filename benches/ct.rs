@@ -335,6 +335,13 @@ fn alike_ids(ring: &Keyring, n: usize) -> (Vec<String>, Vec<String>) {
     let mut unknown = Vec::new();
     let mut candidate = RING_KEYS;
     while unknown.len() < n {
+        // Ids are 9 bytes, `key-` and five digits: 90,000 unknown ones.
+        assert!(
+            candidate < 100_000,
+            "only {} unknown ids with different stand-ins: the lookup's stand-ins do not \
+             spread over the ring",
+            unknown.len()
+        );
         let id = format!("key-{candidate:05}");
         candidate += 1;
         let mut stand_in = None;
