@@ -46,15 +46,24 @@ impl Core {
 
     /// Queues this side's last message: done once it has been sent.
     pub(crate) fn send_last(&mut self, parts: &[&[u8]]) {
-        self.out.push(parts);
-        self.phase = Phase::Closing(None);
+        self.close(parts, None);
     }
 
     /// Queues the protocol's failure message (`#FAILURE#`, native `03 01`):
     /// failed with `error` once it has been sent.
     pub(crate) fn reject(&mut self, parts: &[&[u8]], error: Error) {
+        self.close(parts, Some(error));
+    }
+
+    fn close(&mut self, parts: &[&[u8]], error: Option<Error>) {
         self.out.push(parts);
-        self.phase = Phase::Closing(Some(error));
+        // Nothing to hand out (no protocol queues an empty message, but a
+        // machine must never wait on an empty outbox): the end is now.
+        self.phase = match (self.out.is_empty(), error) {
+            (false, e) => Phase::Closing(e),
+            (true, None) => Phase::Done,
+            (true, Some(e)) => Phase::Failed(e),
+        };
     }
 
     /// Done now: nothing more to send.
