@@ -12,7 +12,7 @@ use std::time::Duration;
 use getrandom::rand_core::TryRng;
 use getrandom::SysRng;
 use hmac_handshake::adapter::blocking::{
-    client_authenticate, recv_bytes, send_bytes, server_authenticate, AuthError,
+    client_authenticate_within, server_authenticate_within, AuthError, AuthStream,
 };
 use hmac_handshake::native::{self, Keyring, NativeKey, Suite};
 use hmac_handshake::{multiprocessing, recipe, ClientProfile, Key, Profile, ServerProfile};
@@ -38,14 +38,15 @@ fn serve<P: ServerProfile<Arc<Key>>>(
     clients: usize,
 ) {
     for stream in listener.incoming().take(clients) {
-        let mut stream = stream.expect("accept");
+        let stream = stream.expect("accept");
         stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
         let peer = stream.peer_addr().expect("peer");
-        match server_authenticate(&mut stream, Arc::clone(&key), config) {
-            Ok(auth) => {
+        // The whole handshake must end within TIMEOUT, however slow the peer.
+        match server_authenticate_within(&stream, Arc::clone(&key), config, TIMEOUT) {
+            Ok(mut auth) => {
                 let scheme = auth.outcome.scheme;
                 println!("  server: accepted {peer} digest={}", scheme.digest());
-                echo_once(&mut stream, scheme.profile(), auth.leftover);
+                echo_once(&mut auth, scheme.profile());
             }
             Err(e) => println!("  server: rejected {peer}: {e}"),
         }
@@ -53,22 +54,18 @@ fn serve<P: ServerProfile<Arc<Key>>>(
 }
 
 /// Echoes one message: raw bytes after the recipe, one `recv_bytes` /
-/// `send_bytes` frame after the multiprocessing and native handshakes.
-fn echo_once(stream: &mut TcpStream, profile: Profile, mut pending: Vec<u8>) {
+/// `send_bytes` frame after the multiprocessing and native handshakes. The
+/// authenticated stream hands out bytes that came with the handshake first.
+fn echo_once(conn: &mut AuthStream<&TcpStream>, profile: Profile) {
     match profile {
         Profile::Recipe => {
             let mut buf = [0u8; 1024];
-            let n = if pending.is_empty() {
-                stream.read(&mut buf).unwrap_or(0)
-            } else {
-                buf[..pending.len()].copy_from_slice(&pending);
-                pending.len()
-            };
-            let _ = stream.write_all(&buf[..n]);
+            let n = conn.read(&mut buf).unwrap_or(0);
+            let _ = conn.write_all(&buf[..n]);
         }
         _ => {
-            if let Ok(Some(msg)) = recv_bytes(stream, &mut pending, 1 << 20) {
-                let _ = send_bytes(stream, &msg);
+            if let Ok(Some(msg)) = conn.recv_bytes(1 << 20) {
+                let _ = conn.send_bytes(&msg);
             }
         }
     }
@@ -82,30 +79,28 @@ fn client<P: ClientProfile<Key>>(
     text: &str,
 ) -> Result<String, String> {
     let err = |e: AuthError| e.to_string();
-    let mut stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    let stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
     stream
         .set_read_timeout(Some(TIMEOUT))
         .map_err(|e| e.to_string())?;
     // The handshake takes the key and drops it when it ends.
-    let auth = client_authenticate(&mut stream, key, config).map_err(err)?;
-    let mut pending = auth.leftover;
+    let mut auth = client_authenticate_within(stream, key, config, TIMEOUT).map_err(err)?;
     let reply = match auth.outcome.scheme.profile() {
         Profile::Recipe => {
-            stream
-                .write_all(text.as_bytes())
-                .map_err(|e| e.to_string())?;
+            auth.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
             let mut reply = vec![0u8; text.len()];
             // The recipe gives the client no verdict: a server that rejected
             // us closes, and this read says so.
-            stream.read_exact(&mut reply).map_err(|_| {
+            auth.read_exact(&mut reply).map_err(|_| {
                 "the server closed the connection after our proof: \
                  it rejected our key (the recipe sends no verdict)"
             })?;
             reply
         }
         _ => {
-            send_bytes(&mut stream, text.as_bytes()).map_err(|e| e.to_string())?;
-            recv_bytes(&mut stream, &mut pending, 1 << 20)
+            auth.send_bytes(text.as_bytes())
+                .map_err(|e| e.to_string())?;
+            auth.recv_bytes(1 << 20)
                 .map_err(|e| e.to_string())?
                 .ok_or("the server closed the connection")?
         }
@@ -162,14 +157,14 @@ fn native_demo() {
     let keyring = Arc::new(keyring);
     let server = thread::spawn(move || {
         for stream in listener.incoming().take(2) {
-            let mut stream = stream.expect("accept");
+            let stream = stream.expect("accept");
             stream.set_read_timeout(Some(TIMEOUT)).expect("timeout");
             let peer = stream.peer_addr().expect("peer");
-            match server_authenticate(&mut stream, Arc::clone(&keyring), config) {
-                Ok(auth) => {
+            match server_authenticate_within(&stream, Arc::clone(&keyring), config, TIMEOUT) {
+                Ok(mut auth) => {
                     let session = auth.session.as_ref().expect("native session");
                     println!("  server: accepted {peer} key_id={}", session.key_id());
-                    echo_once(&mut stream, Profile::Native, auth.leftover);
+                    echo_once(&mut auth, Profile::Native);
                 }
                 Err(e) => println!("  server: rejected {peer}: {e}"),
             }
@@ -180,13 +175,11 @@ fn native_demo() {
         let key = NativeKey::new(b"2026-12", &bytes, suite).expect("key");
         let result = TcpStream::connect(addr)
             .map_err(AuthError::from)
-            .and_then(|mut stream| {
+            .and_then(|stream| {
                 stream.set_read_timeout(Some(TIMEOUT))?;
-                let auth = client_authenticate(&mut stream, key, config)?;
-                send_bytes(&mut stream, b"hello over native")?;
-                let mut pending = auth.leftover;
-                let echo =
-                    recv_bytes(&mut stream, &mut pending, 1 << 20)?.ok_or(AuthError::Closed)?;
+                let mut auth = client_authenticate_within(stream, key, config, TIMEOUT)?;
+                auth.send_bytes(b"hello over native")?;
+                let echo = auth.recv_bytes(1 << 20)?.ok_or(AuthError::Closed)?;
                 Ok((auth.session.expect("native session"), echo))
             });
         match result {

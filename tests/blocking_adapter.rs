@@ -78,7 +78,7 @@ fn recipe_server_over(
     let mut stream = Awkward::new(client_bytes, chunk);
     let result = drive(machine, &mut stream).map(|auth| {
         assert!(auth.outcome.peer_authenticated);
-        auth.leftover
+        auth.leftover().to_vec()
     });
     (result, stream)
 }
@@ -308,7 +308,10 @@ fn native_authenticate_with_shared_keys_gives_equal_sessions_and_leftover() {
         let ring = Arc::clone(&ring);
         thread::spawn(move || {
             let mut end = server_end.corked();
-            let auth = server_authenticate(&mut end, ring, config).unwrap();
+            let auth = server_authenticate(&mut end, ring, config)
+                .unwrap()
+                .into_parts()
+                .1;
             // Application data right behind ServerFinish, in the same write.
             send_bytes(&mut end, b"hello from the server").unwrap();
             end.push();
@@ -318,7 +321,10 @@ fn native_authenticate_with_shared_keys_gives_equal_sessions_and_leftover() {
             (auth.outcome, auth.session, reply)
         })
     };
-    let auth = client_authenticate(&mut client_end, Arc::clone(&key), config).unwrap();
+    let auth = client_authenticate(&mut client_end, Arc::clone(&key), config)
+        .unwrap()
+        .into_parts()
+        .1;
     let mut expected_leftover = Vec::new();
     send_bytes(&mut expected_leftover, b"hello from the server").unwrap();
     assert_eq!(auth.leftover, expected_leftover, "the client's leftover");

@@ -214,7 +214,10 @@ fn multiprocessing_server_echoes_each_frame() {
     let server = Server::start("multiprocessing", &[]);
     let mut stream = tcp(&server);
     let key = Key::new(KEY.as_bytes());
-    let auth = client_authenticate(&mut stream, &key, multiprocessing::Config::new()).unwrap();
+    let auth = client_authenticate(&mut stream, &key, multiprocessing::Config::new())
+        .unwrap()
+        .into_parts()
+        .1;
     assert!(auth.outcome.peer_authenticated);
     let mut pending = auth.leftover;
     let big = vec![0xa5u8; 1 << 20];

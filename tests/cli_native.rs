@@ -270,7 +270,10 @@ fn native_server_echoes_each_frame() {
     let mut stream = tcp(&server);
     // One key per suite: the client accepts any suite, as the CLI's does.
     let keys = Suite::ALL.map(|suite| NativeKey::new(b"k2", KEY2.as_bytes(), suite).unwrap());
-    let auth = client_authenticate(&mut stream, &keys, native::Config::new(b"frames")).unwrap();
+    let auth = client_authenticate(&mut stream, &keys, native::Config::new(b"frames"))
+        .unwrap()
+        .into_parts()
+        .1;
     assert_eq!(auth.session.expect("a session").key_id().as_bytes(), b"k2");
     let mut pending = auth.leftover;
     let big = vec![0x5au8; 1 << 20];

@@ -5,13 +5,12 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use hmac_handshake::adapter::blocking::{
-    client_authenticate, recv_bytes, send_bytes, AuthError, Authenticated,
+    client_authenticate_within, recv_bytes, send_bytes, AuthError, AuthStream,
 };
 use hmac_handshake::native::{self, Session, Suite};
 use hmac_handshake::Error;
 
 use crate::args::ConnectArgs;
-use crate::deadline::Deadline;
 use crate::failure::Failure;
 use crate::key;
 use crate::profile::{self, NativeOptions, Wire};
@@ -51,7 +50,7 @@ pub fn run(args: &ConnectArgs) -> Result<(), Failure> {
         Wire::Recipe(config) => {
             let key = key::load(common.key_file.as_deref())?;
             let stream = dial(&args.addr, timeout)?;
-            let auth = client_authenticate(&mut Deadline::new(&stream, timeout), key, config)
+            let auth = client_authenticate_within(&stream, key, config, timeout)
                 .map_err(|e| handshake_failure(&e, timeout))?;
             relax(&stream, timeout)?;
             exchange_raw(&stream, &auth, message)?
@@ -59,7 +58,7 @@ pub fn run(args: &ConnectArgs) -> Result<(), Failure> {
         Wire::Multiprocessing(config) => {
             let key = key::load(common.key_file.as_deref())?;
             let stream = dial(&args.addr, timeout)?;
-            let auth = client_authenticate(&mut Deadline::new(&stream, timeout), key, config)
+            let auth = client_authenticate_within(&stream, key, config, timeout)
                 .map_err(|e| handshake_failure(&e, timeout))?;
             relax(&stream, timeout)?;
             exchange_frames(&stream, auth, message)?
@@ -72,7 +71,7 @@ pub fn run(args: &ConnectArgs) -> Result<(), Failure> {
             let keys = key::load_native(common.key_file.as_deref(), &options.key_id, &suites)?;
             let stream = dial(&args.addr, timeout)?;
             let config = native::Config::new(&options.context);
-            let auth = client_authenticate(&mut Deadline::new(&stream, timeout), keys, config)
+            let auth = client_authenticate_within(&stream, keys, config, timeout)
                 .map_err(|e| native_failure(&e, &options, timeout))?;
             if let Some(session) = &auth.session {
                 report_session(session);
@@ -219,14 +218,14 @@ fn io_failure(what: &str, e: &io::Error) -> Failure {
 /// only sign of a rejection.
 fn exchange_raw(
     stream: &TcpStream,
-    auth: &Authenticated,
+    auth: &AuthStream<&TcpStream>,
     message: &[u8],
 ) -> Result<Vec<u8>, Failure> {
-    if !auth.leftover.is_empty() {
+    if !auth.leftover().is_empty() {
         return Err(Failure::Other(format!(
             "the server sent {} bytes beyond the 32-byte challenge before our proof: not a \
              recipe server (wrong --profile?)",
-            auth.leftover.len()
+            auth.leftover().len()
         )));
     }
     let mut writer = stream;
@@ -272,13 +271,13 @@ fn exchange_raw(
 /// Multiprocessing: one `send_bytes`, one `recv_bytes`.
 fn exchange_frames(
     stream: &TcpStream,
-    auth: Authenticated,
+    auth: AuthStream<&TcpStream>,
     message: &[u8],
 ) -> Result<Vec<u8>, Failure> {
     let mut writer = stream;
     send_bytes(&mut writer, message).map_err(|e| io_failure("sending the message", &e))?;
     let mut reader = stream;
-    let mut pending = auth.leftover;
+    let mut pending = auth.into_parts().1.leftover;
     match recv_bytes(&mut reader, &mut pending, MAX_MESSAGE) {
         Ok(Some(reply)) => Ok(reply),
         Ok(None) => Err(Failure::Other(

@@ -6,7 +6,6 @@
 
 mod args;
 mod connect;
-mod deadline;
 mod failure;
 mod key;
 mod keygen;

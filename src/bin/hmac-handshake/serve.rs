@@ -8,13 +8,12 @@ use std::thread;
 use std::time::Duration;
 
 use hmac_handshake::adapter::blocking::{
-    recv_bytes, send_bytes, server_authenticate, AuthError, Authenticated,
+    recv_bytes, send_bytes, server_authenticate_within, AuthError, AuthStream,
 };
 use hmac_handshake::native::{self, Keyring, Suite};
 use hmac_handshake::{multiprocessing, recipe, Error, Key};
 
 use crate::args::ServeArgs;
-use crate::deadline::Deadline;
 use crate::failure::Failure;
 use crate::profile::{self, ProfileName, Wire};
 use crate::{key, keyring};
@@ -165,16 +164,15 @@ fn line(text: &str) {
 /// given back when it ends.
 fn handle(stream: &TcpStream, peer: SocketAddr, shared: Shared, slot: Slot) {
     let _ = stream.set_nodelay(true);
-    let mut deadline = Deadline::new(stream, shared.timeout);
     let result = match &shared.keys {
         Keys::Recipe { key, config } => {
-            server_authenticate(&mut deadline, Arc::clone(key), *config)
+            server_authenticate_within(stream, Arc::clone(key), *config, shared.timeout)
         }
         Keys::Multiprocessing { key, config } => {
-            server_authenticate(&mut deadline, Arc::clone(key), *config)
+            server_authenticate_within(stream, Arc::clone(key), *config, shared.timeout)
         }
         Keys::Native { keyring, config } => {
-            server_authenticate(&mut deadline, Arc::clone(keyring), *config)
+            server_authenticate_within(stream, Arc::clone(keyring), *config, shared.timeout)
         }
     };
     let auth = match result {
@@ -234,10 +232,10 @@ const MD5_NOT_ALLOWED: &str = "the peer uses HMAC-MD5, so it looks like Python <
                                if that peer is expected";
 
 /// Recipe: echo raw bytes, the handshake's leftover first, until EOF.
-fn echo_raw(stream: &TcpStream, auth: Authenticated) -> io::Result<()> {
+fn echo_raw(stream: &TcpStream, auth: AuthStream<&TcpStream>) -> io::Result<()> {
     let mut reader = stream;
     let mut writer = stream;
-    writer.write_all(&auth.leftover)?;
+    writer.write_all(auth.leftover())?;
     let mut buf = [0u8; 16 * 1024];
     loop {
         let n = match reader.read(&mut buf) {
@@ -252,10 +250,10 @@ fn echo_raw(stream: &TcpStream, auth: Authenticated) -> io::Result<()> {
 
 /// Multiprocessing and native: `recv_bytes` then `send_bytes` of the same payload,
 /// until a clean EOF between messages.
-fn echo_frames(stream: &TcpStream, auth: Authenticated) -> io::Result<()> {
+fn echo_frames(stream: &TcpStream, auth: AuthStream<&TcpStream>) -> io::Result<()> {
     let mut reader = stream;
     let mut writer = stream;
-    let mut pending = auth.leftover;
+    let mut pending = auth.into_parts().1.leftover;
     while let Some(message) = recv_bytes(&mut reader, &mut pending, MAX_MESSAGE)? {
         send_bytes(&mut writer, &message)?;
     }
