@@ -22,8 +22,22 @@ pub const MIN_TIMEOUT_SECS: f64 = 0.001;
 /// Longest `--timeout`, in seconds (one day).
 pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;
 
-/// Default cap on connections the server handles at once.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// Default cap on authenticated connections the server holds at once.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 10_000;
+
+/// Default cap on handshakes in progress (accepted, not yet authenticated).
+pub const DEFAULT_MAX_PENDING: u32 = 1024;
+
+/// Default cap on handshakes in progress from one peer address (an IPv4
+/// address, an IPv6 /64, a Unix user id).
+pub const DEFAULT_MAX_PENDING_PER_PEER: u32 = 64;
+
+/// Default idle timeout of an authenticated connection, in seconds.
+pub const DEFAULT_IDLE_TIMEOUT: &str = "300";
+
+/// Largest value of the connection caps: far above what one process holds,
+/// and small enough to count in a semaphore.
+pub const MAX_CAP: u32 = 1_000_000;
 
 const AFTER_HELP: &str = "\
 KEY:
@@ -60,7 +74,9 @@ NATIVE (--profile native, the crate's own protocol, PROTOCOL.md):
   serve:   --keyring FILE: one `KEY_ID HEXKEY` per line; blank lines,
            lines starting with # and a UTF-8 byte order mark at the start
            of the file are ignored; HEXKEY is the key in hex (at least 32
-           hex digits). Loaded once at start. Without --keyring:
+           hex digits). Reloaded on SIGHUP and when the file is replaced
+           or changed (`reloaded keyring FILE: N keys`; a broken file is
+           refused on stderr and the old keys stay). Without --keyring:
            one key from --key-file / HMAC_HANDSHAKE_KEY under --key-id
            (default `default`). --suite: the one suite used (default
            hmac-sha256). Lines gain the key id: `accepted PEER digest=NAME
@@ -101,7 +117,7 @@ Example:
   echo \"$key\" | xxd -r -p > k1.key
   hmac-handshake connect --profile native --key-id k1 --key-file k1.key ...";
 
-/// Authenticate TCP connections with a shared-key HMAC challenge/response,
+/// Authenticate TCP or Unix socket connections with a shared-key HMAC challenge/response,
 /// then echo.
 ///
 /// Authentication is not encryption: after the handshake, bytes travel in clear.
@@ -121,9 +137,32 @@ pub enum Command {
     /// profile, or `rejected PEER: REASON`).
     ///
     /// The first stdout line is `listening on ADDR` (the real port when
-    /// --listen has port 0). Each connection runs on its own thread with a
-    /// handshake deadline of --timeout seconds, so a silent or slow client
-    /// never blocks the others.
+    /// --listen has port 0); a keyring reload prints `reloaded keyring
+    /// FILE: N keys`, SIGINT or SIGTERM `shutting down: ...` then
+    /// `stopped: ...`, and exit status 0.
+    ///
+    /// What it withstands, with the defaults: 10,000 authenticated
+    /// connections at once (--max-connections), apart from up to 1024
+    /// handshakes in progress (--max-pending), at most 64 of them from one
+    /// address (--max-pending-per-peer). Idle or slow unauthenticated
+    /// sockets therefore never take the places of authenticated clients: a
+    /// peer over its own bound is refused with a `rejected` line, and when
+    /// all --max-pending places are taken new connections wait in the
+    /// listen backlog (4096) until one frees. Each handshake must finish
+    /// within --timeout (10 s) however its bytes are paced; an
+    /// authenticated connection that completes no message for
+    /// --idle-timeout (300 s) is closed. At start the open-file limit is
+    /// raised to its hard limit (stderr says so when that is below what the
+    /// caps need). TCP_NODELAY and TCP_QUICKACK are set, so CPython's
+    /// two-write Client does not wait for a delayed ACK.
+    ///
+    /// --keyring FILE is reloaded on SIGHUP and when the file changes
+    /// (checked every 250 ms: device, inode, modification time and size,
+    /// through symlinks, so an atomic rename or a Kubernetes secret update
+    /// is seen): handshakes in progress finish with the keys they started
+    /// with, a broken file is refused (an error on stderr) and the previous
+    /// keys stay. SIGINT or SIGTERM stops accepting, lets handshakes and
+    /// messages in progress finish (up to --timeout) and exits 0.
     #[command(after_help = AFTER_HELP)]
     Serve(ServeArgs),
     /// Authenticate to a server, send --message, print the echoed reply.
@@ -142,16 +181,40 @@ pub enum Command {
 /// Options of `serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on, e.g. 127.0.0.1:7000 (port 0: any free port).
+    /// Address to listen on, e.g. 127.0.0.1:7000 (port 0: any free port),
+    /// or unix:PATH for a Unix socket (a stale socket file there is
+    /// replaced; the file is removed on a clean exit).
     #[arg(long, value_name = "ADDR")]
     pub listen: String,
-    /// Most connections handled at once; connections beyond are closed
-    /// at once, with a `rejected` line.
+    /// Most authenticated connections held at once (1 to 1000000). A
+    /// connection that arrives, or authenticates, when all are taken is
+    /// closed with a `rejected` line.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS,
-          value_parser = clap::value_parser!(usize))]
-    pub max_connections: usize,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CAP)))]
+    pub max_connections: u32,
+    /// Most handshakes in progress at once (1 to 1000000), apart from the
+    /// authenticated connections. When all are taken, the server stops
+    /// accepting until one frees: new connections wait in the listen
+    /// backlog.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PENDING,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CAP)))]
+    pub max_pending: u32,
+    /// Most handshakes in progress from one peer (an IPv4 address, an IPv6
+    /// /64 network, a Unix user id; 1 to 1000000). Connections beyond are
+    /// closed at once with a `rejected` line, so one address cannot take
+    /// all of --max-pending.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PENDING_PER_PEER,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CAP)))]
+    pub max_pending_per_peer: u32,
+    /// Seconds an authenticated connection may go without completing a
+    /// message (recipe: without sending a byte) before it is closed,
+    /// 0.001 to 86400.
+    #[arg(long, value_name = "SECONDS", default_value = DEFAULT_IDLE_TIMEOUT,
+          value_parser = parse_timeout)]
+    pub idle_timeout: Duration,
     /// Native profile: the keys accepted, one `KEY_ID HEXKEY` per line (see
     /// NATIVE below). Replaces --key-file, HMAC_HANDSHAKE_KEY and --key-id.
+    /// Reloaded on SIGHUP and when the file changes.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["key_file", "key_id"])]
     pub keyring: Option<PathBuf>,
     /// Options shared with `connect`.
@@ -162,7 +225,7 @@ pub struct ServeArgs {
 /// Options of `connect`.
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// The server's address, e.g. 127.0.0.1:7000.
+    /// The server's address, e.g. 127.0.0.1:7000, or unix:PATH.
     #[arg(value_name = "ADDR")]
     pub addr: String,
     /// Text to send once authenticated. The recipe profile needs at least
@@ -188,8 +251,9 @@ pub struct CommonArgs {
     /// for Python 2.7 to 3.11 peers).
     #[arg(long)]
     pub allow_md5: bool,
-    /// Handshake deadline in seconds, 0.001 to 86400 (connect: also each
-    /// read or write of the echo).
+    /// Handshake deadline in seconds, 0.001 to 86400 (serve: also each
+    /// write of an echo, and the grace for work in progress at SIGTERM;
+    /// connect: also each read or write of the echo).
     #[arg(long, value_name = "SECONDS", default_value = DEFAULT_TIMEOUT,
           value_parser = parse_timeout)]
     pub timeout: Duration,

@@ -1,20 +1,22 @@
-//! `connect`: authenticate to a server, send one message, print the echo.
+//! `connect`: authenticate to a server (TCP, or a Unix socket as
+//! `unix:PATH`), send one message, print the echo.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use hmac_handshake::adapter::blocking::{
-    client_authenticate_within, recv_bytes, send_bytes, AuthError, AuthStream,
+    client_authenticate_within, recv_bytes, send_bytes, AuthError, AuthStream, Timeouts,
 };
-use hmac_handshake::native::{self, Session, Suite};
-use hmac_handshake::Error;
+use hmac_handshake::native::{self, NativeKey, Session, Suite};
+use hmac_handshake::{multiprocessing, recipe, Error, Key};
 
 use crate::args::ConnectArgs;
 use crate::failure::Failure;
 use crate::key;
 use crate::profile::{self, NativeOptions, Wire};
-use crate::serve::MAX_MESSAGE;
+use crate::serve::{MAX_MESSAGE, UNIX_PREFIX};
 
 /// What a recipe client concludes when the server closes instead of echoing.
 const RECIPE_CLOSED: &str = "the server closed the connection after our proof: it most likely \
@@ -27,6 +29,20 @@ const NOT_AN_ECHO: &str = "the server's reply is not our message: not an echo se
 /// What a native client says when the server answers `03 01`.
 const NATIVE_REJECTED: &str =
     "the server rejected our proof (wrong key, or key id not on its keyring)";
+
+/// The keys a client handshake takes by value (dropped, and their states
+/// wiped, when it ends, before the echo), with the profile's settings.
+enum ClientKeys {
+    Recipe(Key, recipe::Config),
+    Multiprocessing(Key, multiprocessing::Config),
+    Native(Vec<NativeKey>, native::Config, NativeOptions),
+}
+
+/// A connected socket.
+enum Dialed {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
 
 /// Runs the client once.
 ///
@@ -43,25 +59,10 @@ pub fn run(args: &ConnectArgs) -> Result<(), Failure> {
                 .into(),
         ));
     }
-    let timeout = common.timeout;
-    // Each handshake takes its keys by value: they are dropped (and their
-    // states wiped) when it ends, before the echo.
-    let reply = match wire {
-        Wire::Recipe(config) => {
-            let key = key::load(common.key_file.as_deref())?;
-            let stream = dial(&args.addr, timeout)?;
-            let auth = client_authenticate_within(&stream, key, config, timeout)
-                .map_err(|e| handshake_failure(&e, timeout))?;
-            relax(&stream, timeout)?;
-            exchange_raw(&stream, &auth, message)?
-        }
+    let keys = match wire {
+        Wire::Recipe(config) => ClientKeys::Recipe(key::load(common.key_file.as_deref())?, config),
         Wire::Multiprocessing(config) => {
-            let key = key::load(common.key_file.as_deref())?;
-            let stream = dial(&args.addr, timeout)?;
-            let auth = client_authenticate_within(&stream, key, config, timeout)
-                .map_err(|e| handshake_failure(&e, timeout))?;
-            relax(&stream, timeout)?;
-            exchange_frames(&stream, auth, message)?
+            ClientKeys::Multiprocessing(key::load(common.key_file.as_deref())?, config)
         }
         Wire::Native(options) => {
             // One key per suite accepted: --suite S, or else all four.
@@ -69,16 +70,14 @@ pub fn run(args: &ConnectArgs) -> Result<(), Failure> {
                 .suite
                 .map_or(Suite::ALL.to_vec(), |suite| vec![suite]);
             let keys = key::load_native(common.key_file.as_deref(), &options.key_id, &suites)?;
-            let stream = dial(&args.addr, timeout)?;
             let config = native::Config::new(&options.context);
-            let auth = client_authenticate_within(&stream, keys, config, timeout)
-                .map_err(|e| native_failure(&e, &options, timeout))?;
-            if let Some(session) = &auth.session {
-                report_session(session);
-            }
-            relax(&stream, timeout)?;
-            exchange_frames(&stream, auth, message)?
+            ClientKeys::Native(keys, config, options)
         }
+    };
+    let timeout = common.timeout;
+    let reply = match dial(&args.addr, timeout)? {
+        Dialed::Tcp(stream) => talk(&stream, keys, message, timeout)?,
+        Dialed::Unix(stream) => talk(&stream, keys, message, timeout)?,
     };
     let mut out = io::stdout().lock();
     out.write_all(&reply)
@@ -88,8 +87,52 @@ pub fn run(args: &ConnectArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Connects to the first address `addr` resolves to that answers in time.
-fn dial(addr: &str, timeout: Duration) -> Result<TcpStream, Failure> {
+/// The handshake with `keys`, then the exchange of `message`, over
+/// `stream`; returns the reply.
+fn talk<S>(
+    stream: &S,
+    keys: ClientKeys,
+    message: &[u8],
+    timeout: Duration,
+) -> Result<Vec<u8>, Failure>
+where
+    S: Timeouts,
+    for<'a> &'a S: Read + Write,
+{
+    match keys {
+        ClientKeys::Recipe(key, config) => {
+            let auth = client_authenticate_within(stream, key, config, timeout)
+                .map_err(|e| handshake_failure(&e, timeout))?;
+            relax(stream, timeout)?;
+            exchange_raw(stream, &auth, message)
+        }
+        ClientKeys::Multiprocessing(key, config) => {
+            let auth = client_authenticate_within(stream, key, config, timeout)
+                .map_err(|e| handshake_failure(&e, timeout))?;
+            relax(stream, timeout)?;
+            exchange_frames(stream, auth, message)
+        }
+        ClientKeys::Native(keys, config, options) => {
+            let auth = client_authenticate_within(stream, keys, config, timeout)
+                .map_err(|e| native_failure(&e, &options, timeout))?;
+            if let Some(session) = &auth.session {
+                report_session(session);
+            }
+            relax(stream, timeout)?;
+            exchange_frames(stream, auth, message)
+        }
+    }
+}
+
+/// Connects to `unix:PATH`, or else to the first address `addr` resolves
+/// to that answers in time.
+fn dial(addr: &str, timeout: Duration) -> Result<Dialed, Failure> {
+    if let Some(path) = addr.strip_prefix(UNIX_PREFIX) {
+        // A Unix socket connects at once or fails at once: no timeout.
+        return UnixStream::connect(path)
+            .map(Dialed::Unix)
+            .map_err(|e| Failure::Other(format!("cannot connect to {addr}: {e}")));
+    }
     let candidates = addr
         .to_socket_addrs()
         .map_err(|e| format!("cannot resolve {addr}: {e}"))?;
@@ -98,7 +141,7 @@ fn dial(addr: &str, timeout: Duration) -> Result<TcpStream, Failure> {
         match TcpStream::connect_timeout(&candidate, timeout) {
             Ok(stream) => {
                 let _ = stream.set_nodelay(true);
-                return Ok(stream);
+                return Ok(Dialed::Tcp(stream));
             }
             Err(e) => last = Some(e),
         }
@@ -110,7 +153,7 @@ fn dial(addr: &str, timeout: Duration) -> Result<TcpStream, Failure> {
 }
 
 /// After the handshake: each read or write of the echo gets `timeout`.
-fn relax(stream: &TcpStream, timeout: Duration) -> Result<(), Failure> {
+fn relax(stream: &impl Timeouts, timeout: Duration) -> Result<(), Failure> {
     stream
         .set_read_timeout(Some(timeout))
         .and_then(|()| stream.set_write_timeout(Some(timeout)))
@@ -216,11 +259,10 @@ fn io_failure(what: &str, e: &io::Error) -> Failure {
 /// before our proof, so `auth.leftover` (bytes that came with the
 /// challenge) must be empty. A close before any echoed byte is the recipe's
 /// only sign of a rejection.
-fn exchange_raw(
-    stream: &TcpStream,
-    auth: &AuthStream<&TcpStream>,
-    message: &[u8],
-) -> Result<Vec<u8>, Failure> {
+fn exchange_raw<S>(stream: &S, auth: &AuthStream<&S>, message: &[u8]) -> Result<Vec<u8>, Failure>
+where
+    for<'a> &'a S: Read + Write,
+{
     if !auth.leftover().is_empty() {
         return Err(Failure::Other(format!(
             "the server sent {} bytes beyond the 32-byte challenge before our proof: not a \
@@ -269,11 +311,10 @@ fn exchange_raw(
 }
 
 /// Multiprocessing: one `send_bytes`, one `recv_bytes`.
-fn exchange_frames(
-    stream: &TcpStream,
-    auth: AuthStream<&TcpStream>,
-    message: &[u8],
-) -> Result<Vec<u8>, Failure> {
+fn exchange_frames<S>(stream: &S, auth: AuthStream<&S>, message: &[u8]) -> Result<Vec<u8>, Failure>
+where
+    for<'a> &'a S: Read + Write,
+{
     let mut writer = stream;
     send_bytes(&mut writer, message).map_err(|e| io_failure("sending the message", &e))?;
     let mut reader = stream;

@@ -1,6 +1,6 @@
-//! `hmac-handshake`: an authenticated echo server and client over TCP, in
-//! the recipe, CPython multiprocessing or native profile, and a key
-//! generator (feature `cli`).
+//! `hmac-handshake`: an authenticated echo server and client over TCP or
+//! Unix sockets, in the recipe, CPython multiprocessing or native profile,
+//! and a key generator (feature `cli`).
 
 #![forbid(unsafe_code)]
 
@@ -22,7 +22,7 @@ use crate::args::{Cli, Command};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve::run(&args),
+        Command::Serve(args) => serve::start(&args),
         Command::Connect(args) => connect::run(&args),
         Command::Keygen(args) => keygen::run(&args),
     };

@@ -1,0 +1,93 @@
+//! One connection, from accept to close: the handshake within
+//! `--timeout`, its `accepted` or `rejected` line, then the echo.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::watch;
+
+use super::admission::{Admission, Pending};
+use super::echo::{Echo, End, Pace};
+use super::keys::Keys;
+use super::out::line;
+use super::peer::Peer;
+use super::reason;
+
+/// Longest wait for a closing connection's shutdown (our FIN) to go out.
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+
+/// What every connection shares.
+pub struct Context {
+    /// The keys and settings.
+    pub keys: Keys,
+    /// `--timeout`: the whole handshake.
+    pub timeout: Duration,
+    /// The pace after it.
+    pub pace: Pace,
+    /// The places.
+    pub admission: Admission,
+    /// Turns `true` when the server shuts down.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// Serves one connection holding `pending` (given back when the
+/// handshake ends, before its line).
+pub async fn serve<S>(stream: S, peer: Peer, pending: Pending, ctx: Arc<Context>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let result = ctx.keys.authenticate(stream, ctx.timeout).await;
+    // Free the place before the line, so that whoever reacts to the line
+    // finds it free.
+    drop(pending);
+    let mut auth = match result {
+        Ok(auth) => auth,
+        Err(e) => {
+            line(&format!(
+                "rejected {}: {}",
+                peer.label,
+                reason::handshake(&e, ctx.timeout)
+            ));
+            return;
+        }
+    };
+    let Some(_place) = ctx.admission.authenticated() else {
+        let limit = ctx.admission.limits().authenticated;
+        line(&format!(
+            "rejected {}: {}",
+            peer.label,
+            reason::too_many_authenticated(limit)
+        ));
+        return;
+    };
+    let digest = auth.outcome.scheme.digest();
+    match &auth.session {
+        Some(session) => line(&format!(
+            "accepted {} digest={digest} key_id={}",
+            peer.label,
+            session.key_id()
+        )),
+        None => line(&format!("accepted {} digest={digest}", peer.label)),
+    }
+    let echo = Echo {
+        auth: &mut auth,
+        pace: ctx.pace,
+        shutdown: ctx.shutdown.clone(),
+    };
+    let end = if ctx.keys.is_raw() {
+        echo.raw().await
+    } else {
+        echo.frames().await
+    };
+    match end {
+        Ok(End::Closed | End::Shutdown) => {}
+        Ok(End::Idle) => eprintln!(
+            "{}: closed: no message for {}s (--idle-timeout)",
+            peer.label,
+            ctx.pace.idle.as_secs_f64()
+        ),
+        Err(e) => eprintln!("{}: echo ended: {e}", peer.label),
+    }
+    let _ = tokio::time::timeout(CLOSE_WAIT, auth.shutdown()).await;
+}
