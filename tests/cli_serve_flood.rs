@@ -9,15 +9,8 @@
 //! (127.0.0.1), as they would from other hosts. With `CI=true` the flood
 //! is smaller. Every wait is bounded.
 
-#[allow(dead_code)]
-#[path = "support/cpython.rs"]
-mod cpython;
-#[allow(dead_code)]
-#[path = "interop/python.rs"]
-mod python;
-#[allow(dead_code)]
-#[path = "support/serve_proc.rs"]
-mod serve_proc;
+#[path = "support/serve_kit.rs"]
+mod kit;
 mod support;
 
 use std::io::{ErrorKind, Read, Write};
@@ -25,7 +18,8 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use serve_proc::Serve;
+use kit::cpython;
+use kit::serve_proc::Serve;
 use socket2::{Domain, Socket, Type};
 use support::cli::{connect_args, run};
 use support::process::WAIT;

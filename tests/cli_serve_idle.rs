@@ -5,9 +5,8 @@
 //! progress be echoed, closes the rest and exits 0. Loopback only, every
 //! wait bounded.
 
-#[allow(dead_code)]
-#[path = "support/serve_proc.rs"]
-mod serve_proc;
+#[path = "support/serve_kit.rs"]
+mod kit;
 mod support;
 
 use std::io::{ErrorKind, Read, Write};
@@ -17,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use hmac_handshake::adapter::blocking::{client_authenticate, recv_bytes, send_bytes};
 use hmac_handshake::{multiprocessing, Key};
-use serve_proc::Serve;
+use kit::serve_proc::Serve;
 use support::process::WAIT;
 
 const KEY: &str = "idle and shutdown key";

@@ -7,9 +7,8 @@
 //! rings never fails while the ring is replaced again and again. Loopback
 //! only, every wait bounded.
 
-#[allow(dead_code)]
-#[path = "support/serve_proc.rs"]
-mod serve_proc;
+#[path = "support/serve_kit.rs"]
+mod kit;
 mod support;
 
 use std::fs;
@@ -23,7 +22,7 @@ use std::time::{Duration, Instant};
 use hmac_handshake::adapter::blocking::{client_authenticate, recv_bytes, send_bytes, AuthError};
 use hmac_handshake::native::{self, NativeKey, Suite};
 use hmac_handshake::Error;
-use serve_proc::Serve;
+use kit::serve_proc::Serve;
 use support::process::WAIT;
 
 /// The keys, each 32 bytes.

@@ -6,22 +6,16 @@
 //! replaced, anything else at the path is left alone, and the file is
 //! removed on a clean exit.
 
-#[allow(dead_code)]
-#[path = "support/cpython.rs"]
-mod cpython;
-#[allow(dead_code)]
-#[path = "interop/python.rs"]
-mod python;
-#[allow(dead_code)]
-#[path = "support/serve_proc.rs"]
-mod serve_proc;
+#[path = "support/serve_kit.rs"]
+mod kit;
 mod support;
 
 use std::fs;
 use std::os::unix::fs::FileTypeExt;
 use std::path::PathBuf;
 
-use serve_proc::Serve;
+use kit::cpython;
+use kit::serve_proc::Serve;
 use support::cli::{connect_args, run, serve_args};
 use support::process::WAIT;
 

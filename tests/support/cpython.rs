@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::python;
+use super::python;
 use crate::support::process::{self, KillOnDrop};
 
 /// The environment variable the scripts read the key from.
