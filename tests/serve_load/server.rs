@@ -87,14 +87,15 @@ impl LoadServer {
     }
 }
 
-/// Which of `flags` `serve --help` lists (the options of the serve being
-/// tested change while issue 8 lands).
-pub fn serve_flags(flags: &[&'static str]) -> Vec<&'static str> {
+/// The `FLAG VALUE` pairs of `wanted` whose flag `serve --help` lists, in
+/// order, as arguments (the options of the serve being tested change while
+/// issue 8 lands).
+pub fn options_present(wanted: &[(&str, String)]) -> Vec<String> {
     let help = cli::run(&["serve", "--help"], None);
     let text = help.stdout();
-    flags
+    wanted
         .iter()
-        .copied()
-        .filter(|flag| text.contains(&format!("{flag} ")))
+        .filter(|(flag, _)| text.contains(&format!("{flag} ")))
+        .flat_map(|(flag, value)| [flag.to_string(), value.clone()])
         .collect()
 }
