@@ -240,3 +240,30 @@ fn over_max_pending_new_connections_wait_in_the_backlog() {
     );
     assert!(serve.next_line().starts_with("accepted 127.0.0.1:"));
 }
+
+/// CPython's `Client` writes `#WELCOME#` and its first message as two
+/// writes with Nagle's algorithm on; unless the server acknowledges at once
+/// (TCP_QUICKACK), the second waits out a delayed ACK (about 40 ms). A
+/// regression guard with a generous bound; the figure is the bench's.
+#[test]
+fn cpython_connect_and_echo_does_not_wait_for_a_delayed_ack() {
+    let Some(py) = cpython::python313("cpython_connect_and_echo_does_not_wait_for_a_delayed_ack")
+    else {
+        return;
+    };
+    let serve = serve(&[]);
+    let r = cpython::run(
+        &py,
+        cpython::CLIENT,
+        &[&serve.addr, "hello", "20"],
+        KEY,
+        WAIT,
+    );
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let median = cpython::median_secs(&r.stdout);
+    println!(
+        "CPython 3.13 connect + 5-byte echo: median {:.2} ms",
+        median * 1e3
+    );
+    assert!(median < 0.020, "median {median}s: a delayed ACK?");
+}
