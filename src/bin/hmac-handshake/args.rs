@@ -139,7 +139,8 @@ pub enum Command {
     /// The first stdout line is `listening on ADDR` (the real port when
     /// --listen has port 0); a keyring reload prints `reloaded keyring
     /// FILE: N keys`, SIGINT or SIGTERM `shutting down: ...` then
-    /// `stopped: ...`, and exit status 0.
+    /// `stopped` (or how many were cut at the grace deadline), and exit
+    /// status 0.
     ///
     /// What it withstands, with the defaults: 10,000 authenticated
     /// connections at once (--max-connections), apart from up to 1024
