@@ -13,7 +13,7 @@ use hmac_handshake::{multiprocessing, Key};
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
 
-use crate::server::{self, LoadServer};
+use crate::server::LoadServer;
 use crate::stats::Spread;
 use crate::support::process::WAIT;
 
@@ -56,11 +56,14 @@ pub fn run(key: &str) {
     // connections, the pending caps of issue 8, per peer too: every client
     // here is 127.0.0.1), so the 1,000 row measures throughput, not a cap.
     let room = || CAPS.to_string();
-    let extra = server::options_present(&[
-        ("--max-connections", room()),
-        ("--max-pending", room()),
-        ("--max-pending-per-peer", room()),
-    ]);
+    let extra: Vec<String> = [
+        "--max-connections",
+        "--max-pending",
+        "--max-pending-per-peer",
+    ]
+    .into_iter()
+    .flat_map(|flag| [flag.to_string(), room()])
+    .collect();
     println!(
         "\n## Throughput: Rust tokio clients, connect + handshake + 5-byte echo + close, \
          {ROUNDS} rounds of {:.1} s per row; serve {}\n",

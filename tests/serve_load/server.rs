@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::mpsc::Receiver;
 
 use crate::child::{spawn_announced, Announced};
-use crate::support::cli::{self, serve_args, BIN, KEY_ENV};
+use crate::support::cli::{serve_args, BIN, KEY_ENV};
 use crate::support::process::KillOnDrop;
 
 /// A running `serve`; killed on drop.
@@ -85,17 +85,4 @@ impl LoadServer {
         }
         &self.tally
     }
-}
-
-/// The `FLAG VALUE` pairs of `wanted` whose flag `serve --help` lists, in
-/// order, as arguments (the options of the serve being tested change while
-/// issue 8 lands).
-pub fn options_present(wanted: &[(&str, String)]) -> Vec<String> {
-    let help = cli::run(&["serve", "--help"], None);
-    let text = help.stdout();
-    wanted
-        .iter()
-        .filter(|(flag, _)| text.contains(&format!("{flag} ")))
-        .flat_map(|(flag, value)| [flag.to_string(), value.clone()])
-        .collect()
 }

@@ -25,8 +25,11 @@ pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;
 /// Default cap on authenticated connections the server holds at once.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10_000;
 
-/// Default cap on handshakes in progress (accepted, not yet authenticated).
-pub const DEFAULT_MAX_PENDING: u32 = 1024;
+/// Default cap on handshakes in progress (accepted, not yet authenticated):
+/// room for a flood of thousands of idle sockets from many addresses beside
+/// the good clients (about 9 KiB each, 72 MiB when all are taken), and with
+/// [`DEFAULT_MAX_CONNECTIONS`] under an open-file limit of 20,000.
+pub const DEFAULT_MAX_PENDING: u32 = 8192;
 
 /// Default cap on handshakes in progress from one peer address (an IPv4
 /// address, an IPv6 /64, a Unix user id).
@@ -143,7 +146,7 @@ pub enum Command {
     /// status 0.
     ///
     /// What it withstands, with the defaults: 10,000 authenticated
-    /// connections at once (--max-connections), apart from up to 1024
+    /// connections at once (--max-connections), apart from up to 8192
     /// handshakes in progress (--max-pending), at most 64 of them from one
     /// address (--max-pending-per-peer). Idle or slow unauthenticated
     /// sockets therefore never take the places of authenticated clients: a
