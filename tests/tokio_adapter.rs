@@ -320,7 +320,11 @@ async fn recv_bytes_is_cancellation_safe() {
         assert!(first.is_err(), "cut at {cut}: no whole message yet");
         assert_eq!(server.leftover(), &frame[..cut], "kept, not lost");
         client.write_all(&frame[cut..]).await.unwrap();
-        let got = server.recv_bytes(1024).await.unwrap().unwrap();
+        let got = tokio::time::timeout(WITHIN, server.recv_bytes(1024))
+            .await
+            .expect("the rest completes the message kept so far")
+            .unwrap()
+            .unwrap();
         assert_eq!(got, message, "cut at {cut}");
         assert!(server.leftover().is_empty());
     }
