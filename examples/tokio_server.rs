@@ -9,19 +9,20 @@
 //!   `2026-11` and `2026-12` (an overlap), then `2026-12` alone. Running
 //!   handshakes keep the ring they started with; a client still on the
 //!   retired key is refused at the end.
-//! - Every handshake has a deadline (`tokio::time::timeout`): a client that
-//!   connects and says nothing is cut off after it.
+//! - The server runs each machine with `adapter::tokio::drive`, whose
+//!   deadline cuts off a client that connects and says nothing.
 //! - Each client pipelines its first application line right behind its
 //!   proof (as soon as `may_send_application_data()`), and the server
 //!   delivers it: the leftover bytes of the handshake come first.
 //!
-//! Run: `cargo run --example tokio_server`
+//! Run: `cargo run --features tokio --example tokio_server`
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use getrandom::SysRng;
+use hmac_handshake::adapter::{self, AuthError};
 use hmac_handshake::native::{self, Keyring, NativeKey, SharedKeyring, Suite};
 use hmac_handshake::{ClientHandshake, Error, Finished, Handshake, ServerHandshake, Status};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
@@ -61,7 +62,9 @@ fn ring(generations: &[(&[u8], [u8; 32])]) -> Result<Keyring, Error> {
     )
 }
 
-/// Runs a machine to completion over `stream`: the sans-IO loop, async.
+/// The client's loop: the sans-IO machine driven by hand, because it
+/// writes `pipelined` in the same write as the proof (the adapter's
+/// `drive`, used by the server, writes handshake messages only).
 /// `pipelined` is written as soon as `may_send_application_data()` allows,
 /// which for the native client is right behind its proof, before the
 /// server's answer. Returns what `finish` hands over, the bytes read past
@@ -118,23 +121,22 @@ where
     }
 }
 
-/// The server side of one connection: the handshake under the deadline,
-/// then the pipelined line (leftover bytes first), echoed back. Returns
-/// whether the line came in the same read as the proof.
-async fn serve(
-    machine: ServerHandshake<Arc<Keyring>>,
-    mut stream: TcpStream,
-) -> Result<bool, Failure> {
-    let (_, leftover, _) =
-        match tokio::time::timeout(DEADLINE, drive(machine, &mut stream, b"")).await {
-            Ok(result) => result?,
-            Err(_) => return Err("handshake deadline passed".into()),
-        };
-    let with_proof = !leftover.is_empty();
-    let mut reader = BufReader::new(leftover.as_slice().chain(&mut stream));
+/// The server side of one connection, on the crate's tokio adapter: the
+/// machine built in the accept loop runs under the deadline, and the
+/// authenticated stream hands out the pipelined line (the handshake's
+/// leftover bytes) first; the line is echoed back. Returns whether the line
+/// came in the same read as the proof.
+async fn serve(machine: ServerHandshake<Arc<Keyring>>, stream: TcpStream) -> Result<bool, Failure> {
+    let conn = match adapter::tokio::drive(machine, stream, DEADLINE).await {
+        Ok(conn) => conn,
+        Err(AuthError::Timeout) => return Err("handshake deadline passed".into()),
+        Err(e) => return Err(e.into()),
+    };
+    let with_proof = !conn.leftover().is_empty();
+    let mut reader = BufReader::new(conn);
     let mut line = String::new();
     reader.read_line(&mut line).await?;
-    stream.write_all(line.as_bytes()).await?;
+    reader.get_mut().write_all(line.as_bytes()).await?;
     Ok(with_proof)
 }
 
