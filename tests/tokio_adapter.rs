@@ -391,3 +391,69 @@ async fn send_bytes_writes_prefix_and_payload_at_once_up_to_16_kib() {
     conn.send_bytes(&[7u8; 16385]).await.unwrap();
     assert_eq!(conn.get_ref().writes, vec![4 + 5, 4 + 16384, 4, 16385]);
 }
+
+/// A machine of the caller's own that hands out a 1,000-byte banner before
+/// a recipe client's handshake: `drive` writes it in parts, no panic.
+struct Banner {
+    banner: Vec<u8>,
+    sent: usize,
+    inner: ClientHandshake<Key>,
+}
+
+impl Handshake for Banner {
+    fn status(&self) -> Status<'_> {
+        if self.sent < self.banner.len() {
+            Status::Send(&self.banner[self.sent..])
+        } else {
+            self.inner.status()
+        }
+    }
+    fn receive(&mut self, input: &[u8]) -> usize {
+        self.inner.receive(input)
+    }
+    fn sent(&mut self, n: usize) -> Result<(), Error> {
+        if self.sent < self.banner.len() {
+            self.sent += n;
+            Ok(())
+        } else {
+            self.inner.sent(n)
+        }
+    }
+    fn may_send_application_data(&self) -> bool {
+        self.inner.may_send_application_data()
+    }
+    fn peer_verified(&self) -> bool {
+        self.inner.peer_verified()
+    }
+    fn finish(self) -> Result<hmac_handshake::Finished, Error> {
+        self.inner.finish()
+    }
+}
+
+#[tokio::test]
+async fn a_machine_with_more_than_130_bytes_pending_is_written_in_parts() {
+    let (client_end, mut server_end) = duplex(8192);
+    let banner: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+    let machine = Banner {
+        banner: banner.clone(),
+        sent: 0,
+        inner: ClientHandshake::with_pinned_random(
+            Key::new(SECRET),
+            recipe::Config::default(),
+            &[],
+        ),
+    };
+    let client = tokio::spawn(drive(machine, client_end, WITHIN));
+    let mut got = vec![0u8; 1000];
+    server_end.read_exact(&mut got).await.unwrap();
+    assert_eq!(got, banner);
+    // Then the recipe: a challenge in, the 32-byte response out.
+    server_end.write_all(&[1u8; 32]).await.unwrap();
+    let mut response = [0u8; 32];
+    server_end.read_exact(&mut response).await.unwrap();
+    let conn = client.await.unwrap().unwrap();
+    assert!(
+        !conn.outcome.peer_authenticated,
+        "the recipe client gets no verdict"
+    );
+}

@@ -199,13 +199,17 @@ where
     let mut buf = [0u8; READ_CHUNK];
     let (mut start, mut end) = (0usize, 0usize);
     // Pending output is copied out of the machine before each write, so the
-    // future holds no borrow of it across an await (no `Sync` needed).
+    // future holds no borrow of it across an await (no `Sync` needed): up to
+    // `OUT_CAP` bytes at a time, the largest message of this crate's
+    // machines; a machine of your own with more pending is written in parts
+    // (`sent` takes partial writes).
     let mut out = [0u8; OUT_CAP];
     loop {
         let len = match machine.status() {
             Status::Send(bytes) => {
-                out[..bytes.len()].copy_from_slice(bytes);
-                Some(bytes.len())
+                let len = bytes.len().min(OUT_CAP);
+                out[..len].copy_from_slice(&bytes[..len]);
+                Some(len)
             }
             Status::NeedInput => None,
             Status::Done(_) => {
