@@ -339,6 +339,42 @@ fn key_file_holds_raw_bytes() {
     let _ = std::fs::remove_file(&path);
 }
 
+/// A key file that is not a regular file (a FIFO, which a blocking open
+/// would wait on for a writer; a device that never ends) is refused at
+/// once, by `serve` and `connect` alike.
+#[test]
+fn a_key_file_that_is_not_a_regular_file_is_refused_at_once() {
+    let dir = env!("CARGO_TARGET_TMPDIR");
+    let fifo = format!("{dir}/cli-key-fifo-{}", std::process::id());
+    let _ = std::fs::remove_file(&fifo);
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.expect("run mkfifo").success());
+    for (path, what) in [
+        (fifo.as_str(), "a FIFO"),
+        ("/dev/zero", "a character device"),
+    ] {
+        let want = format!(
+            "error: cannot read key file {path}: it is {what}, not a regular file: refusing to \
+             read it\n"
+        );
+        let runs = [
+            run(&serve_args("recipe", &["--key-file", path]), None),
+            run(
+                &connect_args("multiprocessing", NOWHERE, "x", &["--key-file", path]),
+                None,
+            ),
+        ];
+        for r in runs {
+            assert_eq!(
+                (r.code, r.stderr.as_str()),
+                (Some(1), want.as_str()),
+                "{r:?}"
+            );
+        }
+    }
+    let _ = std::fs::remove_file(&fifo);
+}
+
 #[test]
 fn no_key_and_unreachable_server_exit_1() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

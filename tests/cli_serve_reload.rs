@@ -269,3 +269,96 @@ fn write_in_place(path: &Path, contents: &str, modified: std::time::SystemTime) 
     file.write_all(contents.as_bytes()).unwrap();
     file.set_modified(modified).unwrap();
 }
+
+/// Makes a FIFO at `path` (with `mkfifo`).
+fn mkfifo(path: &Path) {
+    let _ = fs::remove_file(path);
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(status.success(), "mkfifo {}: {status}", path.display());
+}
+
+/// How many times `needle` is on `serve`'s stderr, once it is there at
+/// least `n` times (within [`RELOAD_WITHIN`]).
+#[track_caller]
+fn on_stderr(serve: &Serve, needle: &str, n: usize) -> usize {
+    let start = Instant::now();
+    loop {
+        let count = serve.stderr().matches(needle).count();
+        if count >= n {
+            return count;
+        }
+        assert!(
+            start.elapsed() < RELOAD_WITHIN,
+            "{needle:?} {count} times; stderr {:?}",
+            serve.stderr()
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A FIFO swapped in for the keyring (`ln -sfn fifo l; mv -T l ring`)
+/// used to hang the server on a blocking open, SIGTERM included: it is
+/// refused, the old keys stay, and SIGTERM still stops the server.
+#[test]
+fn a_fifo_swapped_in_for_the_keyring_is_refused_and_the_server_still_stops() {
+    let ring = Ring::new("fifo", &[("k1", &K1)]);
+    let mut serve = serve(&ring);
+    echo(&serve, "k1", &K1).expect("k1 at start");
+    let fifo = ring.0.with_extension("fifo");
+    mkfifo(&fifo);
+    let link = ring.0.with_extension("link");
+    let _ = fs::remove_file(&link);
+    std::os::unix::fs::symlink(&fifo, &link).unwrap();
+    fs::rename(&link, &ring.0).unwrap();
+    let want = format!(
+        "error: keyring reload refused, keeping the previous 1 keys: cannot read keyring {}: it \
+         is a FIFO, not a regular file: refusing to read it\n",
+        ring.path()
+    );
+    assert_eq!(on_stderr(&serve, &want, 1), 1);
+    echo(&serve, "k1", &K1).expect("k1 after the FIFO");
+    // SIGHUP reads it again: refused again.
+    serve.signal("HUP");
+    assert_eq!(on_stderr(&serve, &want, 2), 2);
+    echo(&serve, "k1", &K1).expect("k1 after SIGHUP");
+    serve.signal("TERM");
+    let status = serve.exit_within(Duration::from_secs(3));
+    assert_eq!(status.code(), Some(0), "stderr {}", serve.stderr());
+    let _ = fs::remove_file(&fifo);
+}
+
+/// A keyring that is not a regular file is refused at start, at once.
+#[test]
+fn a_keyring_that_is_not_a_regular_file_is_refused_at_start() {
+    let ring = Ring::new("start-fifo", &[]);
+    mkfifo(&ring.0);
+    let dir = env!("CARGO_TARGET_TMPDIR");
+    for (path, what) in [(ring.path(), "a FIFO"), (dir, "a directory")] {
+        let r = support::cli::run(
+            &[
+                "serve",
+                "--profile",
+                "native",
+                "--listen",
+                "127.0.0.1:0",
+                "--keyring",
+                path,
+            ],
+            None,
+        );
+        assert_eq!(
+            (r.code, r.stderr.as_str()),
+            (
+                Some(1),
+                format!(
+                    "error: cannot read keyring {path}: it is {what}, not a regular file: \
+                     refusing to read it\n"
+                )
+                .as_str()
+            )
+        );
+    }
+}

@@ -1,12 +1,12 @@
 //! The shared key: from `--key-file` or `HMAC_HANDSHAKE_KEY`, never argv.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 
 use hmac_handshake::native::{NativeKey, Suite, MIN_KEY_LEN};
 use hmac_handshake::Key;
 use zeroize::Zeroizing;
+
+use crate::secret_file;
 
 /// Environment variable holding the key (its UTF-8 bytes).
 pub const KEY_ENV: &str = "HMAC_HANDSHAKE_KEY";
@@ -69,20 +69,10 @@ fn load_secret(key_file: Option<&Path>) -> Result<(Zeroizing<Vec<u8>>, String), 
     Ok((secret, source))
 }
 
-/// Reads a file of secrets into memory wiped on drop; `what` names it in
-/// the error message.
+/// Reads a file of secrets (a regular file only, see [`secret_file`])
+/// into memory wiped on drop; `what` names it in the error message.
 pub fn read_file(path: &Path, what: &str) -> Result<Zeroizing<Vec<u8>>, String> {
-    let fail = |e: std::io::Error| format!("cannot read {what} {}: {e}", path.display());
-    let mut file = File::open(path).map_err(fail)?;
-    // Size the buffer up front so reading does not leave reallocated copies.
-    let hint = file
-        .metadata()
-        .ok()
-        .and_then(|m| usize::try_from(m.len()).ok())
-        .unwrap_or(0);
-    let mut secret = Zeroizing::new(Vec::with_capacity(hint.saturating_add(1)));
-    file.read_to_end(&mut secret).map_err(fail)?;
-    Ok(secret)
+    secret_file::read(path).map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
 }
 
 fn read_env() -> Result<Zeroizing<Vec<u8>>, String> {

@@ -11,6 +11,7 @@ mod key;
 mod keygen;
 mod keyring;
 mod profile;
+mod secret_file;
 mod serve;
 
 use std::process::ExitCode;
