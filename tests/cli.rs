@@ -339,6 +339,26 @@ fn key_file_holds_raw_bytes() {
     let _ = std::fs::remove_file(&path);
 }
 
+/// `serve` and `connect` with `--key-file PATH` both exit 1 at once with
+/// `want` on stderr.
+#[track_caller]
+fn assert_key_file_refused(path: &str, want: &str) {
+    let runs = [
+        run(&serve_args("recipe", &["--key-file", path]), None),
+        run(
+            &connect_args("multiprocessing", NOWHERE, "x", &["--key-file", path]),
+            None,
+        ),
+    ];
+    for r in runs {
+        assert_eq!(
+            (r.code, r.stderr.as_str()),
+            (Some(1), want),
+            "{path}: {r:?}"
+        );
+    }
+}
+
 /// A key file that is not a regular file (a FIFO, which a blocking open
 /// would wait on for a writer; a device that never ends) is refused at
 /// once, by `serve` and `connect` alike.
@@ -357,22 +377,35 @@ fn a_key_file_that_is_not_a_regular_file_is_refused_at_once() {
             "error: cannot read key file {path}: it is {what}, not a regular file: refusing to \
              read it\n"
         );
-        let runs = [
-            run(&serve_args("recipe", &["--key-file", path]), None),
-            run(
-                &connect_args("multiprocessing", NOWHERE, "x", &["--key-file", path]),
-                None,
-            ),
-        ];
-        for r in runs {
-            assert_eq!(
-                (r.code, r.stderr.as_str()),
-                (Some(1), want.as_str()),
-                "{r:?}"
-            );
-        }
+        assert_key_file_refused(path, &want);
     }
     let _ = std::fs::remove_file(&fifo);
+}
+
+/// A key file over 1 MiB is refused (a huge one, `truncate -s 100G`, used
+/// to abort as its size was reserved); one of 1 MiB is read.
+#[test]
+fn a_key_file_over_1_mib_is_refused() {
+    let dir = env!("CARGO_TARGET_TMPDIR");
+    let path = format!("{dir}/cli-key-huge-{}", std::process::id());
+    let file = std::fs::File::create(&path).unwrap();
+    let want = format!(
+        "error: cannot read key file {path}: it holds more than 1048576 bytes (1024 KiB), the \
+         most read: refusing it\n"
+    );
+    for len in [100 << 30, (1 << 20) + 1] {
+        file.set_len(len).unwrap();
+        assert_key_file_refused(&path, &want);
+    }
+    // At the cap, the key is read: the run gets as far as connecting.
+    file.set_len(1 << 20).unwrap();
+    let r = run(
+        &connect_args("multiprocessing", NOWHERE, "x", &["--key-file", &path]),
+        None,
+    );
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(!r.stderr.contains("key file"), "{r:?}");
+    let _ = std::fs::remove_file(&path);
 }
 
 #[test]

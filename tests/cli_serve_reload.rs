@@ -87,6 +87,22 @@ fn serve(ring: &Ring) -> Serve {
     )
 }
 
+/// `serve --keyring KEYRING` run to its end (for one that fails at start).
+fn serve_once(keyring: &str) -> support::cli::Run {
+    support::cli::run(
+        &[
+            "serve",
+            "--profile",
+            "native",
+            "--listen",
+            "127.0.0.1:0",
+            "--keyring",
+            keyring,
+        ],
+        None,
+    )
+}
+
 /// A TCP connection to `serve`, every read and write bounded.
 fn dial(serve: &Serve) -> TcpStream {
     let stream = TcpStream::connect_timeout(&serve.tcp_addr(), WAIT).expect("connect");
@@ -337,18 +353,7 @@ fn a_keyring_that_is_not_a_regular_file_is_refused_at_start() {
     mkfifo(&ring.0);
     let dir = env!("CARGO_TARGET_TMPDIR");
     for (path, what) in [(ring.path(), "a FIFO"), (dir, "a directory")] {
-        let r = support::cli::run(
-            &[
-                "serve",
-                "--profile",
-                "native",
-                "--listen",
-                "127.0.0.1:0",
-                "--keyring",
-                path,
-            ],
-            None,
-        );
+        let r = serve_once(path);
         assert_eq!(
             (r.code, r.stderr.as_str()),
             (
@@ -361,4 +366,59 @@ fn a_keyring_that_is_not_a_regular_file_is_refused_at_start() {
             )
         );
     }
+}
+
+/// The keyring cap, in bytes (16 MiB).
+const KEYRING_MAX: u64 = 16 * 1024 * 1024;
+
+/// Why a keyring over [`KEYRING_MAX`] is refused.
+fn too_large(path: &str) -> String {
+    format!(
+        "cannot read keyring {path}: it holds more than 16777216 bytes (16384 KiB), the most \
+         read: refusing it"
+    )
+}
+
+/// A huge keyring (`truncate -s 100G`) used to abort the server as it
+/// reserved the file's size: refused at start, and on a reload (one byte
+/// over the cap) with the old keys kept.
+#[test]
+fn a_keyring_over_16_mib_is_refused_at_start_and_on_reload() {
+    let huge = Ring::new("huge", &[]);
+    fs::File::options()
+        .write(true)
+        .open(&huge.0)
+        .unwrap()
+        .set_len(100 << 30)
+        .unwrap();
+    let r = serve_once(huge.path());
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            Some(1),
+            format!("error: {}\n", too_large(huge.path())).as_str()
+        )
+    );
+    drop(huge);
+
+    let ring = Ring::new("over-cap", &[("k1", &K1)]);
+    let serve = serve(&ring);
+    // One byte over the cap: key lines, then comment padding.
+    let mut big = text(&[("k3", &K3)]).into_bytes();
+    big.resize(usize::try_from(KEYRING_MAX).unwrap() + 1, b'#');
+    let next = ring.0.with_extension("next");
+    fs::write(&next, &big).unwrap();
+    fs::rename(&next, &ring.0).unwrap();
+    let want = format!(
+        "error: keyring reload refused, keeping the previous 1 keys: {}\n",
+        too_large(ring.path())
+    );
+    assert_eq!(on_stderr(&serve, &want, 1), 1);
+    echo(&serve, "k1", &K1).expect("k1 kept");
+    assert!(refused(&serve, "k3", &K3), "k3 from a file over the cap");
+    // At the cap exactly, the same file is read.
+    big.truncate(usize::try_from(KEYRING_MAX).unwrap());
+    ring.replace_with(std::str::from_utf8(&big).unwrap());
+    assert_eq!(reloaded(&serve, ring.path()), 1);
+    echo(&serve, "k3", &K3).expect("k3 from a file at the cap");
 }

@@ -78,9 +78,9 @@ NATIVE (--profile native, the crate's own protocol, PROTOCOL.md):
            lines starting with # and a UTF-8 byte order mark at the start
            of the file are ignored; HEXKEY is the key in hex (at least 32
            hex digits). Reloaded on SIGHUP and when the file is replaced
-           or changed (`reloaded keyring FILE: N keys`; a broken file, or
-           one that is not a regular file, is refused on stderr and the old
-           keys stay). Without --keyring:
+           or changed (`reloaded keyring FILE: N keys`; a broken file, one
+           that is not a regular file or one over 16 MiB is refused on
+           stderr and the old keys stay). Without --keyring:
            one key from --key-file / HMAC_HANDSHAKE_KEY under --key-id
            (default `default`). --suite: the one suite used (default
            hmac-sha256). Lines gain the key id: `accepted PEER digest=NAME
@@ -262,8 +262,9 @@ pub struct CommonArgs {
     #[arg(long, value_name = "SECONDS", default_value = DEFAULT_TIMEOUT,
           value_parser = parse_timeout)]
     pub timeout: Duration,
-    /// File holding the shared key (raw bytes; a regular file: a FIFO or a
-    /// device is refused). Else: env HMAC_HANDSHAKE_KEY.
+    /// File holding the shared key (raw bytes; a regular file of at most
+    /// 1 MiB: a FIFO, a device or a bigger file is refused). Else: env
+    /// HMAC_HANDSHAKE_KEY.
     #[arg(long, value_name = "PATH")]
     pub key_file: Option<PathBuf>,
     /// Refused (hidden): there so that `--key SECRET` gets a pointer to

@@ -11,6 +11,10 @@ use crate::secret_file;
 /// Environment variable holding the key (its UTF-8 bytes).
 pub const KEY_ENV: &str = "HMAC_HANDSHAKE_KEY";
 
+/// Largest `--key-file` read, in bytes (1 MiB): far above any key (32
+/// bytes is the norm), so a bigger file is a mistake, refused.
+pub const KEY_FILE_MAX: u64 = 1024 * 1024;
+
 /// Loads the key bytes and keys HMAC with them; the raw bytes are wiped
 /// when this returns.
 ///
@@ -58,7 +62,7 @@ pub fn short_key(source: &str, len: usize) -> String {
 fn load_secret(key_file: Option<&Path>) -> Result<(Zeroizing<Vec<u8>>, String), String> {
     let (secret, source) = match key_file {
         Some(path) => (
-            read_file(path, "key file")?,
+            read_file(path, "key file", KEY_FILE_MAX)?,
             format!("--key-file {}", path.display()),
         ),
         None => (read_env()?, KEY_ENV.to_string()),
@@ -69,10 +73,11 @@ fn load_secret(key_file: Option<&Path>) -> Result<(Zeroizing<Vec<u8>>, String), 
     Ok((secret, source))
 }
 
-/// Reads a file of secrets (a regular file only, see [`secret_file`])
-/// into memory wiped on drop; `what` names it in the error message.
-pub fn read_file(path: &Path, what: &str) -> Result<Zeroizing<Vec<u8>>, String> {
-    secret_file::read(path).map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
+/// Reads a file of secrets (a regular file only, see [`secret_file`]) of
+/// at most `cap` bytes into memory wiped on drop; `what` names it in the
+/// error message.
+pub fn read_file(path: &Path, what: &str, cap: u64) -> Result<Zeroizing<Vec<u8>>, String> {
+    secret_file::read(path, cap).map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
 }
 
 fn read_env() -> Result<Zeroizing<Vec<u8>>, String> {

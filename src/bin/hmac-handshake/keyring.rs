@@ -17,13 +17,17 @@ use zeroize::Zeroizing;
 use crate::key;
 use crate::profile::check_key_id;
 
+/// Largest `--keyring` file read, in bytes (16 MiB): some 170,000 key
+/// lines; a bigger file is refused (on a reload, the old ring stays).
+pub const KEYRING_MAX: u64 = 16 * 1024 * 1024;
+
 /// Reads and parses the keyring at `path`, keying each key for `suite`.
 ///
 /// # Errors
 /// A message naming the file (and the line, for a malformed line, a
 /// duplicate key id or a short key), or saying it holds no key.
 pub fn load(path: &Path, suite: Suite) -> Result<Keyring, String> {
-    let text = key::read_file(path, "keyring")?;
+    let text = key::read_file(path, "keyring", KEYRING_MAX)?;
     let keys = parse(&text, suite)
         .map_err(|(line, why)| format!("keyring {} line {line}: {why}", path.display()))?;
     if keys.is_empty() {

@@ -1,10 +1,12 @@
 //! Reading a file of secrets (a key file, a keyring) without ever
 //! blocking on it: only a regular file is read, and it is opened with
 //! `O_NONBLOCK`, so that a FIFO or a device swapped in between the check
-//! and the open cannot hang the reader (the opened file is checked again).
+//! and the open cannot hang the reader (the opened file is checked again);
+//! and at most a cap of bytes is read, so a huge file (`truncate -s 100G`)
+//! is refused instead of exhausting memory.
 
 use std::fmt;
-use std::fs::{File, FileType, OpenOptions};
+use std::fs::{FileType, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
@@ -18,6 +20,11 @@ pub enum ReadError {
     Io(io::Error),
     /// The path (through symlinks) is not a regular file: what it is.
     NotRegular(&'static str),
+    /// The file holds more than `cap` bytes.
+    TooLarge {
+        /// The most read, in bytes.
+        cap: u64,
+    },
 }
 
 impl fmt::Display for ReadError {
@@ -27,6 +34,11 @@ impl fmt::Display for ReadError {
             ReadError::NotRegular(what) => {
                 write!(f, "it is {what}, not a regular file: refusing to read it")
             }
+            ReadError::TooLarge { cap } => write!(
+                f,
+                "it holds more than {cap} bytes ({} KiB), the most read: refusing it",
+                cap / 1024
+            ),
         }
     }
 }
@@ -37,13 +49,14 @@ impl From<io::Error> for ReadError {
     }
 }
 
-/// Reads the regular file at `path` (through symlinks) into memory wiped
-/// on drop.
+/// Reads the regular file at `path` (through symlinks), at most `cap`
+/// bytes of it, into memory wiped on drop.
 ///
 /// # Errors
 /// [`ReadError::NotRegular`] for anything but a regular file, checked
-/// before the open and on the opened file; the system's errors.
-pub fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, ReadError> {
+/// before the open and on the opened file; [`ReadError::TooLarge`] for a
+/// file over `cap` bytes; the system's errors.
+pub fn read(path: &Path, cap: u64) -> Result<Zeroizing<Vec<u8>>, ReadError> {
     regular(std::fs::metadata(path)?.file_type())?;
     // O_NONBLOCK: opening a FIFO does not wait for a writer (and reading a
     // regular file is not affected); O_NOCTTY: a terminal does not become
@@ -53,20 +66,44 @@ pub fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>, ReadError> {
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)?;
     regular(file.metadata()?.file_type())?;
-    read_all(&mut file)
+    read_capped(&mut file, cap)
 }
 
-/// Reads what is left of `file`.
-fn read_all(file: &mut File) -> Result<Zeroizing<Vec<u8>>, ReadError> {
-    // Size the buffer up front so reading does not leave reallocated copies.
-    let hint = file
-        .metadata()
-        .ok()
-        .and_then(|m| usize::try_from(m.len()).ok())
-        .unwrap_or(0);
-    let mut secret = Zeroizing::new(Vec::with_capacity(hint.saturating_add(1)));
-    file.read_to_end(&mut secret)?;
-    Ok(secret)
+/// First size of the buffer, in bytes: a key file or a small keyring.
+const FIRST_CAPACITY: usize = 4096;
+
+/// Reads `reader` to its end, or refuses it past `cap` bytes: reads at most
+/// `cap + 1` bytes, into a buffer that grows only with what arrives (the
+/// size a file claims is never trusted), doubling by a copy into a new
+/// buffer so the old one is wiped, not left behind by a reallocation.
+fn read_capped(reader: impl Read, cap: u64) -> Result<Zeroizing<Vec<u8>>, ReadError> {
+    let mut reader = reader.take(cap.saturating_add(1));
+    let mut buf = Zeroizing::new(Vec::with_capacity(FIRST_CAPACITY));
+    loop {
+        if buf.len() == buf.capacity() {
+            let mut bigger = Zeroizing::new(Vec::with_capacity(buf.capacity().saturating_mul(2)));
+            bigger.extend_from_slice(&buf);
+            buf = bigger;
+        }
+        let filled = buf.len();
+        // Within the capacity: no reallocation.
+        let capacity = buf.capacity();
+        buf.resize(capacity, 0);
+        let n = match reader.read(buf.get_mut(filled..).unwrap_or_default()) {
+            Ok(0) => {
+                buf.truncate(filled);
+                break;
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
+            Err(e) => return Err(e.into()),
+        };
+        buf.truncate(filled + n);
+    }
+    if !u64::try_from(buf.len()).is_ok_and(|len| len <= cap) {
+        return Err(ReadError::TooLarge { cap });
+    }
+    Ok(buf)
 }
 
 /// `Ok` for a regular file, else what the file is.
@@ -87,4 +124,58 @@ fn regular(kind: FileType) -> Result<(), ReadError> {
     } else {
         "not a file"
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{self, Read};
+
+    use super::{read_capped, ReadError, FIRST_CAPACITY};
+
+    /// Yields `data` a few bytes at a time, with an interruption first.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        interrupted: bool,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if !self.interrupted {
+                self.interrupted = true;
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            let n = buf.len().min(self.data.len()).min(1000);
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    fn read(data: &[u8], cap: u64) -> Result<Vec<u8>, ReadError> {
+        let reader = Trickle {
+            data,
+            interrupted: false,
+        };
+        read_capped(reader, cap).map(|buf| buf.to_vec())
+    }
+
+    #[test]
+    fn up_to_the_cap_every_byte_in_order_and_one_more_is_refused() {
+        let data: Vec<u8> = (0..3 * FIRST_CAPACITY + 7).map(|i| i as u8).collect();
+        let len = data.len() as u64;
+        assert_eq!(read(&data, len).unwrap(), data);
+        assert_eq!(read(&data, u64::MAX).unwrap(), data);
+        assert_eq!(read(b"", 0).unwrap(), b"");
+        for cap in [0, 1, len - 1] {
+            match read(&data, cap) {
+                Err(ReadError::TooLarge { cap: said }) => assert_eq!(said, cap),
+                other => panic!("cap {cap}: {other:?}"),
+            }
+        }
+        let message = ReadError::TooLarge { cap: 1024 * 1024 }.to_string();
+        assert_eq!(
+            message,
+            "it holds more than 1048576 bytes (1024 KiB), the most read: refusing it"
+        );
+    }
 }
