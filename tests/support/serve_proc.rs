@@ -1,11 +1,14 @@
 //! A `serve` process the serve tests steer: any arguments (a Unix socket
 //! address included), stdout read line by line, stderr gathered, signals
 //! sent by process id (`kill -SIGNAL PID`), and a bounded wait for its
-//! exit. Killed on drop if it still runs.
+//! exit; or stdout left unread after its first line, until the test says.
+//! Killed on drop if it still runs.
 
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::support::cli::{BIN, KEY_ENV};
@@ -24,6 +27,18 @@ impl Serve {
     /// `hmac-handshake serve ARGS...` with `key` (if any) as
     /// `HMAC_HANDSHAKE_KEY`; returns once it printed `listening on ADDR`.
     pub fn start(args: &[&str], key: Option<&str>) -> Serve {
+        Serve::launch(args, key, None)
+    }
+
+    /// As [`Serve::start`], but nothing more of stdout is read after
+    /// `listening on ADDR` until the sender returned is sent `()` (or
+    /// dropped): the pipe fills as a stdout nobody reads would.
+    pub fn start_stalled(args: &[&str], key: Option<&str>) -> (Serve, Sender<()>) {
+        let (go, gate) = mpsc::channel();
+        (Serve::launch(args, key, Some(gate)), go)
+    }
+
+    fn launch(args: &[&str], key: Option<&str>, gate: Option<Receiver<()>>) -> Serve {
         let mut cmd = Command::new(BIN);
         cmd.arg("serve")
             .args(args)
@@ -35,7 +50,7 @@ impl Serve {
             cmd.env(KEY_ENV, key);
         }
         let mut child = cmd.spawn().expect("spawn serve");
-        let lines = process::lines(child.stdout.take().expect("stdout"));
+        let lines = gated_lines(child.stdout.take().expect("stdout"), gate);
         let stderr = process::collect(child.stderr.take().expect("stderr"));
         let mut serve = Serve {
             child: KillOnDrop(child),
@@ -111,4 +126,29 @@ impl Serve {
     pub fn tcp_addr(&self) -> std::net::SocketAddr {
         self.addr.parse().expect("a TCP address")
     }
+}
+
+/// The lines of `pipe`, as [`process::lines`] sends them; with a `gate`,
+/// only the first until the gate opens (is sent to or dropped).
+fn gated_lines(pipe: impl Read + Send + 'static, gate: Option<Receiver<()>>) -> Receiver<String> {
+    let Some(gate) = gate else {
+        return process::lines(pipe);
+    };
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut reader = BufReader::new(pipe);
+        let mut first = String::new();
+        if reader.read_line(&mut first).is_err() {
+            return;
+        }
+        let _ = tx.send(first.trim_end_matches('\n').to_string());
+        let _ = gate.recv();
+        for line in reader.lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }

@@ -42,12 +42,17 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// Longest wait for the runtime's tasks once `serve` has returned.
 const RUNTIME_GRACE: Duration = Duration::from_millis(100);
 
+/// Longest wait for stdout to take the lines queued: `listening on` before
+/// the first accept, everything up to `stopped` before the exit.
+const FLUSH_WAIT: Duration = Duration::from_secs(5);
+
 /// Runs the server on a multi-thread tokio runtime until SIGINT or
 /// SIGTERM.
 ///
 /// # Errors
 /// Bad options, no key, an address that cannot be bound.
 pub fn start(args: &ServeArgs) -> Result<(), Failure> {
+    out::start().map_err(|e| format!("cannot start the stdout writer: {e}"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -72,8 +77,10 @@ async fn run(args: &ServeArgs) -> Result<(), Failure> {
     let local = listener
         .local()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
-    // On stdout only, so that `2>&1` shows it once.
+    // On stdout only, so that `2>&1` shows it once; out before the first
+    // accept, so that whoever reads it may connect.
     line(&format!("listening on {local}"));
+    out::flush(FLUSH_WAIT);
 
     match (&keys, &args.keyring, keyring_seen) {
         (Keys::Native { ring, suite, .. }, Some(path), Some(seen)) => {
@@ -123,6 +130,7 @@ async fn run(args: &ServeArgs) -> Result<(), Failure> {
             admission.authenticated_now()
         )),
     }
+    out::flush(FLUSH_WAIT);
     Ok(())
 }
 
