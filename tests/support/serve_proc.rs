@@ -122,6 +122,11 @@ impl Serve {
             .unwrap_or_else(|| panic!("serve still runs after {limit:?}"))
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.0.id()
+    }
+
     /// The `host:port` of a TCP server.
     pub fn tcp_addr(&self) -> std::net::SocketAddr {
         self.addr.parse().expect("a TCP address")

@@ -35,6 +35,18 @@ pub const DEFAULT_MAX_PENDING: u32 = 8192;
 /// address, an IPv6 /64, a Unix user id).
 pub const DEFAULT_MAX_PENDING_PER_PEER: u32 = 64;
 
+/// Default `--max-message`: the largest multiprocessing or native message
+/// echoed, in bytes (16 MiB).
+pub const DEFAULT_MAX_MESSAGE: u32 = 16 * 1024 * 1024;
+
+/// Default `--max-buffered`: the bytes of messages over 16 KiB that all
+/// connections together may hold while they are received and echoed
+/// (256 MiB: 16 messages of the largest size).
+pub const DEFAULT_MAX_BUFFERED: u64 = 256 * 1024 * 1024;
+
+/// Largest `--max-buffered`, in bytes (1 TiB).
+pub const MAX_BUFFERED: u64 = 1 << 40;
+
 /// Default idle timeout of an authenticated connection, in seconds.
 pub const DEFAULT_IDLE_TIMEOUT: &str = "300";
 
@@ -159,7 +171,10 @@ pub enum Command {
     /// listen backlog (4096) until one frees. Each handshake must finish
     /// within --timeout (10 s) however its bytes are paced; an
     /// authenticated connection that completes no message for
-    /// --idle-timeout (300 s) is closed. At start the open-file limit is
+    /// --idle-timeout (300 s) is closed. Multiprocessing and native
+    /// messages are at most --max-message (16 MiB), and the payloads over
+    /// 16 KiB that all connections hold at once at most --max-buffered
+    /// (256 MiB). At start the open-file limit is
     /// raised to its hard limit (stderr says so when that is below what the
     /// caps need). TCP_NODELAY and TCP_QUICKACK are set, so CPython's
     /// two-write Client does not wait for a delayed ACK.
@@ -214,6 +229,20 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PENDING_PER_PEER,
           value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CAP)))]
     pub max_pending_per_peer: u32,
+    /// Multiprocessing and native: the largest message echoed, in bytes
+    /// (0 to 4294967295). A longer one announced closes the connection
+    /// (a line on stderr) before any of its payload is read.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_MESSAGE)]
+    pub max_message: u32,
+    /// Multiprocessing and native: the bytes of messages over 16 KiB that
+    /// all connections together may hold at once (1 to 2^40). Each such
+    /// message takes its announced length before its payload is read, and
+    /// waits while there is not room enough (the wait counts against
+    /// --idle-timeout); a length over it closes the connection. A message
+    /// of up to 16 KiB is held outside it, by its connection.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_BUFFERED,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_BUFFERED))]
+    pub max_buffered: u64,
     /// Seconds an authenticated connection may go without completing a
     /// message (recipe: without sending a byte) before it is closed,
     /// 0.001 to 86400.

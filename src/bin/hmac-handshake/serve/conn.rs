@@ -8,6 +8,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
 use super::admission::{Admission, Pending};
+use super::budget::Budget;
 use super::echo::{Echo, End, Pace};
 use super::keys::Keys;
 use super::out::line;
@@ -25,6 +26,8 @@ pub struct Context {
     pub timeout: Duration,
     /// The pace after it.
     pub pace: Pace,
+    /// The memory messages may take.
+    pub budget: Budget,
     /// The places.
     pub admission: Admission,
     /// Turns `true` when the server shuts down.
@@ -73,6 +76,7 @@ where
     let echo = Echo {
         auth: &mut auth,
         pace: ctx.pace,
+        budget: &ctx.budget,
         shutdown: ctx.shutdown.clone(),
     };
     let end = if ctx.keys.is_raw() {
@@ -82,12 +86,31 @@ where
     };
     match end {
         Ok(End::Closed | End::Shutdown) => {}
-        Ok(End::Idle) => eprintln!(
-            "{}: closed: no message for {}s (--idle-timeout)",
-            peer.label,
-            ctx.pace.idle.as_secs_f64()
-        ),
+        Ok(end) => eprintln!("{}: closed: {}", peer.label, why_closed(&end, &ctx)),
         Err(e) => eprintln!("{}: echo ended: {e}", peer.label),
     }
     let _ = tokio::time::timeout(CLOSE_WAIT, auth.shutdown()).await;
+}
+
+/// Why the server closed an authenticated connection that `end`ed.
+fn why_closed(end: &End, ctx: &Context) -> String {
+    let idle = ctx.pace.idle.as_secs_f64();
+    match end {
+        End::Closed => "the peer closed the connection".into(),
+        End::Shutdown => "the server shuts down".into(),
+        End::Idle => format!("no message for {idle}s (--idle-timeout)"),
+        End::TooLong { len } => format!(
+            "a message of {len} bytes, over --max-message {}",
+            ctx.budget.max_message()
+        ),
+        End::OverBudget { len } => format!(
+            "a message of {len} bytes, over --max-buffered {}",
+            ctx.budget.total()
+        ),
+        End::NoRoom { len } => format!(
+            "a message of {len} bytes found no room in --max-buffered {} within {idle}s \
+             (--idle-timeout)",
+            ctx.budget.total()
+        ),
+    }
 }

@@ -1,6 +1,7 @@
-//! After the handshake: echo each message back, closing a connection that
-//! completes no message for `--idle-timeout`, and at shutdown once the
-//! message in progress (if any) is echoed.
+//! After the handshake: echo each message back (frames within the budget:
+//! [`Framed`]), closing a connection that completes no message for
+//! `--idle-timeout`, and at shutdown once the message in progress (if any)
+//! is echoed.
 
 use std::future::Future;
 use std::io;
@@ -11,8 +12,13 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 use tokio::time::timeout;
 
-/// Largest multiprocessing or native message the server echoes, in bytes.
-pub const MAX_MESSAGE: u64 = 16 * 1024 * 1024;
+use super::budget::Budget;
+use super::framed::Framed;
+use crate::args::DEFAULT_MAX_MESSAGE;
+
+/// Largest multiprocessing or native message `connect` reads back, in
+/// bytes: the default of `serve --max-message`.
+pub const MAX_MESSAGE: u64 = DEFAULT_MAX_MESSAGE as u64;
 
 /// The pace an authenticated connection is held to.
 #[derive(Clone, Copy, Debug)]
@@ -32,6 +38,22 @@ pub enum End {
     Idle,
     /// The server is shutting down, and no message was in progress.
     Shutdown,
+    /// A message announced this many bytes, over `--max-message`.
+    TooLong {
+        /// Its length.
+        len: u64,
+    },
+    /// A message announced this many bytes, over `--max-buffered`.
+    OverBudget {
+        /// Its length.
+        len: u64,
+    },
+    /// A message of this many bytes found no room in `--max-buffered`
+    /// within the idle timeout.
+    NoRoom {
+        /// Its length.
+        len: u64,
+    },
 }
 
 /// An authenticated connection being echoed.
@@ -40,47 +62,27 @@ pub struct Echo<'a, S> {
     pub auth: &'a mut AuthStream<S>,
     /// Its pace.
     pub pace: Pace,
+    /// The memory messages may take.
+    pub budget: &'a Budget,
     /// Turns `true` when the server shuts down.
     pub shutdown: watch::Receiver<bool>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Echo<'_, S> {
-    /// Multiprocessing and native: `recv_bytes` then `send_bytes` of the
-    /// same payload, until the peer closes between messages, idles, or the
-    /// server shuts down (then a message already begun is still received
-    /// and echoed, each step within `pace`).
+    /// Multiprocessing and native: each message echoed within the budget
+    /// (see [`Framed`]).
     ///
     /// # Errors
     /// I/O errors, a bad frame, a write that takes longer than `pace.write`.
-    pub async fn frames(mut self) -> io::Result<End> {
-        let (pace, auth) = (self.pace, &mut *self.auth);
-        let mut draining = false;
-        loop {
-            let received = if draining {
-                if auth.leftover().is_empty() {
-                    return Ok(End::Shutdown);
-                }
-                timeout(pace.idle, auth.recv_bytes(MAX_MESSAGE)).await
-            } else {
-                tokio::select! {
-                    biased;
-                    // `recv_bytes` is cancellation-safe: a message begun
-                    // stays in `auth` and the draining loop goes on from it.
-                    _ = self.shutdown.wait_for(|stop| *stop) => {
-                        draining = true;
-                        continue;
-                    }
-                    received = timeout(pace.idle, auth.recv_bytes(MAX_MESSAGE)) => received,
-                }
-            };
-            let Ok(received) = received else {
-                return Ok(End::Idle);
-            };
-            let Some(message) = received? else {
-                return Ok(End::Closed);
-            };
-            within(pace.write, auth.send_bytes(&message)).await?;
+    pub async fn frames(self) -> io::Result<End> {
+        Framed {
+            auth: self.auth,
+            pace: self.pace,
+            budget: self.budget,
+            shutdown: self.shutdown,
         }
+        .run()
+        .await
     }
 
     /// Recipe: echo raw bytes, the handshake's leftover first, until the
@@ -112,7 +114,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Echo<'_, S> {
 }
 
 /// Runs `write` for at most `limit`.
-async fn within(limit: Duration, write: impl Future<Output = io::Result<()>>) -> io::Result<()> {
+pub async fn within(
+    limit: Duration,
+    write: impl Future<Output = io::Result<()>>,
+) -> io::Result<()> {
     timeout(limit, write).await.unwrap_or_else(|_| {
         Err(io::Error::new(
             io::ErrorKind::TimedOut,

@@ -4,8 +4,10 @@
 //! ([`reload`]), a clean stop on SIGINT / SIGTERM ([`signal`]).
 
 mod admission;
+mod budget;
 mod conn;
 mod echo;
+mod framed;
 mod keys;
 mod limits;
 mod listen;
@@ -22,6 +24,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use self::admission::{Admission, Limits, Refusal};
+use self::budget::Budget;
 use self::conn::Context;
 use self::echo::Pace;
 use self::keys::Keys;
@@ -105,6 +108,7 @@ async fn run(args: &ServeArgs) -> Result<(), Failure> {
             idle: args.idle_timeout,
             write: args.common.timeout,
         },
+        budget: Budget::new(args.max_message, args.max_buffered),
         admission: admission.clone(),
         shutdown,
     });
