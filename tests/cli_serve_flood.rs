@@ -83,7 +83,7 @@ fn got_challenge(stream: &mut TcpStream) -> bool {
 
 #[test]
 fn idle_and_dripping_sockets_do_not_lock_out_good_clients() {
-    let serve = serve(&["--timeout", "3"]);
+    let serve = serve(&["--timeout", "3", "--max-pending-per-peer", "64"]);
     let server = serve.tcp_addr();
     let flood_start = Instant::now();
     let (idle_count, addresses) = idle_flood();
@@ -97,7 +97,7 @@ fn idle_and_dripping_sockets_do_not_lock_out_good_clients() {
     for stream in &mut idle {
         assert!(got_challenge(stream), "an idle socket was refused");
     }
-    // One address over its bound (64 by default): the rest are refused.
+    // One address over its bound (64 here): the rest are refused.
     let greedy = 100 + addresses;
     let mut held = 0;
     let mut refused = Vec::new();
@@ -266,4 +266,32 @@ fn cpython_connect_and_echo_does_not_wait_for_a_delayed_ack() {
         median * 1e3
     );
     assert!(median < 0.020, "median {median}s: a delayed ACK?");
+}
+
+/// By default one TCP address may hold 256 handshakes in progress (of the
+/// 8192 places; it was 64): the next is refused at once with a line.
+#[test]
+fn one_address_holds_256_pending_handshakes_by_default() {
+    let serve = serve(&[]);
+    let server = serve.tcp_addr();
+    let mut held = Vec::new();
+    let mut refused = Vec::new();
+    for _ in 0..260 {
+        let mut stream = from(9, server);
+        if got_challenge(&mut stream) {
+            held.push(stream);
+        } else {
+            refused.push(stream.local_addr().unwrap());
+        }
+    }
+    assert_eq!((held.len(), refused.len()), (256, 4));
+    let (line, _) = serve.until(|l| l.starts_with("rejected "));
+    assert_eq!(
+        line,
+        format!(
+            "rejected {}: too many handshakes in progress from 127.0.0.9 (limit 256, \
+             --max-pending-per-peer)",
+            refused[0]
+        )
+    );
 }

@@ -188,3 +188,53 @@ fn a_stale_socket_is_replaced_and_other_files_are_left_alone() {
     );
     assert_eq!(fs::read_to_string(&file.0).unwrap(), "data");
 }
+
+/// The multiprocessing challenge over a Unix socket: length prefix,
+/// `#CHALLENGE#{sha256}`, 40 random bytes.
+const CHALLENGE_LEN: usize = 4 + 11 + 8 + 40;
+
+/// Every local client of one user is one uid: a burst of them (a
+/// multiprocessing pool) used to be refused past --max-pending-per-peer.
+/// Unix socket peers are bounded only by --max-pending: 100 clients of one
+/// user, under a per-peer bound of 2, all get their challenge.
+#[test]
+fn a_burst_of_local_clients_is_not_bounded_per_peer() {
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+
+    let path = SocketPath::new("burst");
+    let addr = path.addr();
+    let serve = Serve::start(
+        &[
+            "--profile",
+            "multiprocessing",
+            "--listen",
+            &addr,
+            "--max-pending-per-peer",
+            "2",
+        ],
+        Some(KEY),
+    );
+    let mut clients = Vec::new();
+    for _ in 0..100 {
+        let stream = UnixStream::connect(&path.0).expect("connect");
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        clients.push(stream);
+    }
+    for (i, stream) in clients.iter_mut().enumerate() {
+        let mut challenge = [0u8; CHALLENGE_LEN];
+        stream
+            .read_exact(&mut challenge)
+            .unwrap_or_else(|e| panic!("client {i} got no challenge: {e}"));
+        assert_eq!(&challenge[4..15], b"#CHALLENGE#", "client {i}");
+    }
+    // And a good client is served beside them.
+    let r = run(
+        &connect_args("multiprocessing", &addr, "pool", &[]),
+        Some(KEY),
+    );
+    assert_eq!((r.code, r.stdout()), (Some(0), "pool\n"), "{r:?}");
+    let (line, skipped) = serve.until(|l| l.starts_with("accepted "));
+    assert_eq!(accepted_unix(&line), "digest=sha256");
+    assert!(skipped.is_empty(), "{skipped:?}");
+}

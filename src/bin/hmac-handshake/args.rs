@@ -31,9 +31,10 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 10_000;
 /// [`DEFAULT_MAX_CONNECTIONS`] under an open-file limit of 20,000.
 pub const DEFAULT_MAX_PENDING: u32 = 8192;
 
-/// Default cap on handshakes in progress from one peer address (an IPv4
-/// address, an IPv6 /64, a Unix user id).
-pub const DEFAULT_MAX_PENDING_PER_PEER: u32 = 64;
+/// Default cap on handshakes in progress from one TCP peer (an IPv4
+/// address, an IPv6 /64): one address can take 256 of the 8192
+/// [`DEFAULT_MAX_PENDING`] places, so it takes 32 to fill them.
+pub const DEFAULT_MAX_PENDING_PER_PEER: u32 = 256;
 
 /// Default `--max-message`: the largest multiprocessing or native message
 /// echoed, in bytes (16 MiB).
@@ -163,8 +164,9 @@ pub enum Command {
     ///
     /// What it withstands, with the defaults: 10,000 authenticated
     /// connections at once (--max-connections), apart from up to 8192
-    /// handshakes in progress (--max-pending), at most 64 of them from one
-    /// address (--max-pending-per-peer). Idle or slow unauthenticated
+    /// handshakes in progress (--max-pending), at most 256 of them from
+    /// one TCP address (--max-pending-per-peer; Unix socket clients are
+    /// bounded only overall). Idle or slow unauthenticated
     /// sockets therefore never take the places of authenticated clients: a
     /// peer over its own bound is refused with a `rejected` line, and when
     /// all --max-pending places are taken new connections wait in the
@@ -222,10 +224,13 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PENDING,
           value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CAP)))]
     pub max_pending: u32,
-    /// Most handshakes in progress from one peer (an IPv4 address, an IPv6
-    /// /64 network, a Unix user id; 1 to 1000000). Connections beyond are
-    /// closed at once with a `rejected` line, so one address cannot take
-    /// all of --max-pending.
+    /// TCP: most handshakes in progress from one peer (an IPv4 address, an
+    /// IPv6 /64 network; 1 to 1000000). A connection beyond is refused at
+    /// once (closed with a `rejected` line), not queued: one address cannot
+    /// take all of --max-pending, but 8192 / 256 = 32 addresses together
+    /// can. Unix socket connections are not bounded per peer (every local
+    /// client of a user is one uid, a multiprocessing pool included): only
+    /// by --max-pending.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PENDING_PER_PEER,
           value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_CAP)))]
     pub max_pending_per_peer: u32,

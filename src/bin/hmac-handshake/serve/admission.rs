@@ -1,5 +1,6 @@
 //! Who gets a place: handshakes in progress are bounded overall
-//! (`--max-pending`) and per peer group (`--max-pending-per-peer`);
+//! (`--max-pending`) and, for TCP, per peer group
+//! (`--max-pending-per-peer`; Unix socket peers are not bounded per peer);
 //! authenticated connections have their own cap (`--max-connections`), so
 //! unauthenticated sockets never take the places of authenticated clients.
 
@@ -40,11 +41,11 @@ pub struct Admission {
 }
 
 /// A handshake's place: one of `--max-pending` and one of its peer
-/// group's; both given back on drop.
+/// group's (TCP only); both given back on drop.
 #[derive(Debug)]
 pub struct Pending {
     _permit: OwnedSemaphorePermit,
-    _peer: PeerPlace,
+    _peer: Option<PeerPlace>,
 }
 
 /// One of a peer group's places, given back on drop.
@@ -106,10 +107,16 @@ impl Admission {
     /// # Errors
     /// [`Refusal::Full`] when no authenticated place is free (the
     /// handshake would be wasted), [`Refusal::PeerBound`] when the group
-    /// is at its bound.
+    /// is at its bound (a TCP group only: see [`Group::is_bounded`]).
     pub fn admit(&self, permit: OwnedSemaphorePermit, group: Group) -> Result<Pending, Refusal> {
         if self.authenticated.available_permits() == 0 {
             return Err(Refusal::Full);
+        }
+        if !group.is_bounded() {
+            return Ok(Pending {
+                _permit: permit,
+                _peer: None,
+            });
         }
         let mut counts = self.per_peer.lock().unwrap_or_else(PoisonError::into_inner);
         let n = counts.entry(group).or_insert(0);
@@ -121,10 +128,10 @@ impl Admission {
         drop(counts);
         Ok(Pending {
             _permit: permit,
-            _peer: PeerPlace {
+            _peer: Some(PeerPlace {
                 counts: Arc::clone(&self.per_peer),
                 group,
-            },
+            }),
         })
     }
 
@@ -191,6 +198,21 @@ mod tests {
         drop(a1);
         let _a3 = places.admit(places.pending_place().await, A).unwrap();
         assert_eq!(places.pending_now(), 3);
+    }
+
+    #[tokio::test]
+    async fn unix_socket_peers_are_bounded_only_overall() {
+        let places = admission();
+        let uid = Group::Uid(1000);
+        let mut admitted = Vec::new();
+        for _ in 0..4 {
+            admitted.push(places.admit(places.pending_place().await, uid).unwrap());
+        }
+        // Four of one user: past the per-peer bound of 2, within the 4.
+        assert_eq!(places.pending_now(), 4);
+        drop(admitted);
+        let unknown = places.admit(places.pending_place().await, Group::Unknown);
+        assert!(unknown.is_ok());
     }
 
     #[tokio::test]

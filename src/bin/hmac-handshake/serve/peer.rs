@@ -8,7 +8,8 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 ///
 /// An IPv4 address is one peer. An IPv6 peer is its /64 network, the
 /// smallest block a site is given, so one host cannot pass for many by
-/// picking addresses within it. A Unix socket peer is its user id.
+/// picking addresses within it. A Unix socket peer is its user id, shown
+/// in lines but not bounded (see [`Group::is_bounded`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Group {
     /// An IPv4 address (IPv4-mapped IPv6 addresses included).
@@ -23,6 +24,15 @@ pub enum Group {
 }
 
 impl Group {
+    /// `true` for TCP peers, whose pending handshakes
+    /// `--max-pending-per-peer` bounds. Not for Unix socket peers: every
+    /// local client of one user is the same user id (a multiprocessing
+    /// pool of 100 workers included), and whoever can reach the socket is
+    /// local already; `--max-pending` bounds them overall.
+    pub fn is_bounded(self) -> bool {
+        matches!(self, Group::V4(_) | Group::V6Net(_))
+    }
+
     /// The group of a TCP peer.
     pub fn of_ip(ip: IpAddr) -> Group {
         match ip.to_canonical() {
@@ -108,5 +118,8 @@ mod tests {
         );
         let q = Peer::unix(None, None);
         assert_eq!((q.label.as_str(), q.group), ("unix:pid=?", Group::Unknown));
+        assert!(!p.group.is_bounded() && !q.group.is_bounded());
+        assert!(Peer::tcp("127.0.0.1:1".parse().unwrap()).group.is_bounded());
+        assert!(Peer::tcp("[::1]:1".parse().unwrap()).group.is_bounded());
     }
 }
