@@ -295,3 +295,34 @@ fn one_address_holds_256_pending_handshakes_by_default() {
         )
     );
 }
+
+/// CPython's `Client` sends a message over 16 KiB as two writes (prefix,
+/// then payload) with Nagle's algorithm on: the payload waits for our ACK
+/// of the prefix, which the kernel delays (about 40 ms) unless TCP_QUICKACK
+/// is set again after every read. It used to be re-armed for the first 32
+/// reads only, and from the 6th 20,000-byte message on each round trip
+/// took 44 ms. A regression guard with a generous bound.
+#[test]
+fn cpython_echoes_of_20000_bytes_do_not_wait_for_a_delayed_ack() {
+    let Some(py) =
+        cpython::python313("cpython_echoes_of_20000_bytes_do_not_wait_for_a_delayed_ack")
+    else {
+        return;
+    };
+    let serve = serve(&[]);
+    let r = cpython::run(
+        &py,
+        cpython::ECHOES,
+        &[&serve.addr, "20000", "20"],
+        KEY,
+        WAIT,
+    );
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(r.stdout.lines().count(), 20, "{r:?}");
+    let median = cpython::median_secs(&r.stdout);
+    println!(
+        "CPython 3.13, one Client, 20 echoes of 20,000 bytes: median {:.2} ms",
+        median * 1e3
+    );
+    assert!(median < 0.020, "median {median}s: a delayed ACK?");
+}

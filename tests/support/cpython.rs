@@ -40,6 +40,22 @@ for _ in range(n):
     print("%.6f" % took, flush=True)
 "#;
 
+/// `python -c ECHOES ADDR SIZE N`: one `Client(ADDR)`, then N echoes of a
+/// SIZE-byte message over it; prints each round trip's seconds, one per
+/// line.
+pub const ECHOES: &str = r#"
+addr, size, n = address(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+message = bytes(i % 251 for i in range(size))
+with Client(addr, authkey=KEY) as conn:
+    for _ in range(n):
+        start = time.perf_counter()
+        conn.send_bytes(message)
+        reply = conn.recv_bytes()
+        took = time.perf_counter() - start
+        assert reply == message, len(reply)
+        print("%.6f" % took, flush=True)
+"#;
+
 /// `python -c LISTENER PATH`: `Listener(PATH)`, prints `ready`, accepts
 /// one client, echoes one message and prints it.
 pub const LISTENER: &str = r#"
