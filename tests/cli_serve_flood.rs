@@ -241,31 +241,32 @@ fn over_max_pending_new_connections_wait_in_the_backlog() {
     assert!(serve.next_line().starts_with("accepted 127.0.0.1:"));
 }
 
+/// The median round trip, in seconds, of CPython 3.13 running `script`
+/// (one that prints a round trip's seconds per line) with `args` against
+/// `serve` at its defaults; `None` (the test skipped) without CPython 3.13.
+fn cpython_median(test: &str, script: &str, args: &[&str], what: &str) -> Option<f64> {
+    let py = cpython::python313(test)?;
+    let serve = serve(&[]);
+    let mut all = vec![serve.addr.as_str()];
+    all.extend_from_slice(args);
+    let r = cpython::run(&py, script, &all, KEY, WAIT);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let median = cpython::median_secs(&r.stdout);
+    println!("CPython 3.13 {what}: median {:.2} ms", median * 1e3);
+    Some(median)
+}
+
 /// CPython's `Client` writes `#WELCOME#` and its first message as two
 /// writes with Nagle's algorithm on; unless the server acknowledges at once
 /// (TCP_QUICKACK), the second waits out a delayed ACK (about 40 ms). A
 /// regression guard with a generous bound; the figure is the bench's.
 #[test]
 fn cpython_connect_and_echo_does_not_wait_for_a_delayed_ack() {
-    let Some(py) = cpython::python313("cpython_connect_and_echo_does_not_wait_for_a_delayed_ack")
-    else {
-        return;
-    };
-    let serve = serve(&[]);
-    let r = cpython::run(
-        &py,
-        cpython::CLIENT,
-        &[&serve.addr, "hello", "20"],
-        KEY,
-        WAIT,
-    );
-    assert_eq!(r.code, Some(0), "{r:?}");
-    let median = cpython::median_secs(&r.stdout);
-    println!(
-        "CPython 3.13 connect + 5-byte echo: median {:.2} ms",
-        median * 1e3
-    );
-    assert!(median < 0.020, "median {median}s: a delayed ACK?");
+    let test = "cpython_connect_and_echo_does_not_wait_for_a_delayed_ack";
+    let what = "connect + 5-byte echo";
+    if let Some(median) = cpython_median(test, cpython::CLIENT, &["hello", "20"], what) {
+        assert!(median < 0.020, "median {median}s: a delayed ACK?");
+    }
 }
 
 /// By default one TCP address may hold 256 handshakes in progress (of the
@@ -304,25 +305,9 @@ fn one_address_holds_256_pending_handshakes_by_default() {
 /// took 44 ms. A regression guard with a generous bound.
 #[test]
 fn cpython_echoes_of_20000_bytes_do_not_wait_for_a_delayed_ack() {
-    let Some(py) =
-        cpython::python313("cpython_echoes_of_20000_bytes_do_not_wait_for_a_delayed_ack")
-    else {
-        return;
-    };
-    let serve = serve(&[]);
-    let r = cpython::run(
-        &py,
-        cpython::ECHOES,
-        &[&serve.addr, "20000", "20"],
-        KEY,
-        WAIT,
-    );
-    assert_eq!(r.code, Some(0), "{r:?}");
-    assert_eq!(r.stdout.lines().count(), 20, "{r:?}");
-    let median = cpython::median_secs(&r.stdout);
-    println!(
-        "CPython 3.13, one Client, 20 echoes of 20,000 bytes: median {:.2} ms",
-        median * 1e3
-    );
-    assert!(median < 0.020, "median {median}s: a delayed ACK?");
+    let test = "cpython_echoes_of_20000_bytes_do_not_wait_for_a_delayed_ack";
+    let what = "one Client, 20 echoes of 20,000 bytes";
+    if let Some(median) = cpython_median(test, cpython::ECHOES, &["20000", "20"], what) {
+        assert!(median < 0.020, "median {median}s: a delayed ACK?");
+    }
 }
