@@ -2,8 +2,8 @@
 //! How `serve` ends authenticated connections: one that completes no
 //! message for `--idle-timeout` is closed (half a frame included) while
 //! others keep working; on SIGTERM it stops accepting, lets the message in
-//! progress be echoed, closes the rest and exits 0. Loopback only, every
-//! wait bounded.
+//! progress be echoed, closes the rest and exits 0; a second signal
+//! meanwhile stops it at once. Loopback only, every wait bounded.
 
 #[path = "support/serve_kit.rs"]
 mod kit;
@@ -104,19 +104,25 @@ fn half_a_frame_is_cut_at_the_idle_timeout_while_another_client_works() {
     );
 }
 
-#[test]
-fn sigterm_lets_the_echo_in_progress_finish_then_exits_0() {
-    let mut serve = Serve::start(
+/// `serve --profile multiprocessing` with `--timeout SECONDS`: also the
+/// grace at a stop.
+fn with_grace(seconds: &str) -> Serve {
+    Serve::start(
         &[
             "--profile",
             "multiprocessing",
             "--listen",
             "127.0.0.1:0",
             "--timeout",
-            "5",
+            seconds,
         ],
         Some(KEY),
-    );
+    )
+}
+
+#[test]
+fn sigterm_lets_the_echo_in_progress_finish_then_exits_0() {
+    let mut serve = with_grace("5");
     let (mut mid, mut pending) = authenticated(&serve);
     let (mut idle, _) = authenticated(&serve);
     // Half of a 10-byte message.
@@ -144,4 +150,34 @@ fn sigterm_lets_the_echo_in_progress_finish_then_exits_0() {
     let status = serve.exit_within(WAIT);
     assert_eq!(status.code(), Some(0), "stderr {}", serve.stderr());
     assert_eq!(serve.next_line(), "stopped");
+}
+
+/// A second signal during the shutdown grace used to be ignored: the server
+/// waited out the whole grace (here 30 s). Now it stops at once, says how
+/// many connections it cut, and exits 0.
+#[test]
+fn a_second_signal_during_the_grace_stops_at_once() {
+    let mut serve = with_grace("30");
+    let (mut mid, _) = authenticated(&serve);
+    // Half of a 10-byte message: the echo in progress holds the grace.
+    mid.write_all(&10i32.to_be_bytes()).unwrap();
+    mid.write_all(b"01234").unwrap();
+    thread::sleep(Duration::from_millis(200));
+    serve.signal("TERM");
+    assert_eq!(
+        serve.next_line(),
+        "shutting down: SIGTERM: not accepting; 0 handshakes and 1 connections in progress get \
+         up to 30s"
+    );
+    let start = Instant::now();
+    serve.signal("INT");
+    let status = serve.exit_within(Duration::from_secs(3));
+    let took = start.elapsed();
+    assert_eq!(status.code(), Some(0), "stderr {}", serve.stderr());
+    assert!(took < Duration::from_secs(2), "stopped after {took:?}");
+    assert_eq!(
+        serve.next_line(),
+        "stopped: second signal, 1 connections cut"
+    );
+    assert_eq!(until_closed(&mut mid).expect("cut"), 0);
 }

@@ -187,7 +187,10 @@ pub enum Command {
     /// is seen): handshakes in progress finish with the keys they started
     /// with, a broken file is refused (an error on stderr) and the previous
     /// keys stay. SIGINT or SIGTERM stops accepting, lets handshakes and
-    /// messages in progress finish (up to --timeout) and exits 0.
+    /// messages in progress finish (up to --timeout) and exits 0; a second
+    /// SIGINT or SIGTERM meanwhile stops at once, `stopped: second signal,
+    /// N connections cut` (N: handshakes and connections in progress), also
+    /// with exit status 0.
     #[command(after_help = AFTER_HELP)]
     Serve(ServeArgs),
     /// Authenticate to a server, send --message, print the echoed reply.

@@ -50,7 +50,10 @@ const RUNTIME_GRACE: Duration = Duration::from_millis(100);
 const FLUSH_WAIT: Duration = Duration::from_secs(5);
 
 /// Runs the server on a multi-thread tokio runtime until SIGINT or
-/// SIGTERM.
+/// SIGTERM, then lets the work in progress finish for up to `--timeout`,
+/// or less if a second SIGINT or SIGTERM comes (the exit status is 0
+/// either way: the stop was asked for, and the last line says what was
+/// cut).
 ///
 /// # Errors
 /// Bad options, no key, an address that cannot be bound.
@@ -125,13 +128,22 @@ async fn run(args: &ServeArgs) -> Result<(), Failure> {
         grace.as_secs_f64()
     ));
     let _ = stopping.send(true);
-    let drained = tokio::time::timeout(grace, admission.drained()).await;
+    // A second SIGINT or SIGTERM cuts the grace short.
+    let drained = tokio::select! {
+        biased;
+        _ = stop.wait() => None,
+        drained = tokio::time::timeout(grace, admission.drained()) => Some(drained),
+    };
     match drained {
-        Ok(()) => line("stopped"),
-        Err(_) => line(&format!(
+        Some(Ok(())) => line("stopped"),
+        Some(Err(_)) => line(&format!(
             "stopped: {} handshakes and {} connections cut at the grace deadline",
             admission.pending_now(),
             admission.authenticated_now()
+        )),
+        None => line(&format!(
+            "stopped: second signal, {} connections cut",
+            admission.pending_now() + admission.authenticated_now()
         )),
     }
     out::flush(FLUSH_WAIT);
