@@ -15,7 +15,8 @@ use hmac_handshake::multiprocessing::{self, FrameHeader};
 use hmac_handshake::{Digest, Key};
 use support::cli::{
     accepted_tail, assert_connect_rejects_impostor, connect, connect_args, connect_to_fake,
-    rejected_reason, run, serve_args, tcp, Fake, Server, BAD_MAC, CLOSED_EARLY, NOWHERE, WAIT,
+    rejected_reason, run, serve_args, tcp, write_private, Fake, Server, BAD_MAC, CLOSED_EARLY,
+    NOWHERE, WAIT,
 };
 
 const KEY: &str = "correct horse battery staple";
@@ -323,7 +324,7 @@ fn md5_needs_allow_md5_in_the_multiprocessing_profile() {
 fn key_file_holds_raw_bytes() {
     let dir = env!("CARGO_TARGET_TMPDIR");
     let path = format!("{dir}/cli-key-{}", std::process::id());
-    std::fs::write(&path, b"file key\n").unwrap();
+    write_private(&path, b"file key\n");
     let server = Server::spawn("recipe", &["--key-file", &path], None);
     // The file's bytes, trailing newline included.
     let r = connect(&server, "recipe", "from file", "file key\n", &[]);
@@ -382,23 +383,30 @@ fn a_key_file_that_is_not_a_regular_file_is_refused_at_once() {
     let _ = std::fs::remove_file(&fifo);
 }
 
-/// A key file over 1 MiB is refused (a huge one, `truncate -s 100G`, used
-/// to abort as its size was reserved); one of 1 MiB is read.
+/// A key file over 64 KiB is refused unread (a huge one, `truncate -s
+/// 100G`, used to abort as its size was reserved); one of 64 KiB is read.
 #[test]
-fn a_key_file_over_1_mib_is_refused() {
+fn a_key_file_over_64_kib_is_refused() {
+    use std::os::unix::fs::OpenOptionsExt;
     let dir = env!("CARGO_TARGET_TMPDIR");
     let path = format!("{dir}/cli-key-huge-{}", std::process::id());
-    let file = std::fs::File::create(&path).unwrap();
+    let _ = std::fs::remove_file(&path);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .unwrap();
     let want = format!(
-        "error: cannot read key file {path}: it holds more than 1048576 bytes (1024 KiB), the \
-         most read: refusing it\n"
+        "error: cannot read key file {path}: it holds more than 65536 bytes (64 KiB), the most \
+         read: refusing it\n"
     );
-    for len in [100 << 30, (1 << 20) + 1] {
+    for len in [100 << 30, (64 << 10) + 1] {
         file.set_len(len).unwrap();
         assert_key_file_refused(&path, &want);
     }
     // At the cap, the key is read: the run gets as far as connecting.
-    file.set_len(1 << 20).unwrap();
+    file.set_len(64 << 10).unwrap();
     let r = run(
         &connect_args("multiprocessing", NOWHERE, "x", &["--key-file", &path]),
         None,
@@ -406,6 +414,92 @@ fn a_key_file_over_1_mib_is_refused() {
     assert_eq!(r.code, Some(1), "{r:?}");
     assert!(!r.stderr.contains("key file"), "{r:?}");
     let _ = std::fs::remove_file(&path);
+}
+
+/// A key file that group or others can write, or others can read, is
+/// refused at start by `serve` and `connect`, naming `chmod 600 FILE`
+/// (OpenSSH refuses such private keys too); 0600, 0400 and 0640 (group
+/// read) are read.
+#[test]
+fn a_key_file_others_can_read_or_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = env!("CARGO_TARGET_TMPDIR");
+    let path = format!("{dir}/cli-key-mode-{}", std::process::id());
+    write_private(&path, KEY);
+    let set =
+        |mode: u32| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    for mode in [0o644, 0o604, 0o620, 0o602, 0o666, 0o660] {
+        set(mode);
+        let want = format!(
+            "error: cannot read key file {path}: its permissions {mode:04o} are too open (group \
+             or others can write it, or others can read it): refusing it; run `chmod 600 \
+             {path}`\n"
+        );
+        assert_key_file_refused(&path, &want);
+    }
+    for mode in [0o600, 0o400, 0o640] {
+        set(mode);
+        let server = Server::spawn("recipe", &["--key-file", &path], None);
+        let r = connect(&server, "recipe", "mode ok", KEY, &[]);
+        assert_eq!(
+            (r.code, r.stdout()),
+            (Some(0), "mode ok\n"),
+            "{mode:o}: {r:?}"
+        );
+        assert_accepted(&server.next_line(), "sha256");
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+/// A handshake that fails with a key from a file ending in a newline adds
+/// a hint that the newline is part of the key; the exit status stays 3.
+/// No hint for a failure that is not a failed proof, for a key file
+/// without a newline, or for a key from the environment.
+#[test]
+fn a_failed_handshake_with_a_key_file_ending_in_a_newline_hints_at_it() {
+    let dir = env!("CARGO_TARGET_TMPDIR");
+    let with = format!("{dir}/cli-key-newline-{}", std::process::id());
+    let without = format!("{dir}/cli-key-no-newline-{}", std::process::id());
+    write_private(&with, format!("{KEY}\n"));
+    write_private(&without, "another key");
+    let hint = format!(
+        "hint: --key-file {with} ends in a newline, and the newline is part of the key (every \
+         byte of the file is): if the other side's key has no newline, write the file without \
+         one (`printf %s KEY > FILE`, or `hmac-handshake keygen --raw --out FILE`)\n"
+    );
+    for (profile, rejected) in [
+        ("recipe", RECIPE_REJECTED),
+        ("multiprocessing", MP_REJECTED),
+    ] {
+        let server = Server::start(profile, &[]);
+        let r = connect(&server, profile, "hi", "ignored", &["--key-file", &with]);
+        assert_eq!(
+            (r.code, r.stdout(), r.stderr.clone()),
+            (Some(3), "", format!("{rejected}{hint}")),
+            "{profile}"
+        );
+        let r = connect(&server, profile, "hi", "ignored", &["--key-file", &without]);
+        assert_eq!(
+            (r.code, r.stderr.as_str()),
+            (Some(3), rejected),
+            "{profile}"
+        );
+        let r = connect(&server, profile, "hi", "wrong key\n", &[]);
+        assert_eq!(
+            (r.code, r.stderr.as_str()),
+            (Some(3), rejected),
+            "{profile}"
+        );
+    }
+    // Nothing listens: exit 1, no hint.
+    let r = run(
+        &connect_args("recipe", NOWHERE, "x", &["--key-file", &with]),
+        None,
+    );
+    assert_eq!(r.code, Some(1), "{r:?}");
+    assert!(!r.stderr.contains("hint:"), "{r:?}");
+    let _ = std::fs::remove_file(&with);
+    let _ = std::fs::remove_file(&without);
 }
 
 #[test]

@@ -13,16 +13,16 @@ use std::path::PathBuf;
 use hmac_handshake::adapter::blocking::{client_authenticate, recv_bytes, send_bytes};
 use hmac_handshake::native::{self, NativeKey, Suite};
 use support::cli::{
-    accepted_tail, assert_connect_rejects_impostor, connect_args, rejected_reason, run, serve_args,
-    tcp, Run, Server, BAD_MAC, CLOSED_EARLY, NOWHERE, WAIT,
+    accepted_tail, connect_args, connect_to_fake, rejected_reason, run, serve_args, tcp,
+    write_private, Run, Server, BAD_MAC, CLOSED_EARLY, NOWHERE, WAIT,
 };
 
 /// Two keys of at least 16 bytes, given to clients as HMAC_HANDSHAKE_KEY.
 const KEY1: &str = "first native key, 16+ bytes";
 const KEY2: &str = "second native key, also long";
 
-const REJECTED: &str = "authentication failed: the server rejected our proof \
-    (wrong key, or key id not on its keyring)\n";
+const REJECTED: &str = "authentication failed: the server rejected our proof: a wrong key, a key \
+    id not on its keyring, or a different --context or --server-name on the two sides\n";
 
 impl Server {
     /// `serve --profile native` with `extra`, and `key` (if any) in the
@@ -47,7 +47,7 @@ impl TempFile {
     fn new(name: &str, contents: &[u8]) -> TempFile {
         let dir = env!("CARGO_TARGET_TMPDIR");
         let path = PathBuf::from(format!("{dir}/cli-native-{}-{name}", std::process::id()));
-        std::fs::write(&path, contents).unwrap();
+        write_private(&path, contents);
         TempFile(path)
     }
 
@@ -323,9 +323,23 @@ fn impostor_server(listener: TcpListener) {
     let _ = s.read_to_end(&mut Vec::new());
 }
 
+/// The server's tag does not verify: exit 3, naming the key, the context
+/// and the server name as the possible causes.
 #[test]
 fn client_rejects_a_server_whose_tag_does_not_verify() {
-    assert_connect_rejects_impostor("native", KEY1, impostor_server);
+    let r = connect_to_fake("native", "hi", KEY1, &[], impostor_server);
+    assert_eq!(
+        (r.code, r.stdout(), r.stderr.as_str()),
+        (
+            Some(3),
+            "",
+            format!(
+                "authentication failed: we rejected the server: {BAD_MAC} (a wrong key, or a \
+                 different --context or --server-name on the two sides)\n"
+            )
+            .as_str()
+        )
+    );
 }
 
 #[test]
@@ -393,6 +407,91 @@ fn keygen_prints_fresh_hex_keys() {
     let d = run(&["keygen", "--raw"], None);
     assert_eq!((c.code, c.stdout.len(), d.stdout.len()), (Some(0), 32, 32));
     assert_ne!(c.stdout, d.stdout);
+}
+
+/// `keygen --out FILE` writes a new file of mode 0600 (the umask cannot
+/// widen it) holding the hex key and a newline, or the raw key with
+/// `--raw`, prints nothing, and never overwrites a file; the file works as
+/// a `--key-file`.
+#[test]
+fn keygen_out_writes_a_new_private_file_and_never_overwrites() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = env!("CARGO_TARGET_TMPDIR");
+    let hex_path = format!("{dir}/cli-native-{}-keygen-out-hex", std::process::id());
+    let raw_path = format!("{dir}/cli-native-{}-keygen-out-raw", std::process::id());
+    for path in [&hex_path, &raw_path] {
+        let _ = std::fs::remove_file(path);
+    }
+    let r = run(&["keygen", "--out", &hex_path], None);
+    assert_eq!((r.code, r.stdout(), r.stderr.as_str()), (Some(0), "", ""));
+    let r = run(&["keygen", "--raw", "--out", &raw_path], None);
+    assert_eq!((r.code, r.stdout(), r.stderr.as_str()), (Some(0), "", ""));
+    let text = std::fs::read_to_string(&hex_path).unwrap();
+    let hex_key = text.strip_suffix('\n').expect("a trailing newline");
+    assert_eq!(hex::decode(hex_key).unwrap().len(), 32, "{text:?}");
+    let raw = std::fs::read(&raw_path).unwrap();
+    assert_eq!(raw.len(), 32);
+    for path in [&hex_path, &raw_path] {
+        let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o600, "{path}");
+        // A second keygen refuses the existing file and leaves it be.
+        let before = std::fs::read(path).unwrap();
+        let r = run(&["keygen", "--out", path], None);
+        assert_eq!(
+            (r.code, r.stdout(), r.stderr.clone()),
+            (
+                Some(1),
+                "",
+                format!(
+                    "error: --out {path} exists: refusing to overwrite it (remove it first, or \
+                     pick a new name)\n"
+                )
+            )
+        );
+        assert_eq!(std::fs::read(path).unwrap(), before);
+    }
+    // The raw file is a key file: a server keyed with its hex accepts it.
+    let keyring = Keyring::new(
+        "keygen-out",
+        format!("k1 {}\n", hex::encode(&raw)).as_bytes(),
+    );
+    let server = Server::with_keyring(&keyring, &[]);
+    let r = connect(
+        &server,
+        "from --out",
+        "ignored",
+        &["--key-id", "k1", "--key-file", &raw_path],
+    );
+    assert_authenticated(&r, "from --out", "k1", "hmac-sha256", 32);
+    assert_accepted(&server.next_line(), "sha256", "k1");
+    for path in [&hex_path, &raw_path] {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// A keyring that group or others can write, or others can read, is
+/// refused at start, naming `chmod 600 FILE`.
+#[test]
+fn a_keyring_others_can_read_or_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let keyring = Keyring::new("mode", keyring_line("k1", KEY1).as_bytes());
+    let path = keyring.path();
+    for mode in [0o644, 0o604, 0o620, 0o602] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let r = run(&serve_args("native", &["--keyring", &path]), None);
+        assert_eq!(
+            (r.code, r.stdout(), r.stderr.clone()),
+            (
+                Some(1),
+                "",
+                format!(
+                    "error: cannot read keyring {path}: its permissions {mode:04o} are too open \
+                     (group or others can write it, or others can read it): refusing it; run \
+                     `chmod 600 {path}`\n"
+                )
+            )
+        );
+    }
 }
 
 #[test]

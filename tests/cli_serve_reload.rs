@@ -23,6 +23,7 @@ use hmac_handshake::adapter::blocking::{client_authenticate, recv_bytes, send_by
 use hmac_handshake::native::{self, NativeKey, Suite};
 use hmac_handshake::Error;
 use kit::serve_proc::Serve;
+use support::cli::write_private;
 use support::process::WAIT;
 
 /// The keys, each 32 bytes.
@@ -44,7 +45,7 @@ impl Ring {
             "{dir}/serve-reload-{}-{name}",
             std::process::id()
         )));
-        fs::write(&ring.0, text(keys)).unwrap();
+        write_private(&ring.0, text(keys));
         ring
     }
 
@@ -55,7 +56,7 @@ impl Ring {
     /// Writes `contents` beside the file, then renames it over the file.
     fn replace_with(&self, contents: &str) {
         let next = self.0.with_extension("next");
-        fs::write(&next, contents).unwrap();
+        write_private(&next, contents);
         fs::rename(&next, &self.0).unwrap();
     }
 }
@@ -368,14 +369,14 @@ fn a_keyring_that_is_not_a_regular_file_is_refused_at_start() {
     }
 }
 
-/// The keyring cap, in bytes (16 MiB).
-const KEYRING_MAX: u64 = 16 * 1024 * 1024;
+/// The keyring cap, in bytes (64 KiB).
+const KEYRING_MAX: u64 = 64 * 1024;
 
 /// Why a keyring over [`KEYRING_MAX`] is refused.
 fn too_large(path: &str) -> String {
     format!(
-        "cannot read keyring {path}: it holds more than 16777216 bytes (16384 KiB), the most \
-         read: refusing it"
+        "cannot read keyring {path}: it holds more than 65536 bytes (64 KiB), the most read: \
+         refusing it"
     )
 }
 
@@ -383,7 +384,7 @@ fn too_large(path: &str) -> String {
 /// reserved the file's size: refused at start, and on a reload (one byte
 /// over the cap) with the old keys kept.
 #[test]
-fn a_keyring_over_16_mib_is_refused_at_start_and_on_reload() {
+fn a_keyring_over_64_kib_is_refused_at_start_and_on_reload() {
     let huge = Ring::new("huge", &[]);
     fs::File::options()
         .write(true)
@@ -407,7 +408,7 @@ fn a_keyring_over_16_mib_is_refused_at_start_and_on_reload() {
     let mut big = text(&[("k3", &K3)]).into_bytes();
     big.resize(usize::try_from(KEYRING_MAX).unwrap() + 1, b'#');
     let next = ring.0.with_extension("next");
-    fs::write(&next, &big).unwrap();
+    write_private(&next, &big);
     fs::rename(&next, &ring.0).unwrap();
     let want = format!(
         "error: keyring reload refused, keeping the previous 1 keys: {}\n",

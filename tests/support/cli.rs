@@ -27,6 +27,15 @@ pub const CLOSED_EARLY: &str = "the client closed the connection during the hand
 /// on port 1.
 pub const NOWHERE: &str = "127.0.0.1:1";
 
+/// Writes `contents` to the file at `path` with mode 0600 (set on an
+/// existing file too), as a key file or keyring must be.
+pub fn write_private(path: impl AsRef<std::path::Path>, contents: impl AsRef<[u8]>) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = path.as_ref();
+    std::fs::write(path, contents).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
 /// `serve --profile PROFILE --listen 127.0.0.1:0 EXTRA...`
 pub fn serve_args<'a>(profile: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec!["serve", "--profile", profile, "--listen", "127.0.0.1:0"];

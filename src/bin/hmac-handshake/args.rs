@@ -81,7 +81,7 @@ NATIVE (--profile native, the crate's own protocol, PROTOCOL.md):
       [--key-file PATH] [--suite SUITE] [--context TEXT]
   hmac-handshake connect --profile native ADDR --message TEXT [--key-id ID]
       [--key-file PATH] [--suite SUITE] [--context TEXT]
-  hmac-handshake keygen [--raw]
+  hmac-handshake keygen [--raw] [--out FILE]
 
   Mutual: the client proves the key, then the server does. Each key has a
   public key id (1 to 32 printable ASCII characters, no spaces), so a server
@@ -92,8 +92,9 @@ NATIVE (--profile native, the crate's own protocol, PROTOCOL.md):
            of the file are ignored; HEXKEY is the key in hex (at least 32
            hex digits). Reloaded on SIGHUP and when the file is replaced
            or changed (`reloaded keyring FILE: N keys`; a broken file, one
-           that is not a regular file or one over 16 MiB is refused on
-           stderr and the old keys stay). Without --keyring:
+           that is not a regular file, one over 64 KiB or one that group
+           or others can write or others can read is refused on stderr
+           and the old keys stay). Without --keyring:
            one key from --key-file / HMAC_HANDSHAKE_KEY under --key-id
            (default `default`). --suite: the one suite used (default
            hmac-sha256). Lines gain the key id: `accepted PEER digest=NAME
@@ -109,9 +110,9 @@ NATIVE (--profile native, the crate's own protocol, PROTOCOL.md):
   after the handshake use multiprocessing's send_bytes/recv_bytes framing.
   The client's key bytes and the keyring's HEXKEY must be the same bytes:
   `hmac-handshake keygen` prints a hex key for a keyring line, and
-  `echo HEX | xxd -r -p > FILE` turns it into a --key-file (`xxd -p -c 256
-  FILE` goes back); for an HMAC_HANDSHAKE_KEY key, HEXKEY is the hex of its
-  UTF-8 text.
+  `echo HEX | xxd -r -p > FILE; chmod 600 FILE` turns it into a --key-file
+  (`xxd -p -c 256 FILE` goes back; `keygen --raw --out FILE` writes one);
+  for an HMAC_HANDSHAKE_KEY key, HEXKEY is the hex of its UTF-8 text.
 
 EXIT STATUS (connect):
   0  authenticated, and the server echoed the message
@@ -302,8 +303,10 @@ pub struct CommonArgs {
     #[arg(long, value_name = "SECONDS", default_value = DEFAULT_TIMEOUT,
           value_parser = parse_timeout)]
     pub timeout: Duration,
-    /// File holding the shared key (raw bytes; a regular file of at most
-    /// 1 MiB: a FIFO, a device or a bigger file is refused). Else: env
+    /// File holding the shared key (raw bytes, a trailing newline
+    /// included; a regular file of at most 64 KiB that others cannot read
+    /// and group and others cannot write, e.g. mode 0600: a FIFO, a
+    /// device, a bigger or a more open file is refused). Else: env
     /// HMAC_HANDSHAKE_KEY.
     #[arg(long, value_name = "PATH")]
     pub key_file: Option<PathBuf>,
@@ -336,6 +339,10 @@ pub struct KeygenArgs {
     /// when stdout is a terminal).
     #[arg(long)]
     pub raw: bool,
+    /// Write the key to a new file FILE, mode 0600, instead of stdout
+    /// (an existing FILE is never overwritten).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// Why `--key` is refused.

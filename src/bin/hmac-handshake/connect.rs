@@ -27,8 +27,13 @@ const NOT_AN_ECHO: &str = "the server's reply is not our message: not an echo se
                            profile?";
 
 /// What a native client says when the server answers `03 01`.
-const NATIVE_REJECTED: &str =
-    "the server rejected our proof (wrong key, or key id not on its keyring)";
+const NATIVE_REJECTED: &str = "the server rejected our proof: a wrong key, a key id not on its \
+                               keyring, or a different --context or --server-name on the two \
+                               sides";
+
+/// Why a native client may reject the server's tag.
+const NATIVE_SERVER_REJECTED: &str =
+    "a wrong key, or a different --context or --server-name on the two sides";
 
 /// The keys a client handshake takes by value (dropped, and their states
 /// wiped, when it ends, before the echo), with the profile's settings.
@@ -59,26 +64,36 @@ pub fn run(args: &ConnectArgs) -> Result<(), Failure> {
                 .into(),
         ));
     }
-    let keys = match wire {
-        Wire::Recipe(config) => ClientKeys::Recipe(key::load(common.key_file.as_deref())?, config),
+    let key_file = common.key_file.as_deref();
+    let (keys, hint) = match wire {
+        Wire::Recipe(config) => {
+            let (key, hint) = key::load_hinted(key_file)?;
+            (ClientKeys::Recipe(key, config), hint)
+        }
         Wire::Multiprocessing(config) => {
-            ClientKeys::Multiprocessing(key::load(common.key_file.as_deref())?, config)
+            let (key, hint) = key::load_hinted(key_file)?;
+            (ClientKeys::Multiprocessing(key, config), hint)
         }
         Wire::Native(options) => {
             // One key per suite accepted: --suite S, or else all four.
             let suites = options
                 .suite
                 .map_or(Suite::ALL.to_vec(), |suite| vec![suite]);
-            let keys = key::load_native(common.key_file.as_deref(), &options.key_id, &suites)?;
+            let (keys, hint) = key::load_native_hinted(key_file, &options.key_id, &suites)?;
             let config = native::Config::new(&options.context);
-            ClientKeys::Native(keys, config, options)
+            (ClientKeys::Native(keys, config, options), hint)
         }
     };
     let timeout = common.timeout;
-    let reply = match dial(&args.addr, timeout)? {
-        Dialed::Tcp(stream) => talk(&stream, keys, message, timeout)?,
-        Dialed::Unix(stream) => talk(&stream, keys, message, timeout)?,
+    let talked = match dial(&args.addr, timeout)? {
+        Dialed::Tcp(stream) => talk(&stream, keys, message, timeout),
+        Dialed::Unix(stream) => talk(&stream, keys, message, timeout),
     };
+    let reply = talked.map_err(|failure| match (failure, hint) {
+        // Only a failed proof may be the newline's fault.
+        (failure @ Failure::Auth(_), Some(hint)) => Failure::Hinted(Box::new(failure), hint),
+        (failure, _) => failure,
+    })?;
     let mut out = io::stdout().lock();
     out.write_all(&reply)
         .and_then(|()| out.write_all(b"\n"))
@@ -175,7 +190,10 @@ fn report_session(session: &Session) {
 fn native_failure(e: &AuthError, options: &NativeOptions, timeout: Duration) -> Failure {
     match e {
         AuthError::Handshake(Error::PeerRejected) => Failure::Auth(NATIVE_REJECTED.into()),
-        AuthError::Handshake(inner @ (Error::BadTag | Error::ReflectedNonce)) => {
+        AuthError::Handshake(inner @ Error::BadTag) => Failure::Auth(format!(
+            "we rejected the server: {inner} ({NATIVE_SERVER_REJECTED})"
+        )),
+        AuthError::Handshake(inner @ Error::ReflectedNonce) => {
             Failure::Auth(format!("we rejected the server: {inner}"))
         }
         // A configuration mismatch, not a failed proof: exit 1.

@@ -9,6 +9,9 @@ pub enum Failure {
     Auth(String),
     /// Anything else (exit 1).
     Other(String),
+    /// A failure and a line of advice on it, printed after it as `hint:
+    /// ...`; the exit status is the failure's.
+    Hinted(Box<Failure>, String),
 }
 
 impl Failure {
@@ -22,6 +25,11 @@ impl Failure {
             Failure::Other(why) => {
                 eprintln!("error: {why}");
                 ExitCode::from(1)
+            }
+            Failure::Hinted(failure, hint) => {
+                let code = failure.report();
+                eprintln!("hint: {hint}");
+                code
             }
         }
     }

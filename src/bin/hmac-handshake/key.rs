@@ -11,9 +11,9 @@ use crate::secret_file;
 /// Environment variable holding the key (its UTF-8 bytes).
 pub const KEY_ENV: &str = "HMAC_HANDSHAKE_KEY";
 
-/// Largest `--key-file` read, in bytes (1 MiB): far above any key (32
-/// bytes is the norm), so a bigger file is a mistake, refused.
-pub const KEY_FILE_MAX: u64 = 1024 * 1024;
+/// Largest `--key-file` read, in bytes (64 KiB): far above any key (32
+/// bytes is the norm), so a bigger file is a mistake, refused unread.
+pub const KEY_FILE_MAX: u64 = 64 * 1024;
 
 /// Loads the key bytes and keys HMAC with them; the raw bytes are wiped
 /// when this returns.
@@ -22,8 +22,16 @@ pub const KEY_FILE_MAX: u64 = 1024 * 1024;
 /// A message (never containing key bytes) when no key is given, the file
 /// cannot be read, the variable is not UTF-8, or the key is empty.
 pub fn load(key_file: Option<&Path>) -> Result<Key, String> {
+    load_hinted(key_file).map(|(key, _)| key)
+}
+
+/// As [`load`], with the [`newline_hint`] of the key.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_hinted(key_file: Option<&Path>) -> Result<(Key, Option<String>), String> {
     let (secret, _) = load_secret(key_file)?;
-    Ok(Key::new(&secret))
+    Ok((Key::new(&secret), newline_hint(key_file, &secret)))
 }
 
 /// Loads the key bytes and derives from them the native key `key_id`
@@ -37,17 +45,46 @@ pub fn load_native(
     key_id: &str,
     suites: &[Suite],
 ) -> Result<Vec<NativeKey>, String> {
+    load_native_hinted(key_file, key_id, suites).map(|(keys, _)| keys)
+}
+
+/// As [`load_native`], with the [`newline_hint`] of the key.
+///
+/// # Errors
+/// As [`load_native`].
+pub fn load_native_hinted(
+    key_file: Option<&Path>,
+    key_id: &str,
+    suites: &[Suite],
+) -> Result<(Vec<NativeKey>, Option<String>), String> {
     let (secret, source) = load_secret(key_file)?;
     if secret.len() < MIN_KEY_LEN {
         return Err(short_key(&source, secret.len()));
     }
-    suites
+    let keys = suites
         .iter()
         .map(|&suite| {
             NativeKey::new(key_id.as_bytes(), &secret, suite)
                 .map_err(|e| format!("the key from {source}: {e}"))
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok((keys, newline_hint(key_file, &secret)))
+}
+
+/// For a key read from `key_file` that ends in a newline: a hint, for a
+/// failed handshake, that the newline is part of the key (every byte of
+/// the file is), the classic mistake of a key file written by `echo` or an
+/// editor. Says nothing of the key's other bytes.
+fn newline_hint(key_file: Option<&Path>, secret: &[u8]) -> Option<String> {
+    let path = key_file?;
+    secret.ends_with(b"\n").then(|| {
+        format!(
+            "--key-file {} ends in a newline, and the newline is part of the key (every byte \
+             of the file is): if the other side's key has no newline, write the file without \
+             one (`printf %s KEY > FILE`, or `hmac-handshake keygen --raw --out FILE`)",
+            path.display()
+        )
+    })
 }
 
 /// The message for a native key of `len` bytes from `source`.

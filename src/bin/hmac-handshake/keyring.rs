@@ -17,9 +17,10 @@ use zeroize::Zeroizing;
 use crate::key;
 use crate::profile::check_key_id;
 
-/// Largest `--keyring` file read, in bytes (16 MiB): some 170,000 key
-/// lines; a bigger file is refused (on a reload, the old ring stays).
-pub const KEYRING_MAX: u64 = 16 * 1024 * 1024;
+/// Largest `--keyring` file read, in bytes (64 KiB): some 680 key lines
+/// of 32-byte keys; a bigger file is refused unread (on a reload, the old
+/// ring stays).
+pub const KEYRING_MAX: u64 = 64 * 1024;
 
 /// Reads and parses the keyring at `path`, keying each key for `suite`.
 ///

@@ -3,13 +3,16 @@
 //! `O_NONBLOCK`, so that a FIFO or a device swapped in between the check
 //! and the open cannot hang the reader (the opened file is checked again);
 //! and at most a cap of bytes is read, so a huge file (`truncate -s 100G`)
-//! is refused instead of exhausting memory.
+//! is refused instead of exhausting memory. A file that group or others
+//! can write, or others can read, is refused too, before a byte is read
+//! (as OpenSSH refuses such a private key): its secret may be known, or
+//! replaced, by another user.
 
 use std::fmt;
 use std::fs::{FileType, OpenOptions};
 use std::io::{self, Read};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-use std::path::Path;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
 
@@ -25,7 +28,18 @@ pub enum ReadError {
         /// The most read, in bytes.
         cap: u64,
     },
+    /// Group or others can write the file, or others can read it.
+    TooOpen {
+        /// The file's permission bits.
+        mode: u32,
+        /// The path, for the `chmod` to run.
+        path: PathBuf,
+    },
 }
+
+/// The permission bits that make a file of secrets too open: written by
+/// group (`020`) or others (`002`), read by others (`004`).
+pub const TOO_OPEN: u32 = 0o026;
 
 impl fmt::Display for ReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -38,6 +52,12 @@ impl fmt::Display for ReadError {
                 f,
                 "it holds more than {cap} bytes ({} KiB), the most read: refusing it",
                 cap / 1024
+            ),
+            ReadError::TooOpen { mode, path } => write!(
+                f,
+                "its permissions {mode:04o} are too open (group or others can write it, or \
+                 others can read it): refusing it; run `chmod 600 {}`",
+                path.display()
             ),
         }
     }
@@ -54,8 +74,9 @@ impl From<io::Error> for ReadError {
 ///
 /// # Errors
 /// [`ReadError::NotRegular`] for anything but a regular file, checked
-/// before the open and on the opened file; [`ReadError::TooLarge`] for a
-/// file over `cap` bytes; the system's errors.
+/// before the open and on the opened file; [`ReadError::TooOpen`] for a
+/// file with any of the [`TOO_OPEN`] bits (checked on the opened file);
+/// [`ReadError::TooLarge`] for a file over `cap` bytes; the system's errors.
 pub fn read(path: &Path, cap: u64) -> Result<Zeroizing<Vec<u8>>, ReadError> {
     regular(std::fs::metadata(path)?.file_type())?;
     // O_NONBLOCK: opening a FIFO does not wait for a writer (and reading a
@@ -65,7 +86,15 @@ pub fn read(path: &Path, cap: u64) -> Result<Zeroizing<Vec<u8>>, ReadError> {
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)?;
-    regular(file.metadata()?.file_type())?;
+    let meta = file.metadata()?;
+    regular(meta.file_type())?;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & TOO_OPEN != 0 {
+        return Err(ReadError::TooOpen {
+            mode,
+            path: path.to_path_buf(),
+        });
+    }
     read_capped(&mut file, cap)
 }
 
@@ -172,10 +201,10 @@ mod tests {
                 other => panic!("cap {cap}: {other:?}"),
             }
         }
-        let message = ReadError::TooLarge { cap: 1024 * 1024 }.to_string();
+        let message = ReadError::TooLarge { cap: 64 * 1024 }.to_string();
         assert_eq!(
             message,
-            "it holds more than 1048576 bytes (1024 KiB), the most read: refusing it"
+            "it holds more than 65536 bytes (64 KiB), the most read: refusing it"
         );
     }
 }
