@@ -53,6 +53,7 @@ use crate::Digest;
 /// | 71 | `unsupported_digest` | caller | a multiprocessing digest CPython does not allow |
 /// | 72 | `md5_disabled` | caller | settings that would send MD5 without `allow_md5` |
 /// | 73 | `export_too_long` | caller | an exporter label over 255 bytes or output over `255 * L` |
+/// | 74 | `server_name_too_long` | caller | a native server name over 255 bytes |
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
@@ -174,6 +175,12 @@ pub enum Error {
     Md5Disabled,
     /// Native: an exporter label over 255 bytes or output over 255 * L bytes.
     ExportTooLong,
+    /// Native: a server name ([`native::Config::with_server_name`](crate::native::Config::with_server_name))
+    /// over 255 bytes.
+    ServerNameTooLong {
+        /// Length of the name given, in bytes.
+        len: usize,
+    },
 }
 
 /// Where an [`Error`] comes from.
@@ -241,6 +248,7 @@ impl Error {
             Error::UnsupportedDigest(_) => (71, "unsupported_digest"),
             Error::Md5Disabled => (72, "md5_disabled"),
             Error::ExportTooLong => (73, "export_too_long"),
+            Error::ServerNameTooLong { .. } => (74, "server_name_too_long"),
         }
     }
 }
@@ -352,6 +360,9 @@ impl fmt::Display for Error {
             Error::ExportTooLong => {
                 f.write_str("exporter label over 255 bytes or output over 255 * L bytes")
             }
+            Error::ServerNameTooLong { len } => {
+                write!(f, "server name of {len} bytes: server names are 0 to 255 bytes")
+            }
         }
     }
 }
@@ -365,7 +376,7 @@ mod tests {
     use crate::Digest;
 
     /// One error of every variant.
-    fn all() -> [Error; 27] {
+    fn all() -> [Error; 28] {
         let id = KeyId::new(b"k1").unwrap();
         [
             Error::BadTag,
@@ -405,6 +416,7 @@ mod tests {
             Error::UnsupportedDigest(Digest::Sha512),
             Error::Md5Disabled,
             Error::ExportTooLong,
+            Error::ServerNameTooLong { len: 256 },
         ]
     }
 
@@ -439,6 +451,7 @@ mod tests {
             Error::UnsupportedDigest(_) => 24,
             Error::Md5Disabled => 25,
             Error::ExportTooLong => 26,
+            Error::ServerNameTooLong { .. } => 27,
         }
     }
 
@@ -464,7 +477,7 @@ mod tests {
 
     #[test]
     fn every_variant_is_listed_once() {
-        let mut seen = [false; 27];
+        let mut seen = [false; 28];
         for e in all() {
             let p = position(&e);
             assert!(!seen[p], "{e:?} twice");

@@ -215,7 +215,9 @@ fn replay_native(test: &Value, role: &str, chunking: usize) -> Result<Vec<usize>
                 .map(|k| native_key(k, server_suite)),
         )
         .map_err(|e| format!("keyring refused: {e:?}"))?;
-        let config = native::Config::new(&hex_field(s, "context"));
+        let config = native::Config::new(&hex_field(s, "context"))
+            .with_server_name(&hex_field(s, "serverName"))
+            .map_err(|e| format!("server name refused: {e:?}"))?;
         let m = ServerHandshake::with_pinned_random(keyring, config, &random_array(s)?);
         finish(m, test, role, chunking, Profile::Native)?
     } else {
@@ -226,7 +228,9 @@ fn replay_native(test: &Value, role: &str, chunking: usize) -> Result<Vec<usize>
             .iter()
             .map(|n| native_key(c, suite(n.as_str().unwrap())))
             .collect();
-        let config = native::Config::new(&hex_field(c, "context"));
+        let config = native::Config::new(&hex_field(c, "context"))
+            .with_server_name(&hex_field(c, "serverName"))
+            .map_err(|e| format!("server name refused: {e:?}"))?;
         let m = ClientHandshake::with_pinned_random(keys, config, &random_array(c)?);
         finish(m, test, role, chunking, Profile::Native)?
     };

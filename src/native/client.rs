@@ -100,7 +100,7 @@ impl Client {
         if hello[6..] == self.nonce {
             return Err(Error::ReflectedNonce);
         }
-        let mut transcript = transcript_start(suite, config.context_hash(suite));
+        let mut transcript = transcript_start(suite, config);
         transcript.update(hello);
         let key_id = key.id();
         let id = key_id.as_bytes();

@@ -8,23 +8,29 @@ use super::hash::hash;
 use super::lookup::{ClientKeys, KeyLookup};
 use super::server::Server;
 use super::suite::Suite;
-use super::NONCE_LEN;
+use super::{MAX_SERVER_NAME_LEN, NONCE_LEN};
 use crate::machine::{Machine, Proto};
 use crate::profile::{sealed, ClientProfile, Profile, ServerProfile};
+use crate::Error;
 
-/// Settings of the native profile, the same on both sides: today the
-/// application `context` (PROTOCOL.md, "Transcript and tags"), hashed when
-/// the settings are built so that no handshake hashes it again.
+/// Settings of the native profile, the same on both sides: the application
+/// `context` and the server name (PROTOCOL.md, "Transcript and tags"), each
+/// hashed when the settings are built so that no handshake hashes it again.
+/// Neither is ever sent.
 ///
 /// The suite is not a setting: it is the suite the keys are keyed for (the
 /// server's [`KeyLookup::suite`], the client's [`ClientKeys`]). Both roles
 /// draw a 32-byte nonce (`[u8; 32]`).
+///
+/// Size: 352 bytes inline (two hashes under each of the four suites).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Config {
     context: ContextHash,
+    server_name: ContextHash,
 }
 
-/// `H(context)` under every suite (176 bytes, not secret).
+/// `H(x)` under every suite (176 bytes, not secret): of the context or of
+/// the server name.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ContextHash {
     sha256: [u8; 32],
@@ -66,15 +72,50 @@ impl Config {
     /// any length, never sent, and both sides must pass the same bytes (a
     /// different context fails the handshake, like Noise's prologue). Hashes
     /// it under each suite (four hash calls, once).
+    /// The server name is empty (see [`Config::with_server_name`]).
     #[must_use]
     pub fn new(context: &[u8]) -> Config {
         Config {
             context: ContextHash::new(context),
+            server_name: ContextHash::new(b""),
         }
     }
 
+    /// These settings with a server name of 0 to 255 bytes (e.g. `b"billing-a"`),
+    /// bound into the transcript like the context and never sent
+    /// (PROTOCOL.md, "Server names"). On a server it is the server's own
+    /// name; on a client, the name of the server it means to reach. The two
+    /// must be equal (both empty by default): a server that is not the one
+    /// the client meant fails the handshake as a wrong key does (the server
+    /// with `bad_tag`, the client with [`Error::PeerRejected`]).
+    ///
+    /// Set it whenever one key is shared by more than two nodes, or a node
+    /// both accepts and connects with the same key: without it, an attacker
+    /// can redirect a node's connection to another holder of the key, or
+    /// back to the node's own listener (a selfie attack), and both sides
+    /// complete. Hashes the name under each suite (four hash calls, once).
+    ///
+    /// # Errors
+    /// [`Error::ServerNameTooLong`] for a name over 255 bytes
+    /// ([`MAX_SERVER_NAME_LEN`]).
+    pub fn with_server_name(self, name: &[u8]) -> Result<Config, Error> {
+        if name.len() > MAX_SERVER_NAME_LEN {
+            return Err(Error::ServerNameTooLong { len: name.len() });
+        }
+        Ok(Config {
+            server_name: ContextHash::new(name),
+            ..self
+        })
+    }
+
+    /// `H(context)` under `suite`: `L` bytes.
     pub(crate) fn context_hash(&self, suite: Suite) -> &[u8] {
         self.context.get(suite)
+    }
+
+    /// `H(server_name)` under `suite`: `L` bytes.
+    pub(crate) fn server_name_hash(&self, suite: Suite) -> &[u8] {
+        self.server_name.get(suite)
     }
 }
 
@@ -89,6 +130,7 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("context_sha256", &self.context.sha256)
+            .field("server_name_sha256", &self.server_name.sha256)
             .finish_non_exhaustive()
     }
 }

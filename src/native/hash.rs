@@ -4,6 +4,7 @@
 use hkdf::{Hkdf, SimpleHkdf};
 use sha2::Digest as _;
 
+use super::labels;
 use super::suite::{Suite, MAX_LEN};
 
 /// A running hash `H` of the suite (the transcript hash).
@@ -128,14 +129,88 @@ impl Prk {
         })
     }
 
+    /// PROTOCOL.md "Key schedule", `Expand(secret, label, context, n)`:
+    /// HKDF-Expand with `info = HkdfLabel` =
+    /// `u16(n) || "hmac-handshake v1" || u8(suite id) || lp8(label) || lp8(context)`
+    /// (`n` = `out.len()`, big-endian; `21 + len(label) + len(context)` bytes), so
+    /// the output length and the suite are bound into every derived key, as
+    /// RFC 8446 section 7.1's `HkdfLabel` binds the length.
+    ///
+    /// Returns `false` (nothing written) when `out` is longer than `255 * L`,
+    /// or `label` or `context` longer than 255 bytes.
+    pub(crate) fn expand_label(
+        &self,
+        suite: Suite,
+        label: &[u8],
+        context: &[u8],
+        out: &mut [u8],
+    ) -> bool {
+        let (Ok(n), Ok(label_len), Ok(context_len)) = (
+            u16::try_from(out.len()),
+            u8::try_from(label.len()),
+            u8::try_from(context.len()),
+        ) else {
+            return false;
+        };
+        let n = n.to_be_bytes();
+        self.expand(
+            &[
+                &n,
+                labels::PROTOCOL,
+                &[suite.id(), label_len],
+                label,
+                &[context_len],
+                context,
+            ],
+            out,
+        )
+    }
+
     /// HKDF-Expand(PRK, info = concatenation of `info`, out.len()).
     /// Returns `false` when `out` is longer than `255 * L`.
-    pub(crate) fn expand(&self, info: &[&[u8]], out: &mut [u8]) -> bool {
+    fn expand(&self, info: &[&[u8]], out: &mut [u8]) -> bool {
         match self {
             Prk::Sha256(h) => h.expand_multi_info(info, out).is_ok(),
             Prk::Sha384(h) => h.expand_multi_info(info, out).is_ok(),
             Prk::Sha512(h) => h.expand_multi_info(info, out).is_ok(),
             Prk::Sha3_256(h) => h.expand_multi_info(info, out).is_ok(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Prk, Suite};
+
+    /// The suite id is in every `HkdfLabel`: the same PRK, label, context
+    /// and length give other bytes under another suite id (a future suite on
+    /// SHA-256 shares no key with `hmac-sha256`), and the output length is
+    /// bound too (16 bytes are not the first 16 of 48).
+    #[test]
+    fn suite_id_and_length_change_derived_keys() {
+        let prk = Prk::extract(Suite::HmacSha256, b"hmac-handshake v1", &[7; 32]);
+        let derive = |suite, n: usize| {
+            let mut out = [0u8; 48];
+            assert!(prk.expand_label(suite, b"client key", b"", &mut out[..n]));
+            out
+        };
+        let sha256 = derive(Suite::HmacSha256, 32);
+        // The same SHA-256 PRK, expanded under another suite's id (0x03).
+        let other_id = derive(Suite::HmacSha512, 32);
+        assert_ne!(sha256[..32], other_id[..32]);
+        assert_ne!(
+            derive(Suite::HmacSha256, 16)[..16],
+            derive(Suite::HmacSha256, 48)[..16]
+        );
+        // The raw HKDF-Expand of RFC 5869 (no HkdfLabel) gives neither.
+        let mut raw = [0u8; 32];
+        assert!(prk.expand(&[b"client key"], &mut raw));
+        assert_ne!(sha256[..32], raw);
+        assert_ne!(other_id[..32], raw);
+        // Over 255 * L, or a label over 255 bytes: refused, nothing written.
+        let mut long = [0u8; 255 * 32 + 1];
+        assert!(!prk.expand_label(Suite::HmacSha256, b"l", b"", &mut long));
+        assert!(long.iter().all(|&b| b == 0));
+        assert!(!prk.expand_label(Suite::HmacSha256, &[0; 256], b"", &mut raw[..1]));
     }
 }

@@ -103,11 +103,11 @@ pub(crate) struct SuiteKeys {
 
 impl SuiteKeys {
     fn derive(suite: Suite, secret: &[u8]) -> SuiteKeys {
-        let prk = Prk::extract(suite, labels::SALT, secret);
+        let prk = Prk::extract(suite, labels::PROTOCOL, secret);
         let mut okm = Hash::zeroed(suite.mac_len());
         let role_key = |label: &[u8], okm: &mut Hash| {
             // L <= 255 * L always holds.
-            prk.expand(&[label], okm.as_mut());
+            prk.expand_label(suite, label, &[], okm.as_mut());
             MacState::new(suite.digest(), okm.as_bytes())
         };
         let client = role_key(labels::CLIENT_KEY, &mut okm);

@@ -12,8 +12,9 @@
 //! The server finds keys through a [`KeyLookup`], usually a [`Keyring`]
 //! (several keys active at once for rotation, one suite); the client names
 //! its key id and holds a [`NativeKey`] per suite it accepts
-//! ([`ClientKeys`]). Both sides pass the same application context
-//! ([`Config`]), which is hashed into every tag and never sent. On success
+//! ([`ClientKeys`]). Both sides pass the same application context and
+//! server name ([`Config`], [`Config::with_server_name`]), which are hashed
+//! into every tag and never sent. On success
 //! both sides hold the same [`Session`]: key id, suite, handshake hash,
 //! per-direction session keys and an exporter.
 
@@ -59,24 +60,31 @@ pub(crate) const SERVER_FINISH: u8 = 0x03;
 pub(crate) const ACCEPT: u8 = 0x00;
 pub(crate) const REJECT: u8 = 0x01;
 
-/// The fixed labels of PROTOCOL.md.
+/// Longest server name ([`Config::with_server_name`]), in bytes.
+pub const MAX_SERVER_NAME_LEN: usize = 255;
+
+/// The fixed labels of PROTOCOL.md. The key schedule's labels (`CLIENT_KEY`
+/// to `EXPORTER`) go into [`hash::Prk::expand_label`]'s `HkdfLabel`, which
+/// adds the output length, [`PROTOCOL`](labels::PROTOCOL) and the suite id.
 pub(crate) mod labels {
-    pub(crate) const SALT: &[u8] = b"hmac-handshake v1";
-    pub(crate) const TRANSCRIPT: &[u8] = b"hmac-handshake v1";
-    pub(crate) const CLIENT_KEY: &[u8] = b"hmac-handshake v1 client key";
-    pub(crate) const SERVER_KEY: &[u8] = b"hmac-handshake v1 server key";
+    /// `"hmac-handshake v1"` (17 bytes): the HKDF-Extract salt, the start of
+    /// the transcript and of every `HkdfLabel`.
+    pub(crate) const PROTOCOL: &[u8] = b"hmac-handshake v1";
+    pub(crate) const CLIENT_KEY: &[u8] = b"client key";
+    pub(crate) const SERVER_KEY: &[u8] = b"server key";
     pub(crate) const CLIENT_PROOF: &[u8] = b"client proof";
     pub(crate) const SERVER_FINISH: &[u8] = b"server finish";
-    pub(crate) const C2S: &[u8] = b"hmac-handshake v1 c2s";
-    pub(crate) const S2C: &[u8] = b"hmac-handshake v1 s2c";
-    pub(crate) const EXPORTER: &[u8] = b"hmac-handshake v1 exporter";
-    pub(crate) const EXPORT: &[u8] = b"hmac-handshake v1 export";
+    pub(crate) const C2S: &[u8] = b"c2s";
+    pub(crate) const S2C: &[u8] = b"s2c";
+    pub(crate) const EXPORTER: &[u8] = b"exporter";
 }
 
-/// Starts the transcript hash: `"hmac-handshake v1" || H(context)`.
-pub(crate) fn transcript_start(suite: Suite, context_hash: &[u8]) -> hash::Hasher {
+/// Starts the transcript hash (PROTOCOL.md, "Transcript and tags"):
+/// `"hmac-handshake v1" || H(context) || H(server_name)`, `17 + 2 * L` bytes.
+pub(crate) fn transcript_start(suite: Suite, config: &Config) -> hash::Hasher {
     let mut t = hash::Hasher::new(suite);
-    t.update(labels::TRANSCRIPT);
-    t.update(context_hash);
+    t.update(labels::PROTOCOL);
+    t.update(config.context_hash(suite));
+    t.update(config.server_name_hash(suite));
     t
 }

@@ -93,7 +93,7 @@ impl Server {
         core: &mut Core,
     ) -> Server {
         let suite = keys.suite();
-        let mut transcript = transcript_start(suite, config.context_hash(suite));
+        let mut transcript = transcript_start(suite, config);
         let hello: [&[u8]; 3] = [&MAGIC, &[VERSION, suite.id()], &nonce];
         for part in hello {
             transcript.update(part);

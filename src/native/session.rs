@@ -29,8 +29,9 @@ const S2C: usize = 2;
 const EXPORTER: usize = 3;
 
 impl Session {
-    /// PROTOCOL.md "Session secrets": the three HKDF-Expands from the key's
-    /// PRK over `handshake_hash`.
+    /// PROTOCOL.md "Session secrets": the three `Expand`s (each an
+    /// `HkdfLabel` with the length `L`, the suite id, the label and
+    /// `handshake_hash` as its context) from the key's PRK.
     pub(crate) fn derive(prk: &Prk, suite: Suite, key_id: KeyId, handshake_hash: Hash) -> Session {
         let mut session = Session {
             key_id,
@@ -45,7 +46,7 @@ impl Session {
             (EXPORTER, labels::EXPORTER),
         ] {
             // L bytes are always within 255 * L.
-            prk.expand(&[label, hh], session.slot_mut(slot));
+            prk.expand_label(suite, label, hh, session.slot_mut(slot));
         }
         session
     }
@@ -90,25 +91,23 @@ impl Session {
         self.slot(S2C)
     }
 
-    /// Keying material exporter (in the manner of RFC 8446 section 7.5):
-    /// fills `out` with `HKDF-Expand(exporter_secret, "hmac-handshake v1
-    /// export" || lp8(label) || H(context), out.len())`. Distinct labels or
-    /// contexts give independent keys.
+    /// Keying material exporter (as RFC 8446 section 7.5): fills `out` with
+    /// `Expand(exporter_secret, label, H(context), out.len())`, i.e.
+    /// HKDF-Expand with `info = u16(out.len()) || "hmac-handshake v1" ||
+    /// u8(suite id) || lp8(label) || lp8(H(context))`. Distinct labels,
+    /// contexts or lengths give independent keys: 16 bytes are not the first
+    /// 16 of a 48-byte export.
     ///
     /// # Errors
     /// [`Error::ExportTooLong`] when `label` exceeds 255 bytes or `out`
     /// exceeds `255 * L` bytes (nothing is written then).
     pub fn export(&self, label: &[u8], context: &[u8], out: &mut [u8]) -> Result<(), Error> {
-        let label_len = u8::try_from(label.len()).map_err(|_| Error::ExportTooLong)?;
-        if out.len() > 255 * self.suite.mac_len() {
+        if label.len() > 255 || out.len() > 255 * self.suite.mac_len() {
             return Err(Error::ExportTooLong);
         }
         let prk = Prk::from_prk(self.suite, self.slot(EXPORTER)).ok_or(Error::ExportTooLong)?;
         let context_hash = hash(self.suite, context);
-        let ok = prk.expand(
-            &[labels::EXPORT, &[label_len], label, context_hash.as_bytes()],
-            out,
-        );
+        let ok = prk.expand_label(self.suite, label, context_hash.as_bytes(), out);
         if ok {
             Ok(())
         } else {

@@ -72,6 +72,7 @@ pub fn server(suite: Suite, context: Vec<u8>, keyring: Vec<(Vec<u8>, Vec<u8>)>) 
     ServerSpec {
         suite,
         context,
+        server_name: Vec::new(),
         keyring,
         random: nonce(SERVER_NONCE),
     }
@@ -83,6 +84,7 @@ pub fn client(key_id: &[u8], key: Vec<u8>, context: Vec<u8>) -> ClientSpec {
         key,
         allowed: Suite::ALL.to_vec(),
         context,
+        server_name: Vec::new(),
         random: nonce(CLIENT_NONCE),
     }
 }

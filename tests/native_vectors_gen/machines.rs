@@ -90,13 +90,14 @@ fn client_keys(c: &ClientSpec) -> Vec<NativeKey> {
 
 /// Runs the two machines against each other through the relay `tamper`.
 pub fn run(s: &ServerSpec, c: &ClientSpec, tamper: &Tamper, exports: &[Export]) -> Run {
-    let mut sm =
-        ServerHandshake::with_pinned_random(keyring(s), native::Config::new(&s.context), &s.random);
-    let mut cm = ClientHandshake::with_pinned_random(
-        client_keys(c),
-        native::Config::new(&c.context),
-        &c.random,
-    );
+    let sconf = native::Config::new(&s.context)
+        .with_server_name(&s.server_name)
+        .unwrap();
+    let cconf = native::Config::new(&c.context)
+        .with_server_name(&c.server_name)
+        .unwrap();
+    let mut sm = ServerHandshake::with_pinned_random(keyring(s), sconf, &s.random);
+    let mut cm = ClientHandshake::with_pinned_random(client_keys(c), cconf, &c.random);
     let mut messages = Vec::new();
     loop {
         let mut moved = false;

@@ -18,23 +18,27 @@ impl Role {
     }
 }
 
-/// The server of a case: its keys are `keyring`, all of `suite`.
+/// The server of a case: its keys are `keyring`, all of `suite`;
+/// `server_name` is its own name (empty: unset).
 #[derive(Clone)]
 pub struct ServerSpec {
     pub suite: Suite,
     pub context: Vec<u8>,
+    pub server_name: Vec<u8>,
     pub keyring: Vec<(Vec<u8>, Vec<u8>)>,
     pub random: [u8; 32],
 }
 
 /// The client of a case: it holds one key per `allowed` suite, all with
-/// `key_id` and `key`.
+/// `key_id` and `key`; `server_name` is the name of the server it expects
+/// (empty: unset).
 #[derive(Clone)]
 pub struct ClientSpec {
     pub key_id: Vec<u8>,
     pub key: Vec<u8>,
     pub allowed: Vec<Suite>,
     pub context: Vec<u8>,
+    pub server_name: Vec<u8>,
     pub random: [u8; 32],
 }
 

@@ -9,7 +9,7 @@ Standard library only. Usage:
 
 Every test is replayed as the file's header describes: for each role R in "check", R's
 endpoint (PROTOCOL.md "Processing", built from the test's inputs: suite, keyring or key,
-key id, context, and "random" = R's nonce) is fed the peer's recorded messages, each
+key id, context, serverName, and "random" = R's nonce) is fed the peer's recorded messages, each
 followed by its "trailing" application bytes. It must send exactly R's recorded messages
 (ServerHello, ClientProof with client_tag, ServerFinish with server_tag or 03 01), end
 with R's recorded result, and on success have consumed no application byte. For "valid"
@@ -75,6 +75,12 @@ class Suite:
             out, i = out + t, i + 1
         return out[:n]
 
+    def hkdf_label(self, label, context, n):  # PROTOCOL.md "Key schedule"
+        return n.to_bytes(2, "big") + LABEL + bytes([self.id]) + lp8(label) + lp8(context)
+
+    def expand_label(self, secret, label, context, n):  # Expand(secret, label, context, n)
+        return self.expand(secret, self.hkdf_label(label, context, n), n)
+
 
 # --- Key schedule (per PSK and suite) --------------------------------------------------
 
@@ -83,8 +89,8 @@ class Keys:
     def __init__(self, suite, psk):
         self.s = suite
         self.prk = suite.extract(LABEL, psk)
-        self.client_key = suite.expand(self.prk, LABEL + b" client key", suite.L)
-        self.server_key = suite.expand(self.prk, LABEL + b" server key", suite.L)
+        self.client_key = suite.expand_label(self.prk, b"client key", b"", suite.L)
+        self.server_key = suite.expand_label(self.prk, b"server key", b"", suite.L)
 
 
 # --- Messages, transcript and tags -----------------------------------------------------
@@ -94,8 +100,10 @@ def server_hello(suite, server_nonce):
     return MAGIC + bytes([VERSION, suite.id]) + server_nonce
 
 
-def t1(suite, context, sh, key_id, client_nonce):
-    return LABEL + suite.H(context) + sh + b"\x02" + lp8(key_id) + client_nonce
+def t1(suite, context, server_name, sh, key_id, client_nonce):
+    assert len(server_name) <= 255  # PROTOCOL.md "Server names"
+    return (LABEL + suite.H(context) + suite.H(server_name) + sh + b"\x02" + lp8(key_id)
+            + client_nonce)
 
 
 def client_tag(keys, t1_):
@@ -120,14 +128,13 @@ def handshake_hash(suite, t2, stag):
 class Session:
     def __init__(self, keys, key_id, hh):
         s, self.keys, self.key_id, self.hh = keys.s, keys, key_id, hh
-        self.c2s = s.expand(keys.prk, LABEL + b" c2s" + hh, s.L)
-        self.s2c = s.expand(keys.prk, LABEL + b" s2c" + hh, s.L)
-        self.exporter_secret = s.expand(keys.prk, LABEL + b" exporter" + hh, s.L)
+        self.c2s = s.expand_label(keys.prk, b"c2s", hh, s.L)
+        self.s2c = s.expand_label(keys.prk, b"s2c", hh, s.L)
+        self.exporter_secret = s.expand_label(keys.prk, b"exporter", hh, s.L)
 
     def export(self, label, context, n):
         s = self.keys.s
-        info = LABEL + b" export" + lp8(label) + s.H(context)
-        return s.expand(self.exporter_secret, info, n)
+        return s.expand_label(self.exporter_secret, label, s.H(context), n)
 
 
 # --- Processing: the two endpoints as PROTOCOL.md describes them ------------------------
@@ -183,7 +190,7 @@ def run_server(cfg, incoming):
     # whatever that comparison gives.
     dummy = keyring[0][1]
     keys = Keys(suite, psk if psk is not None else dummy)
-    t1_ = t1(suite, cfg["context"], sh, key_id, cnonce)
+    t1_ = t1(suite, cfg["context"], cfg["serverName"], sh, key_id, cnonce)
     tag_ok = hmac.compare_digest(client_tag(keys, t1_), ctag)
     error = None
     # PROTOCOL.md server step 2, checks 3 to 5 in order.
@@ -224,7 +231,7 @@ def run_client(cfg, incoming):
             raise Fail("reflected_nonce")
         suite = Suite(name)
         keys = Keys(suite, cfg["key"])
-        t1_ = t1(suite, cfg["context"], sh, cfg["keyId"], cfg["random"])
+        t1_ = t1(suite, cfg["context"], cfg["serverName"], sh, cfg["keyId"], cfg["random"])
         ctag = client_tag(keys, t1_)
         sent = [client_proof(cfg["keyId"], cfg["random"], ctag)]  # step 2
         if rx.read(1) != b"\x03":  # step 3
@@ -256,6 +263,7 @@ def configs(test):
     server = {
         "suite": s["suite"],
         "context": unhex(s["context"]),
+        "serverName": unhex(s.get("serverName", "")),
         "random": unhex(s["random"]),
         "keyring": [(unhex(k["keyId"]), unhex(k["key"])) for k in s["keyring"]],
     }
@@ -264,6 +272,7 @@ def configs(test):
         "key": unhex(c["key"]),
         "allowed": c.get("allowed", list(SUITES)),
         "context": unhex(c["context"]),
+        "serverName": unhex(c.get("serverName", "")),
         "random": unhex(c["random"]),
     }
     return server, client
@@ -356,12 +365,17 @@ def self_test():
     ring = [(b"k1", bytes(range(32))), (b"k2", bytes(range(16, 48)))]
     sn, cn = bytes([0x11]) * 32, bytes([0x22]) * 32
     for name in SUITES:
-        scfg = {"suite": name, "context": b"ctx", "random": sn, "keyring": ring}
-        for kid, key, ctx, want in ((b"k2", ring[1][1], b"ctx", "ok"),
-                                    (b"k1", ring[1][1], b"ctx", "bad_tag"),
-                                    (b"zz", ring[0][1], b"ctx", "unknown_key_id"),
-                                    (b"k1", ring[0][1], b"other", "bad_tag")):
-            ccfg = {"keyId": kid, "key": key, "allowed": list(SUITES), "context": ctx, "random": cn}
+        for kid, key, ctx, names, want in ((b"k2", ring[1][1], b"ctx", (b"", b""), "ok"),
+                                           (b"k2", ring[1][1], b"ctx", (b"A", b"A"), "ok"),
+                                           (b"k1", ring[1][1], b"ctx", (b"", b""), "bad_tag"),
+                                           (b"zz", ring[0][1], b"ctx", (b"", b""), "unknown_key_id"),
+                                           (b"k1", ring[0][1], b"other", (b"", b""), "bad_tag"),
+                                           (b"k1", ring[0][1], b"ctx", (b"A", b"B"), "bad_tag"),
+                                           (b"k1", ring[0][1], b"ctx", (b"A", b""), "bad_tag")):
+            scfg = {"suite": name, "context": b"ctx", "serverName": names[0], "random": sn,
+                    "keyring": ring}
+            ccfg = {"keyId": kid, "key": key, "allowed": list(SUITES), "context": ctx,
+                    "serverName": names[1], "random": cn}
             proof = run_client(ccfg, server_hello(Suite(name), sn))[0][0]
             s_sent, s_res, s_sess, _ = run_server(scfg, proof + b"app")
             _, c_res, c_sess, _ = run_client(ccfg, b"".join(s_sent) + b"app")
@@ -373,11 +387,24 @@ def self_test():
             if not ok:
                 bad += 1
                 print("self-test %s %s: server %s client %s" % (name, want, s_res, c_res))
+    # The output length and the suite id are in every HkdfLabel: 16 exported bytes are not
+    # the first 16 of 48, and another suite id gives other keys from the same PRK.
+    s = Suite("hmac-sha256")
+    k = Keys(s, bytes(32))
+    sess = Session(k, b"k", bytes(32))
+    if sess.export(b"l", b"", 16) == sess.export(b"l", b"", 48)[:16]:
+        bad += 1
+        print("self-test: export(16) is a prefix of export(48)")
+    other = Suite("hmac-sha256")
+    other.id = 0x7f
+    if other.expand_label(k.prk, b"client key", b"", 32) == k.client_key:
+        bad += 1
+        print("self-test: the suite id does not change the derived keys")
     # A keyring naming a key id twice, or none, is refused before any handshake.
     for bad_ring, code in (([(b"k1", bytes(32)), (b"k1", bytes(range(32)))], "duplicate_key_id"),
                            ([], "empty_keyring")):
         try:
-            run_server({"suite": "hmac-sha256", "context": b"", "random": sn,
+            run_server({"suite": "hmac-sha256", "context": b"", "serverName": b"", "random": sn,
                         "keyring": bad_ring}, b"")
             bad += 1
             print("self-test: a keyring that must be refused (%s) was used" % code)

@@ -70,6 +70,25 @@ pub fn cases(v: &mut Vec<Case>) {
         both,
         ("bad_tag", "peer_rejected"),
     ));
+    // Server names that differ: (parties, the server's own, the client's expected, comment).
+    let mismatches: [(_, &[u8], &[u8], &str); 4] = [
+        (base(), b"A", b"B", "Server name mismatch: the server is \"A\", the client expects \"B\" (a selfie or a redirect to another holder of the key); the server sends 03 01 as for a wrong key"),
+        (pair(SHA512, b"2026-q2", key32(), billing()), b"B", b"A", "Server name mismatch the other way: the server is \"B\", the client expects \"A\" (HMAC-SHA-512)"),
+        (base(), b"billing-a", b"", "The server names itself \"billing-a\", the client sets no server name (empty)"),
+        (pair(SHA3, b"2026-q3", key32(), Vec::new()), b"", b"billing-a", "The client expects \"billing-a\", the server sets no server name (empty; HMAC-SHA3-256)"),
+    ];
+    for ((mut s, mut c), own, expected, comment) in mismatches {
+        s.server_name = own.to_vec();
+        c.server_name = expected.to_vec();
+        v.push(invalid(
+            comment,
+            &["ServerNameMismatch"],
+            (s, c),
+            pass(),
+            both,
+            ("bad_tag", "peer_rejected"),
+        ));
+    }
     let (s, mut c) = pair(SHA512, b"2026-q2", key32(), billing());
     c.allowed = vec![SHA256, SHA3];
     v.push(invalid(

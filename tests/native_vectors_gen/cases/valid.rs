@@ -112,6 +112,33 @@ pub fn edge_cases(v: &mut Vec<Case>) {
         s,
         c,
     ));
+    let (mut s, mut c) = base();
+    s.server_name = b"billing-a".to_vec();
+    c.server_name = b"billing-a".to_vec();
+    v.push(valid(
+        "HMAC-SHA-256, server name \"billing-a\" on both sides (the server's own, the one the client expects), three-key ring, context \"billing-workers/v3\"",
+        &["Honest", "ServerName", "Keyring", "Context"],
+        s,
+        c,
+    ));
+    let (mut s, mut c) = pair(SHA384, b"node-key", key32(), Vec::new());
+    s.server_name = pattern(255, 0x61, 1);
+    c.server_name = pattern(255, 0x61, 1);
+    v.push(valid(
+        "HMAC-SHA-384, a 255-byte server name (the longest) on both sides, empty context",
+        &["Honest", "ServerName"],
+        s,
+        c,
+    ));
+    let (mut s, mut c) = pair(SHA3, &id_binary(), key64(), ctx300());
+    s.server_name = vec![0x00, 0xff, 0x41];
+    c.server_name = vec![0x00, 0xff, 0x41];
+    v.push(valid(
+        "HMAC-SHA3-256, server name 00 ff 41 (not UTF-8) on both sides, 300-byte context",
+        &["Honest", "ServerName", "KeyId", "Context"],
+        s,
+        c,
+    ));
     let (mut s, mut c) = pair(SHA256, b"edge", key32(), Vec::new());
     s.random = [0x00; 32];
     c.random = [0x00; 32];

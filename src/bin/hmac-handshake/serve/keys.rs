@@ -35,8 +35,9 @@ pub enum Keys {
     Native {
         /// The current ring; each handshake takes a snapshot.
         ring: Arc<SharedKeyring>,
-        /// The context.
-        config: native::Config,
+        /// The context and server name (352 bytes, boxed: the other
+        /// variants are a pointer and a few bytes).
+        config: Box<native::Config>,
         /// The suite of every key.
         suite: Suite,
     },
@@ -77,7 +78,7 @@ impl Keys {
                 };
                 Keys::Native {
                     ring: Arc::new(SharedKeyring::new(ring)),
-                    config: native::Config::new(&options.context),
+                    config: Box::new(native::Config::new(&options.context)),
                     suite,
                 }
             }
@@ -111,7 +112,7 @@ impl Keys {
                 server_authenticate(stream, Arc::clone(key), *config, within).await
             }
             Keys::Native { ring, config, .. } => {
-                server_authenticate(stream, ring.snapshot(), *config, within).await
+                server_authenticate(stream, ring.snapshot(), **config, within).await
             }
         }
     }
