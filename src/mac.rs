@@ -4,6 +4,7 @@
 
 use hmac::digest::common::hazmat::{SerializableState, SerializedState};
 use hmac::digest::common::BlockSizeUser;
+use hmac::digest::{FixedOutputReset, Output, Update};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
@@ -59,14 +60,14 @@ pub(crate) struct MacState {
 
 /// What HMAC needs of a hash: `Digest`, its block size, a state that can
 /// be serialized.
-trait Hash: hmac::digest::Digest + BlockSizeUser + SerializableState {}
+trait Hash: hmac::digest::Digest + FixedOutputReset + BlockSizeUser + SerializableState {}
 
-impl<D: hmac::digest::Digest + BlockSizeUser + SerializableState> Hash for D {}
+impl<D: hmac::digest::Digest + FixedOutputReset + BlockSizeUser + SerializableState> Hash for D {}
 
 /// Hashes `block` into a fresh `D` and writes its serialized state into `out`.
 fn absorb_block<D: Hash>(block: &[u8], out: &mut [u8; STATE_MAX]) {
     let mut h = D::new();
-    h.update(block);
+    Update::update(&mut h, block);
     let mut state = h.serialize();
     let n = state.len().min(STATE_MAX);
     out[..n].copy_from_slice(&state[..n]);
@@ -107,15 +108,21 @@ fn restore<D: Hash>(bytes: &[u8; STATE_MAX]) -> Option<D> {
 /// HMAC-`D` over the concatenation of `parts`, from the keyed states;
 /// `None` if a state cannot be restored (see [`restore`]).
 fn hmac<D: Hash>(inner: &[u8; STATE_MAX], outer: &[u8; STATE_MAX], parts: &[&[u8]]) -> Option<Tag> {
+    // Finalized in place (`finalize_into_reset`), not by value: no moved
+    // copy of a keyed state is left on the stack, and each hasher is wiped
+    // where it lies when dropped.
     let mut h = restore::<D>(inner)?;
     for part in parts {
-        h.update(part);
+        Update::update(&mut h, part);
     }
-    let mut inner_hash = h.finalize();
+    let mut inner_hash = Output::<D>::default();
+    FixedOutputReset::finalize_into_reset(&mut h, &mut inner_hash);
     let mut o = restore::<D>(outer)?;
-    o.update(&inner_hash);
+    Update::update(&mut o, &inner_hash);
     inner_hash.as_mut_slice().zeroize();
-    Some(Tag::from_slice(&o.finalize()))
+    let mut tag = Output::<D>::default();
+    FixedOutputReset::finalize_into_reset(&mut o, &mut tag);
+    Some(Tag::from_slice(&tag))
 }
 
 /// Runs `$f::<D>($args)` with `D` the hash type of `$digest`: the one
