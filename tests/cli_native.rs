@@ -1,7 +1,7 @@
 #![cfg(feature = "cli")]
 //! End-to-end tests of the `hmac-handshake` binary's native profile
 //! (`serve`/`connect --profile native`, `--keyring`, `--suite`,
-//! `--context`, `--key-id`) and of `keygen`, over loopback TCP. Every wait
+//! `--context`, `--server-name`, `--key-id`) and of `keygen`, over loopback TCP. Every wait
 //! is bounded; every server is killed when its test ends (also on panic).
 
 mod support;
@@ -196,22 +196,24 @@ fn key_file_and_keygen_output_round_trip() {
     assert_accepted(&server.next_line(), "sha256", "k1");
 }
 
-#[test]
-fn context_must_match() {
-    let keyring = Keyring::new("context", keyring_line("k1", KEY1).as_bytes());
-    let server = Server::with_keyring(&keyring, &["--context", "billing/v3"]);
-    let r = connect(
-        &server,
-        "ctx",
-        KEY1,
-        &["--key-id", "k1", "--context", "billing/v3"],
+/// A setting both sides must share (`--context`, `--server-name`): a
+/// server given `option good` accepts a client given the same; a client
+/// given `option bad`, or not given `option`, fails exactly as with a
+/// wrong key (exit 3, the server logs a bad MAC). Returns the keyring and
+/// the server, for more checks.
+fn must_match(option: &str, good: &str, bad: &str) -> (Keyring, Server) {
+    let keyring = Keyring::new(
+        option.trim_start_matches('-'),
+        keyring_line("k1", KEY1).as_bytes(),
     );
-    assert_authenticated(&r, "ctx", "k1", "hmac-sha256", 32);
+    let server = Server::with_keyring(&keyring, &[option, good]);
+    let r = connect(&server, "same", KEY1, &["--key-id", "k1", option, good]);
+    assert_authenticated(&r, "same", "k1", "hmac-sha256", 32);
     assert_accepted(&server.next_line(), "sha256", "k1");
-    for other in [&["--context", "billing/v4"][..], &[]] {
+    for other in [&[option, bad][..], &[]] {
         let mut extra = vec!["--key-id", "k1"];
         extra.extend_from_slice(other);
-        let r = connect(&server, "ctx", KEY1, &extra);
+        let r = connect(&server, "same", KEY1, &extra);
         assert_eq!(
             (r.code, r.stderr.as_str(), r.stdout()),
             (Some(3), REJECTED, ""),
@@ -219,6 +221,46 @@ fn context_must_match() {
         );
         assert_eq!(rejected_reason(&server.next_line()), BAD_MAC);
     }
+    (keyring, server)
+}
+
+#[test]
+fn context_must_match() {
+    must_match("--context", "billing/v3", "billing/v4");
+}
+
+/// `serve --server-name A`: a client expecting A authenticates; one
+/// expecting B, or naming none, fails exactly as with a wrong key; and a
+/// server without a name refuses a client that expects one.
+#[test]
+fn server_name_must_match() {
+    let (keyring, _named) = must_match("--server-name", "A", "B");
+    let unnamed = Server::with_keyring(&keyring, &[]);
+    let r = connect(
+        &unnamed,
+        "x",
+        KEY1,
+        &["--key-id", "k1", "--server-name", "A"],
+    );
+    assert_eq!((r.code, r.stderr.as_str()), (Some(3), REJECTED));
+    assert_eq!(rejected_reason(&unnamed.next_line()), BAD_MAC);
+}
+
+/// A server name over 255 bytes is refused before anything runs (exit 1).
+#[test]
+fn server_name_over_255_bytes_is_refused() {
+    let long = "n".repeat(256);
+    let r = run(
+        &connect_args("native", NOWHERE, "x", &["--server-name", &long]),
+        Some(KEY1),
+    );
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            Some(1),
+            "error: --server-name is 256 bytes: a server name is at most 255\n"
+        )
+    );
 }
 
 #[test]
@@ -591,6 +633,10 @@ fn options_that_do_not_fit_the_profile() {
         (
             connect_args("multiprocessing", NOWHERE, "x", &["--suite", "hmac-sha256"]),
             "error: --suite needs --profile native\n",
+        ),
+        (
+            serve_args("recipe", &["--server-name", "A"]),
+            "error: --server-name needs --profile native\n",
         ),
         (
             serve_args("recipe", &["--key-id", "k1"]),

@@ -76,11 +76,11 @@ DIGESTS:
 
 NATIVE (--profile native, the crate's own protocol, PROTOCOL.md):
   hmac-handshake serve --profile native --listen ADDR --keyring FILE
-      [--suite SUITE] [--context TEXT]
+      [--suite SUITE] [--context TEXT] [--server-name NAME]
   hmac-handshake serve --profile native --listen ADDR [--key-id ID]
-      [--key-file PATH] [--suite SUITE] [--context TEXT]
+      [--key-file PATH] [--suite SUITE] [--context TEXT] [--server-name NAME]
   hmac-handshake connect --profile native ADDR --message TEXT [--key-id ID]
-      [--key-file PATH] [--suite SUITE] [--context TEXT]
+      [--key-file PATH] [--suite SUITE] [--context TEXT] [--server-name NAME]
   hmac-handshake keygen [--raw] [--out FILE]
 
   Mutual: the client proves the key, then the server does. Each key has a
@@ -106,6 +106,13 @@ NATIVE (--profile native, the crate's own protocol, PROTOCOL.md):
            and stdout gets only the echoed reply.
   both:    --context TEXT (default empty) must be the same on both sides;
            a mismatch fails like a wrong key.
+           --server-name NAME (0 to 255 bytes, default empty): serve: this
+           server's own name; connect: the name of the server we mean to
+           reach. Never sent; a mismatch (or a name on one side only) fails
+           like a wrong key (exit 3). Set it whenever one key is shared by
+           more than two nodes, or a node both serves and connects with the
+           same key: otherwise a connection can be redirected to another
+           holder of the key, or back to the node's own server, and succeed.
   Suites: hmac-sha256, hmac-sha384, hmac-sha512, hmac-sha3_256. Messages
   after the handshake use multiprocessing's send_bytes/recv_bytes framing.
   The client's key bytes and the keyring's HEXKEY must be the same bytes:
@@ -326,6 +333,11 @@ pub struct CommonArgs {
     /// sides (default empty). Never sent.
     #[arg(long, value_name = "TEXT")]
     pub context: Option<String>,
+    /// Native profile, 0 to 255 bytes (default empty), never sent. serve:
+    /// this server's own name; connect: the name of the server we mean to
+    /// reach. A mismatch fails like a wrong key.
+    #[arg(long, value_name = "NAME")]
+    pub server_name: Option<String>,
     /// Native profile. serve: the suite used (default hmac-sha256).
     /// connect: the only suite accepted (default: any of the four).
     #[arg(long, value_name = "SUITE", value_parser = parse_suite)]

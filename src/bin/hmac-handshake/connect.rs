@@ -80,7 +80,7 @@ pub fn run(args: &ConnectArgs) -> Result<(), Failure> {
                 .suite
                 .map_or(Suite::ALL.to_vec(), |suite| vec![suite]);
             let (keys, hint) = key::load_native_hinted(key_file, &options.key_id, &suites)?;
-            let config = native::Config::new(&options.context);
+            let config = options.config()?;
             (ClientKeys::Native(keys, config, options), hint)
         }
     };

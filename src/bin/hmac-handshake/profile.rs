@@ -3,7 +3,7 @@
 
 use clap::ValueEnum;
 use hmac_handshake::multiprocessing::{self, message::ALLOWED_DIGESTS};
-use hmac_handshake::native::Suite;
+use hmac_handshake::native::{self, Suite, MAX_SERVER_NAME_LEN};
 use hmac_handshake::{recipe, Digest, Error};
 
 use crate::args::CommonArgs;
@@ -30,8 +30,23 @@ pub struct NativeOptions {
     pub suite: Option<Suite>,
     /// `--context`, as bytes (empty by default).
     pub context: Vec<u8>,
+    /// `--server-name`, as bytes, 0 to 255 (empty by default).
+    pub server_name: Vec<u8>,
     /// `--key-id`, checked (default `default`); unused by a keyring server.
     pub key_id: String,
+}
+
+impl NativeOptions {
+    /// The native settings: `--context` and `--server-name`.
+    ///
+    /// # Errors
+    /// A message for a server name over 255 bytes (already refused when
+    /// the options were read).
+    pub fn config(&self) -> Result<native::Config, String> {
+        native::Config::new(&self.context)
+            .with_server_name(&self.server_name)
+            .map_err(|e| format!("--server-name: {e}"))
+    }
 }
 
 /// The key id used when `--key-id` is not given.
@@ -62,6 +77,7 @@ pub fn wire(common: &CommonArgs) -> Result<Wire, String> {
     let native_only = [
         ("--key-id", common.key_id.is_some()),
         ("--context", common.context.is_some()),
+        ("--server-name", common.server_name.is_some()),
         ("--suite", common.suite.is_some()),
     ];
     if let Some((option, _)) = native_only.iter().find(|(_, given)| *given) {
@@ -101,9 +117,17 @@ fn native_options(common: &CommonArgs) -> Result<NativeOptions, String> {
     }
     let key_id = common.key_id.as_deref().unwrap_or(DEFAULT_KEY_ID);
     check_key_id(key_id).map_err(|why| format!("--key-id {key_id:?}: {why}"))?;
+    let server_name = common.server_name.clone().unwrap_or_default().into_bytes();
+    if server_name.len() > MAX_SERVER_NAME_LEN {
+        return Err(format!(
+            "--server-name is {} bytes: a server name is at most {MAX_SERVER_NAME_LEN}",
+            server_name.len()
+        ));
+    }
     Ok(NativeOptions {
         suite: common.suite,
         context: common.context.clone().unwrap_or_default().into_bytes(),
+        server_name,
         key_id: key_id.to_string(),
     })
 }

@@ -78,7 +78,7 @@ impl Keys {
                 };
                 Keys::Native {
                     ring: Arc::new(SharedKeyring::new(ring)),
-                    config: Box::new(native::Config::new(&options.context)),
+                    config: Box::new(options.config()?),
                     suite,
                 }
             }
