@@ -141,13 +141,15 @@ def native_seeds():
             for k in ring:
                 kid = h(k["keyId"])
                 body += bytes([len(kid)]) + kid + lp16(h(k["key"]))
-            body += lp8(h(s["context"])) + pad(h(s["random"]), 32)
+            body += lp8(h(s["context"])) + lp8(h(s.get("serverName", "")))
+            body += pad(h(s["random"]), 32)
             server[name] = body + plan_for(t, i) + peer(t, "client")
         # One client key per allowed suite (bit i = SUITES[i]).
         allowed = sum(1 << SUITES.index(a) for a in c.get("allowed", SUITES))
         kid, key = h(c["keyId"]), h(c["key"])
         if len(kid) <= 33 and len(key) <= 300:
             body = bytes([allowed, len(kid)]) + kid + lp16(key) + lp8(h(c["context"]))
+            body += lp8(h(c.get("serverName", "")))
             client[name] = body + pad(h(c["random"]), 32) + plan_for(t, i) + peer(t, "server")
         if t["result"] == "valid" and len(key) <= 300 and 1 <= len(kid) <= 32:
             ids = [h(k["keyId"]) for k in ring]

@@ -69,8 +69,9 @@ fn server_bound(i: usize) -> usize {
 pub type KeySpec = (Suite, Vec<u8>, Vec<u8>);
 
 /// Layout: `u8(suite) || u8(ring) || keys * (u8(id_len % 34) || id ||
-/// lp16(secret, <= 300)) || lp8(context) || nonce(32) || plan || peer`.
-/// `suite` indexes `Suite::ALL` modulo 4. `ring % 4` keys (0 = an empty
+/// lp16(secret, <= 300)) || lp8(context) || lp8(server_name) || nonce(32) ||
+/// plan || peer`. `server_name` is the server's own (0 to 255 bytes, the
+/// honest client of the oracle expects the same). `suite` indexes `Suite::ALL` modulo 4. `ring % 4` keys (0 = an empty
 /// keyring, which must be refused); every key is of `suite`, except when
 /// `ring` bit 7 is set: then key number `(ring >> 2 & 3) % keys` is of
 /// `Suite::ALL[(suite + 1 + (ring >> 4 & 3) % 3) % 4]` (a ring that mixes
@@ -78,6 +79,7 @@ pub type KeySpec = (Suite, Vec<u8>, Vec<u8>);
 pub struct NativeServerInput {
     pub keyring: Vec<KeySpec>,
     pub context: Vec<u8>,
+    pub server_name: Vec<u8>,
     pub nonce: [u8; NONCE_LEN],
     pub plan: Plan,
     pub peer: Vec<u8>,
@@ -107,6 +109,7 @@ impl NativeServerInput {
         NativeServerInput {
             keyring,
             context: r.lp8().to_vec(),
+            server_name: r.lp8().to_vec(),
             nonce: r.array(),
             plan: Plan::decode(&mut r),
             peer: r.rest().to_vec(),
@@ -126,6 +129,7 @@ impl fmt::Debug for NativeServerInput {
         f.debug_struct("NativeServerInput")
             .field("keyring (suite, id, secret)", &ring)
             .field("context", &Hex(&self.context))
+            .field("server_name", &Hex(&self.server_name))
             .field("nonce", &Hex(&self.nonce))
             .field("plan", &self.plan)
             .field("peer", &Hex(&self.peer))
@@ -257,7 +261,9 @@ pub fn server(input: &NativeServerInput) {
     });
     check_ring(&ring, &input.keyring, proof_id);
 
-    let config = native::Config::new(&input.context);
+    let config = native::Config::new(&input.context)
+        .with_server_name(&input.server_name)
+        .expect("an lp8 field is at most 255 bytes");
     let make = || ServerHandshake::with_pinned_random(&ring, config, &input.nonce);
     let t = check_machine(make, &input.peer, &input.plan, &server_bound);
     if input.keyring.len() == 1 {
@@ -344,14 +350,16 @@ pub fn server(input: &NativeServerInput) {
 }
 
 /// Layout: `u8(allowed bits, low 4 = Suite::ALL) || u8(id_len % 34) || id ||
-/// lp16(secret, <= 300) || lp8(context) || nonce(32) || plan || peer`.
-/// The client holds one `NativeKey` (same id and secret) per allowed suite,
+/// lp16(secret, <= 300) || lp8(context) || lp8(server_name) || nonce(32) ||
+/// plan || peer`. `server_name` is the name the client expects (0 to 255
+/// bytes; the oracle's honest server has the same). The client holds one `NativeKey` (same id and secret) per allowed suite,
 /// in `Suite::ALL` order; none for `allowed == 0`.
 pub struct NativeClientInput {
     pub allowed: u8,
     pub key_id: Vec<u8>,
     pub secret: Vec<u8>,
     pub context: Vec<u8>,
+    pub server_name: Vec<u8>,
     pub nonce: [u8; NONCE_LEN],
     pub plan: Plan,
     pub peer: Vec<u8>,
@@ -365,6 +373,7 @@ impl NativeClientInput {
             key_id: key_id(&mut r),
             secret: r.lp16(300).to_vec(),
             context: r.lp8().to_vec(),
+            server_name: r.lp8().to_vec(),
             nonce: r.array(),
             plan: Plan::decode(&mut r),
             peer: r.rest().to_vec(),
@@ -381,6 +390,7 @@ impl fmt::Debug for NativeClientInput {
             .field("key_id", &Hex(&self.key_id))
             .field("secret", &Hex(&self.secret))
             .field("context", &Hex(&self.context))
+            .field("server_name", &Hex(&self.server_name))
             .field("nonce", &Hex(&self.nonce))
             .field("plan", &self.plan)
             .field("peer", &Hex(&self.peer))
@@ -399,7 +409,9 @@ pub fn client(input: &NativeClientInput) {
         .iter()
         .map(|&s| native_key(&input.key_id, &input.secret, s).expect("checked"))
         .collect();
-    let config = native::Config::new(&input.context);
+    let config = native::Config::new(&input.context)
+        .with_server_name(&input.server_name)
+        .expect("an lp8 field is at most 255 bytes");
     let make = || ClientHandshake::with_pinned_random(keys.as_slice(), config, &input.nonce);
     let t = check_machine(make, &input.peer, &input.plan, &|_| MAX_CLIENT_PROOF_LEN);
     assert!(t.messages.len() <= 1);
