@@ -44,11 +44,10 @@
 //!
 //! Key material: [`Key`] and [`native::NativeKey`] keep only keyed hash
 //! states, zeroized on drop, and their `Debug` prints nothing of them. The
-//! HMAC states (and the HKDF PRKs, as HMAC states) are serialized hash
-//! states in plain byte arrays, wiped whole (`tests/zeroize_on_drop.rs`
-//! finds nothing of a dropped `Key`, `NativeKey` or `Session` in its freed
-//! memory); what remains (stack copies inside the hash crates) is listed in
-//! README.md, "Assurance".
+//! HMAC states are serialized hash states in plain byte arrays, wiped whole
+//! (`tests/zeroize_on_drop.rs` finds nothing of a dropped `Key` in its
+//! freed memory); what remains (the native PRK's state, stack copies) is
+//! listed in README.md, "Assurance".
 //!
 //! Features: `std` (default: the blocking adapter, [`native::Keyring`],
 //! the OS RNG), `alloc` (the `Box` / `Rc` / `Arc` key handles of the native

@@ -50,7 +50,6 @@ const STATE_MAX: usize = larger(
 /// by the moves that built it with `K XOR opad` blocks from the stack, and
 /// `SimpleHmac`'s unwiped copy of `K XOR opad`.) Each tag restores both
 /// states into hashers, which `zeroize` wipes on drop.
-#[derive(Clone)]
 pub(crate) struct MacState {
     digest: Digest,
     /// The serialized state after `K XOR ipad`, then zero bytes.
@@ -106,18 +105,14 @@ fn restore<D: Hash>(bytes: &[u8; STATE_MAX]) -> Option<D> {
     hasher
 }
 
-/// HMAC-`D` over the concatenation of the parts of `chain`, from the keyed
-/// states; `None` if a state cannot be restored (see [`restore`]).
-fn hmac<D: Hash>(
-    inner: &[u8; STATE_MAX],
-    outer: &[u8; STATE_MAX],
-    chain: &[&[&[u8]]],
-) -> Option<Tag> {
+/// HMAC-`D` over the concatenation of `parts`, from the keyed states;
+/// `None` if a state cannot be restored (see [`restore`]).
+fn hmac<D: Hash>(inner: &[u8; STATE_MAX], outer: &[u8; STATE_MAX], parts: &[&[u8]]) -> Option<Tag> {
     // Finalized in place (`finalize_into_reset`), not by value: no moved
     // copy of a keyed state is left on the stack, and each hasher is wiped
     // where it lies when dropped.
     let mut h = restore::<D>(inner)?;
-    for part in chain.iter().copied().flatten() {
+    for part in parts {
         Update::update(&mut h, part);
     }
     let mut inner_hash = Output::<D>::default();
@@ -160,29 +155,18 @@ impl MacState {
         state
     }
 
-    /// The digest keyed.
-    pub(crate) fn digest(&self) -> Digest {
-        self.digest
-    }
-
     /// HMAC over the concatenation of `parts`: [`Digest::tag_len`] bytes.
     /// (A state that does not restore, which cannot happen, gives an empty
     /// tag: one that no peer accepts.)
     pub(crate) fn tag(&self, parts: &[&[u8]]) -> Tag {
-        self.tag_chain(&[parts])
-    }
-
-    /// HMAC over the concatenation of the parts of `chain` (HKDF-Expand's
-    /// `T(i-1) || info || i`), as [`tag`](Self::tag).
-    pub(crate) fn tag_chain(&self, chain: &[&[&[u8]]]) -> Tag {
-        each_digest!(self.digest, hmac(&self.inner, &self.outer, chain))
+        each_digest!(self.digest, hmac(&self.inner, &self.outer, parts))
             .unwrap_or_else(|| Tag::from_slice(&[]))
     }
 
     /// Checks `tag` against HMAC over `parts`. Constant time in the tag
     /// bytes (`subtle`), after the public length check.
     pub(crate) fn verify(&self, parts: &[&[u8]], tag: &[u8]) -> bool {
-        match each_digest!(self.digest, hmac(&self.inner, &self.outer, &[parts])) {
+        match each_digest!(self.digest, hmac(&self.inner, &self.outer, parts)) {
             Some(ours) => {
                 let ours = ours.as_bytes();
                 ours.len() == tag.len() && bool::from(ours.ct_eq(tag))

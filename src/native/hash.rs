@@ -1,12 +1,11 @@
 //! The suite's hash `H` and HKDF (RFC 5869): one enum each, dispatched in
 //! one place each, and the inline buffer their outputs live in.
 
+use hkdf::{Hkdf, SimpleHkdf};
 use sha2::Digest as _;
 
 use super::labels;
 use super::suite::{Suite, MAX_LEN};
-use crate::mac::MacState;
-use crate::Tag;
 
 /// A running hash `H` of the suite (the transcript hash).
 #[derive(Clone)]
@@ -100,32 +99,33 @@ impl Drop for Hash {
     }
 }
 
-/// An HKDF pseudorandom key (RFC 5869 section 2.2) of the suite, ready to
-/// expand: HMAC-H keyed with the PRK, a [`MacState`] (plain bytes, wiped
-/// whole on drop; `hkdf`'s `Hkdf` in an enum left 11 to 95 bytes of it
-/// behind in freed memory). HKDF is computed here from HMAC, RFC 5869
-/// sections 2.2 and 2.3, so no `hkdf` state or block is kept.
+/// An HKDF pseudorandom key (RFC 5869 section 2.2) of the suite, ready to expand.
 #[derive(Clone)]
-pub(crate) struct Prk {
-    /// Bytes only: a field of another alignment would add padding, which
-    /// moves fill with stale stack bytes and no `Drop` wipes.
-    mac: MacState,
+pub(crate) enum Prk {
+    Sha256(Hkdf<sha2::Sha256>),
+    Sha384(Hkdf<sha2::Sha384>),
+    Sha512(Hkdf<sha2::Sha512>),
+    Sha3_256(SimpleHkdf<sha3::Sha3_256>),
 }
 
 impl Prk {
-    /// HKDF-Extract(salt, ikm) = HMAC-H(salt, ikm).
+    /// HKDF-Extract(salt, ikm).
     pub(crate) fn extract(suite: Suite, salt: &[u8], ikm: &[u8]) -> Prk {
-        let prk = MacState::new(suite.digest(), salt).tag(&[ikm]);
-        Prk {
-            mac: MacState::new(suite.digest(), prk.as_bytes()),
+        match suite {
+            Suite::HmacSha256 => Prk::Sha256(Hkdf::new(Some(salt), ikm)),
+            Suite::HmacSha384 => Prk::Sha384(Hkdf::new(Some(salt), ikm)),
+            Suite::HmacSha512 => Prk::Sha512(Hkdf::new(Some(salt), ikm)),
+            Suite::HmacSha3_256 => Prk::Sha3_256(SimpleHkdf::new(Some(salt), ikm)),
         }
     }
 
-    /// Uses `prk` (exactly `L` bytes, an HKDF-Expand output) as a PRK;
-    /// `None` for one shorter than `L` (RFC 5869: "at least HashLen").
+    /// Uses `prk` (exactly `L` bytes, an HKDF-Expand output) as a PRK.
     pub(crate) fn from_prk(suite: Suite, prk: &[u8]) -> Option<Prk> {
-        (prk.len() >= suite.mac_len()).then(|| Prk {
-            mac: MacState::new(suite.digest(), prk),
+        Some(match suite {
+            Suite::HmacSha256 => Prk::Sha256(Hkdf::from_prk(prk).ok()?),
+            Suite::HmacSha384 => Prk::Sha384(Hkdf::from_prk(prk).ok()?),
+            Suite::HmacSha512 => Prk::Sha512(Hkdf::from_prk(prk).ok()?),
+            Suite::HmacSha3_256 => Prk::Sha3_256(SimpleHkdf::from_prk(prk).ok()?),
         })
     }
 
@@ -166,56 +166,21 @@ impl Prk {
         )
     }
 
-    /// HKDF-Expand(PRK, info = concatenation of `info`, out.len()): `T(i) =
-    /// HMAC(PRK, T(i-1) || info || i)`, `T(0)` empty, each block wiped
-    /// once used. Returns `false` (nothing written) when `out` is longer
-    /// than `255 * L`.
+    /// HKDF-Expand(PRK, info = concatenation of `info`, out.len()).
+    /// Returns `false` when `out` is longer than `255 * L`.
     fn expand(&self, info: &[&[u8]], out: &mut [u8]) -> bool {
-        let len = self.mac.digest().tag_len();
-        if len == 0 || out.len() > 255 * len {
-            return false;
+        match self {
+            Prk::Sha256(h) => h.expand_multi_info(info, out).is_ok(),
+            Prk::Sha384(h) => h.expand_multi_info(info, out).is_ok(),
+            Prk::Sha512(h) => h.expand_multi_info(info, out).is_ok(),
+            Prk::Sha3_256(h) => h.expand_multi_info(info, out).is_ok(),
         }
-        let mut block = Tag::from_slice(&[]);
-        for (counter, chunk) in (1..=255u8).zip(out.chunks_mut(len)) {
-            let next = self
-                .mac
-                .tag_chain(&[&[block.as_bytes()], info, &[&[counter]]]);
-            // A chunk is at most L bytes, the tag's length.
-            let n = chunk.len().min(next.as_bytes().len());
-            chunk[..n].copy_from_slice(&next.as_bytes()[..n]);
-            block = next;
-        }
-        true
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::{Prk, Suite};
-
-    /// HKDF from HMAC gives RFC 5869's outputs: test cases 1 (42 bytes, two
-    /// blocks and a part) and 3 (empty salt and info).
-    #[test]
-    fn rfc_5869_test_cases_1_and_3() {
-        let salt: [u8; 13] = core::array::from_fn(|i| i as u8);
-        let info: [u8; 10] = core::array::from_fn(|i| 0xf0 + i as u8);
-        let prk = Prk::extract(Suite::HmacSha256, &salt, &[0x0b; 22]);
-        let mut okm = [0u8; 42];
-        assert!(prk.expand(&[&info[..4], &info[4..]], &mut okm));
-        assert_eq!(
-            hex::encode(okm),
-            "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
-        );
-        let prk = Prk::extract(Suite::HmacSha256, &[], &[0x0b; 22]);
-        assert!(prk.expand(&[], &mut okm));
-        assert_eq!(
-            hex::encode(okm),
-            "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8"
-        );
-        // 255 blocks at most.
-        assert!(!prk.expand(&[], &mut [0u8; 255 * 32 + 1]));
-        assert!(prk.expand(&[], &mut [0u8; 255 * 32]));
-    }
 
     /// The suite id is in every `HkdfLabel`: the same PRK, label, context
     /// and length give other bytes under another suite id (a future suite on

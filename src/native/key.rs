@@ -127,7 +127,7 @@ impl SuiteKeys {
 /// captured handshake lets anyone test guesses offline, so a low-entropy
 /// key is a weak key). Building it runs HKDF-Extract and two HKDF-Expands
 /// for its suite; the secret itself is not kept. The derived states are
-/// zeroized on drop, every byte (see the crate docs), and `Debug`
+/// zeroized on drop (see the crate docs for the SHA-3 caveat), and `Debug`
 /// shows only the key id and the suite. Not `Clone`: share it with `Arc`.
 ///
 /// A server holds its keys in a [`Keyring`](super::Keyring) (or any
@@ -135,7 +135,7 @@ impl SuiteKeys {
 /// key). A client holds one `NativeKey` per suite it accepts
 /// ([`ClientKeys`](super::ClientKeys)).
 ///
-/// Size: 1344 bytes inline, whatever the suite (the largest suite's states),
+/// Size: 1152 bytes inline, whatever the suite (the largest suite's states),
 /// aligned to a 64-byte cache line: every key of a keyring then sits the same
 /// way in the cache, so copying one key's states costs what copying
 /// another's does (the keyring's constant-time bench saw the difference).
