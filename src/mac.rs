@@ -4,7 +4,6 @@
 
 use hmac::digest::common::hazmat::{SerializableState, SerializedState};
 use hmac::digest::common::BlockSizeUser;
-use hmac::digest::{FixedOutputReset, Output, Update};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
@@ -60,14 +59,14 @@ pub(crate) struct MacState {
 
 /// What HMAC needs of a hash: `Digest`, its block size, a state that can
 /// be serialized.
-trait Hash: hmac::digest::Digest + FixedOutputReset + BlockSizeUser + SerializableState {}
+trait Hash: hmac::digest::Digest + BlockSizeUser + SerializableState {}
 
-impl<D: hmac::digest::Digest + FixedOutputReset + BlockSizeUser + SerializableState> Hash for D {}
+impl<D: hmac::digest::Digest + BlockSizeUser + SerializableState> Hash for D {}
 
 /// Hashes `block` into a fresh `D` and writes its serialized state into `out`.
 fn absorb_block<D: Hash>(block: &[u8], out: &mut [u8; STATE_MAX]) {
     let mut h = D::new();
-    Update::update(&mut h, block);
+    h.update(block);
     let mut state = h.serialize();
     let n = state.len().min(STATE_MAX);
     out[..n].copy_from_slice(&state[..n]);
@@ -108,21 +107,15 @@ fn restore<D: Hash>(bytes: &[u8; STATE_MAX]) -> Option<D> {
 /// HMAC-`D` over the concatenation of `parts`, from the keyed states;
 /// `None` if a state cannot be restored (see [`restore`]).
 fn hmac<D: Hash>(inner: &[u8; STATE_MAX], outer: &[u8; STATE_MAX], parts: &[&[u8]]) -> Option<Tag> {
-    // Finalized in place (`finalize_into_reset`), not by value: no moved
-    // copy of a keyed state is left on the stack, and each hasher is wiped
-    // where it lies when dropped.
     let mut h = restore::<D>(inner)?;
     for part in parts {
-        Update::update(&mut h, part);
+        h.update(part);
     }
-    let mut inner_hash = Output::<D>::default();
-    FixedOutputReset::finalize_into_reset(&mut h, &mut inner_hash);
+    let mut inner_hash = h.finalize();
     let mut o = restore::<D>(outer)?;
-    Update::update(&mut o, &inner_hash);
+    o.update(&inner_hash);
     inner_hash.as_mut_slice().zeroize();
-    let mut tag = Output::<D>::default();
-    FixedOutputReset::finalize_into_reset(&mut o, &mut tag);
-    Some(Tag::from_slice(&tag))
+    Some(Tag::from_slice(&o.finalize()))
 }
 
 /// Runs `$f::<D>($args)` with `D` the hash type of `$digest`: the one
