@@ -43,11 +43,10 @@
 //! ```
 //!
 //! Key material: [`Key`] and [`native::NativeKey`] keep only keyed hash
-//! states, zeroized on drop, and their `Debug` prints nothing of them. The
-//! HMAC states are serialized hash states in plain byte arrays, wiped whole
-//! (`tests/zeroize_on_drop.rs` finds nothing of a dropped `Key` in its
-//! freed memory); what remains (the native PRK's state, stack copies) is
-//! listed in README.md, "Assurance".
+//! states, zeroized on drop (`hmac`, `sha2`, `md-5` and `sha3` built with
+//! `zeroize`), and their `Debug` prints nothing of them. One gap is
+//! upstream: `hmac` 0.13's `SimpleHmac`, used for the SHA-3 digests, keeps a
+//! copy of `K XOR opad` that it does not wipe on drop.
 //!
 //! Features: `std` (default: the blocking adapter, [`native::Keyring`],
 //! the OS RNG), `alloc` (the `Box` / `Rc` / `Arc` key handles of the native

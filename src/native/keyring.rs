@@ -46,7 +46,7 @@ struct Slot {
 ///
 /// A ring is immutable: rotate keys by building a new one and swapping it
 /// in ([`SharedKeyring`]); a handshake keeps the ring it started with.
-/// Memory: one [`NativeKey`] (1280 bytes) per key, plus an index of 40-byte
+/// Memory: one [`NativeKey`] (1152 bytes) per key, plus an index of 40-byte
 /// slots, four per bucket, at least one bucket per key (a power of two).
 pub struct Keyring {
     suite: Suite,
