@@ -17,7 +17,7 @@ trait NotClone<Marker> {
 }
 impl<T: ?Sized> NotClone<()> for T {}
 struct IsClone;
-impl<T: ?Sized + Clone> NotClone<IsClone> for T {}
+impl<T: Clone> NotClone<IsClone> for T {}
 
 macro_rules! assert_not_clone {
     ($($t:ty),* $(,)?) => {
