@@ -43,10 +43,12 @@
 //! ```
 //!
 //! Key material: [`Key`] and [`native::NativeKey`] keep only keyed hash
-//! states, zeroized on drop (`hmac`, `sha2`, `md-5` and `sha3` built with
-//! `zeroize`), and their `Debug` prints nothing of them. One gap is
-//! upstream: `hmac` 0.13's `SimpleHmac`, used for the SHA-3 digests, keeps a
-//! copy of `K XOR opad` that it does not wipe on drop.
+//! states, wiped whole on drop (the `zeroize` features of `hmac`, `sha2`,
+//! `md-5` and `sha3`, then every byte of their room, padding and
+//! `SimpleHmac`'s `K XOR opad` included); building one overwrites the stack
+//! its key schedule used; their `Debug` prints nothing of them. What stays
+//! (moved copies, per-handshake stack temporaries) is listed in the README's
+//! "Assurance" section.
 //!
 //! Features: `std` (default: the blocking adapter, [`native::Keyring`],
 //! the OS RNG), `alloc` (the `Box` / `Rc` / `Arc` key handles of the native
@@ -79,6 +81,7 @@ mod profile;
 pub mod recipe;
 mod server;
 mod status;
+mod wipe;
 
 pub use client::ClientHandshake;
 pub use digest::{Digest, Tag, MAX_TAG_LEN};

@@ -2,37 +2,71 @@
 //! `K XOR ipad` (and, for the block-level `Hmac`, `K XOR opad`), cloned for
 //! every tag so the key schedule runs once per key.
 
+use core::mem::size_of;
+
 use hmac::{Hmac, KeyInit, Mac, SimpleHmac};
 
+use crate::wipe::{span, wipe, Wipe};
 use crate::{Digest, Tag};
 
-/// One digest's keyed HMAC state.
-///
-/// SHA-2 and MD5 use `hmac::Hmac`; SHA-3 uses `hmac::SimpleHmac`, since
-/// `hmac` 0.13 runs only eager block hashes through `Hmac`. With the
-/// `zeroize` features on, the hash states are wiped on drop; `SimpleHmac`
-/// also keeps a copy of `K XOR opad` that `hmac` 0.13 does not wipe.
+/// One digest's keyed HMAC state, wiped whole on drop ([`crate::wipe`]).
 #[derive(Clone)]
-pub(crate) enum MacState {
+pub(crate) struct MacState {
+    keyed: Keyed,
+}
+
+/// The state itself. SHA-2 and MD5 use `hmac::Hmac`; SHA-3 uses
+/// `hmac::SimpleHmac`, since `hmac` 0.13 runs only eager block hashes
+/// through `Hmac`. With the `zeroize` features on, the hash states wipe
+/// themselves; `SimpleHmac`'s copy of `K XOR opad` and all padding are
+/// wiped by [`MacState`]'s `Drop`.
+#[derive(Clone)]
+enum Keyed {
     Md5(Hmac<md5::Md5>),
     Sha256(Hmac<sha2::Sha256>),
     Sha384(Hmac<sha2::Sha384>),
     Sha512(Hmac<sha2::Sha512>),
     Sha3_256(SimpleHmac<sha3::Sha3_256>),
     Sha3_384(SimpleHmac<sha3::Sha3_384>),
+    /// What a dropped state becomes: zeros over every other variant's room.
+    #[allow(dead_code, reason = "never read: written for its bytes")]
+    Wiped([u8; KEYED_SPAN]),
+}
+
+const KEYED_SPAN: usize = span(&[
+    size_of::<Hmac<md5::Md5>>(),
+    size_of::<Hmac<sha2::Sha256>>(),
+    size_of::<Hmac<sha2::Sha384>>(),
+    size_of::<Hmac<sha2::Sha512>>(),
+    size_of::<SimpleHmac<sha3::Sha3_256>>(),
+    size_of::<SimpleHmac<sha3::Sha3_384>>(),
+]);
+
+impl Wipe for Keyed {
+    fn wiped() -> Keyed {
+        Keyed::Wiped([0; KEYED_SPAN])
+    }
+}
+
+impl Drop for MacState {
+    fn drop(&mut self) {
+        wipe(&mut self.keyed);
+    }
 }
 
 /// Runs `$body` with `$m` bound to the keyed state, whatever its digest:
-/// the one place the variants are listed for dispatch.
+/// the one place the variants are listed for dispatch. A wiped state (only
+/// ever seen inside `Drop`) gives `$wiped`.
 macro_rules! each_state {
-    ($state:expr, $m:ident => $body:expr) => {
-        match $state {
-            MacState::Md5($m) => $body,
-            MacState::Sha256($m) => $body,
-            MacState::Sha384($m) => $body,
-            MacState::Sha512($m) => $body,
-            MacState::Sha3_256($m) => $body,
-            MacState::Sha3_384($m) => $body,
+    ($state:expr, $m:ident => $body:expr, wiped => $wiped:expr) => {
+        match &$state.keyed {
+            Keyed::Md5($m) => $body,
+            Keyed::Sha256($m) => $body,
+            Keyed::Sha384($m) => $body,
+            Keyed::Sha512($m) => $body,
+            Keyed::Sha3_256($m) => $body,
+            Keyed::Sha3_384($m) => $body,
+            Keyed::Wiped(_) => $wiped,
         }
     };
 }
@@ -56,25 +90,39 @@ fn absorbed<M: Mac + Clone>(state: &M, parts: &[&[u8]]) -> M {
 
 impl MacState {
     pub(crate) fn new(digest: Digest, key: &[u8]) -> MacState {
-        match digest {
-            Digest::Md5 => MacState::Md5(keyed(key)),
-            Digest::Sha256 => MacState::Sha256(keyed(key)),
-            Digest::Sha384 => MacState::Sha384(keyed(key)),
-            Digest::Sha512 => MacState::Sha512(keyed(key)),
-            Digest::Sha3_256 => MacState::Sha3_256(keyed(key)),
-            Digest::Sha3_384 => MacState::Sha3_384(keyed(key)),
-        }
+        let keyed = match digest {
+            Digest::Md5 => Keyed::Md5(keyed(key)),
+            Digest::Sha256 => Keyed::Sha256(keyed(key)),
+            Digest::Sha384 => Keyed::Sha384(keyed(key)),
+            Digest::Sha512 => Keyed::Sha512(keyed(key)),
+            Digest::Sha3_256 => Keyed::Sha3_256(keyed(key)),
+            Digest::Sha3_384 => Keyed::Sha3_384(keyed(key)),
+        };
+        MacState { keyed }
     }
 
     /// HMAC over the concatenation of `parts`: [`Digest::tag_len`] bytes.
     pub(crate) fn tag(&self, parts: &[&[u8]]) -> Tag {
-        each_state!(self, m => Tag::from_slice(absorbed(m, parts).finalize().as_bytes()))
+        each_state!(self, m => Tag::from_slice(absorbed(m, parts).finalize().as_bytes()),
+            wiped => Tag::from_slice(&[]))
     }
 
     /// Checks `tag` against HMAC over `parts`. Constant time in the tag
     /// bytes: digest's `verify_slice` compares with `ctutils` (cmov-based),
     /// after the public length check.
     pub(crate) fn verify(&self, parts: &[&[u8]], tag: &[u8]) -> bool {
-        each_state!(self, m => absorbed(m, parts).verify_slice(tag).is_ok())
+        each_state!(self, m => absorbed(m, parts).verify_slice(tag).is_ok(), wiped => false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Keyed, KEYED_SPAN};
+
+    /// The `Wiped` array and the tag are the whole enum: wiping leaves no
+    /// byte unwritten but the tag (whose value is the same for every key).
+    #[test]
+    fn spans_every_byte() {
+        assert_eq!(core::mem::size_of::<Keyed>(), 1 + KEYED_SPAN);
     }
 }

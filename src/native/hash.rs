@@ -1,11 +1,14 @@
 //! The suite's hash `H` and HKDF (RFC 5869): one enum each, dispatched in
 //! one place each, and the inline buffer their outputs live in.
 
+use core::mem::size_of;
+
 use hkdf::{Hkdf, SimpleHkdf};
 use sha2::Digest as _;
 
 use super::labels;
 use super::suite::{Suite, MAX_LEN};
+use crate::wipe::{span, wipe, Wipe};
 
 /// A running hash `H` of the suite (the transcript hash).
 #[derive(Clone)]
@@ -99,34 +102,65 @@ impl Drop for Hash {
     }
 }
 
-/// An HKDF pseudorandom key (RFC 5869 section 2.2) of the suite, ready to expand.
+/// An HKDF pseudorandom key (RFC 5869 section 2.2) of the suite, ready to
+/// expand; wiped whole on drop ([`crate::wipe`]).
 #[derive(Clone)]
-pub(crate) enum Prk {
+pub(crate) struct Prk {
+    state: PrkState,
+}
+
+/// `hkdf`'s state of each suite (an HMAC keyed with the PRK).
+#[derive(Clone)]
+enum PrkState {
     Sha256(Hkdf<sha2::Sha256>),
     Sha384(Hkdf<sha2::Sha384>),
     Sha512(Hkdf<sha2::Sha512>),
     Sha3_256(SimpleHkdf<sha3::Sha3_256>),
+    /// What a dropped PRK becomes: zeros over every other variant's room.
+    #[allow(dead_code, reason = "never read: written for its bytes")]
+    Wiped([u8; PRK_SPAN]),
+}
+
+const PRK_SPAN: usize = span(&[
+    size_of::<Hkdf<sha2::Sha256>>(),
+    size_of::<Hkdf<sha2::Sha384>>(),
+    size_of::<Hkdf<sha2::Sha512>>(),
+    size_of::<SimpleHkdf<sha3::Sha3_256>>(),
+]);
+
+impl Wipe for PrkState {
+    fn wiped() -> PrkState {
+        PrkState::Wiped([0; PRK_SPAN])
+    }
+}
+
+impl Drop for Prk {
+    fn drop(&mut self) {
+        wipe(&mut self.state);
+    }
 }
 
 impl Prk {
     /// HKDF-Extract(salt, ikm).
     pub(crate) fn extract(suite: Suite, salt: &[u8], ikm: &[u8]) -> Prk {
-        match suite {
-            Suite::HmacSha256 => Prk::Sha256(Hkdf::new(Some(salt), ikm)),
-            Suite::HmacSha384 => Prk::Sha384(Hkdf::new(Some(salt), ikm)),
-            Suite::HmacSha512 => Prk::Sha512(Hkdf::new(Some(salt), ikm)),
-            Suite::HmacSha3_256 => Prk::Sha3_256(SimpleHkdf::new(Some(salt), ikm)),
-        }
+        let state = match suite {
+            Suite::HmacSha256 => PrkState::Sha256(Hkdf::new(Some(salt), ikm)),
+            Suite::HmacSha384 => PrkState::Sha384(Hkdf::new(Some(salt), ikm)),
+            Suite::HmacSha512 => PrkState::Sha512(Hkdf::new(Some(salt), ikm)),
+            Suite::HmacSha3_256 => PrkState::Sha3_256(SimpleHkdf::new(Some(salt), ikm)),
+        };
+        Prk { state }
     }
 
     /// Uses `prk` (exactly `L` bytes, an HKDF-Expand output) as a PRK.
     pub(crate) fn from_prk(suite: Suite, prk: &[u8]) -> Option<Prk> {
-        Some(match suite {
-            Suite::HmacSha256 => Prk::Sha256(Hkdf::from_prk(prk).ok()?),
-            Suite::HmacSha384 => Prk::Sha384(Hkdf::from_prk(prk).ok()?),
-            Suite::HmacSha512 => Prk::Sha512(Hkdf::from_prk(prk).ok()?),
-            Suite::HmacSha3_256 => Prk::Sha3_256(SimpleHkdf::from_prk(prk).ok()?),
-        })
+        let state = match suite {
+            Suite::HmacSha256 => PrkState::Sha256(Hkdf::from_prk(prk).ok()?),
+            Suite::HmacSha384 => PrkState::Sha384(Hkdf::from_prk(prk).ok()?),
+            Suite::HmacSha512 => PrkState::Sha512(Hkdf::from_prk(prk).ok()?),
+            Suite::HmacSha3_256 => PrkState::Sha3_256(SimpleHkdf::from_prk(prk).ok()?),
+        };
+        Some(Prk { state })
     }
 
     /// PROTOCOL.md "Key schedule", `Expand(secret, label, context, n)`:
@@ -169,18 +203,26 @@ impl Prk {
     /// HKDF-Expand(PRK, info = concatenation of `info`, out.len()).
     /// Returns `false` when `out` is longer than `255 * L`.
     fn expand(&self, info: &[&[u8]], out: &mut [u8]) -> bool {
-        match self {
-            Prk::Sha256(h) => h.expand_multi_info(info, out).is_ok(),
-            Prk::Sha384(h) => h.expand_multi_info(info, out).is_ok(),
-            Prk::Sha512(h) => h.expand_multi_info(info, out).is_ok(),
-            Prk::Sha3_256(h) => h.expand_multi_info(info, out).is_ok(),
+        match &self.state {
+            PrkState::Sha256(h) => h.expand_multi_info(info, out).is_ok(),
+            PrkState::Sha384(h) => h.expand_multi_info(info, out).is_ok(),
+            PrkState::Sha512(h) => h.expand_multi_info(info, out).is_ok(),
+            PrkState::Sha3_256(h) => h.expand_multi_info(info, out).is_ok(),
+            // Only ever seen inside `Drop`.
+            PrkState::Wiped(_) => false,
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Prk, Suite};
+    use super::{Prk, PrkState, Suite, PRK_SPAN};
+
+    /// The `Wiped` array and the tag are the whole enum (see `crate::wipe`).
+    #[test]
+    fn spans_every_byte() {
+        assert_eq!(core::mem::size_of::<PrkState>(), 1 + PRK_SPAN);
+    }
 
     /// The suite id is in every `HkdfLabel`: the same PRK, label, context
     /// and length give other bytes under another suite id (a future suite on

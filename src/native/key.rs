@@ -2,6 +2,7 @@
 //! keys derived from the secret (PROTOCOL.md, "Key schedule").
 
 use core::fmt;
+use core::mem::size_of;
 
 use subtle::{Choice, ConstantTimeEq};
 
@@ -9,6 +10,7 @@ use super::hash::{Hash, Prk};
 use super::suite::Suite;
 use super::{labels, MAX_KEY_ID_LEN, MIN_KEY_LEN};
 use crate::mac::MacState;
+use crate::wipe::scrub_stack;
 use crate::Error;
 
 /// A key id: 1 to 32 bytes, a public label sent in clear so the server can
@@ -102,6 +104,9 @@ pub(crate) struct SuiteKeys {
 }
 
 impl SuiteKeys {
+    /// The key schedule, in a frame of its own below [`NativeKey::new`]'s,
+    /// which [`scrub_stack`] then overwrites.
+    #[inline(never)]
     fn derive(suite: Suite, secret: &[u8]) -> SuiteKeys {
         let prk = Prk::extract(suite, labels::PROTOCOL, secret);
         let mut okm = Hash::zeroed(suite.mac_len());
@@ -127,7 +132,8 @@ impl SuiteKeys {
 /// captured handshake lets anyone test guesses offline, so a low-entropy
 /// key is a weak key). Building it runs HKDF-Extract and two HKDF-Expands
 /// for its suite; the secret itself is not kept. The derived states are
-/// zeroized on drop (see the crate docs for the SHA-3 caveat), and `Debug`
+/// wiped whole on drop and the key schedule overwrites the stack it used
+/// (README, "Assurance", for what remains), and `Debug`
 /// shows only the key id and the suite. Not `Clone`: share it with `Arc`.
 ///
 /// A server holds its keys in a [`Keyring`](super::Keyring) (or any
@@ -144,7 +150,18 @@ pub struct NativeKey {
     id: KeyId,
     suite: Suite,
     keys: SuiteKeys,
+    /// Zeros up to the 64-byte line: without them that room is padding,
+    /// which no `Drop` writes and a move fills with stale stack bytes.
+    #[allow(dead_code, reason = "never read: written for its bytes")]
+    filler: [u8; FILLER],
 }
+
+/// The bytes of [`NativeKey`] past its fields, up to the next multiple of
+/// 64 (`KeyId` and `Suite` have no padding of their own).
+const FILLER: usize = {
+    let used = size_of::<SuiteKeys>() + size_of::<KeyId>() + size_of::<Suite>();
+    (64 - used % 64) % 64
+};
 
 impl NativeKey {
     /// Derives the keys of `suite` for `secret` under `id`.
@@ -157,10 +174,13 @@ impl NativeKey {
         if secret.len() < MIN_KEY_LEN {
             return Err(Error::KeyTooShort { len: secret.len() });
         }
+        let keys = SuiteKeys::derive(suite, secret);
+        scrub_stack();
         Ok(NativeKey {
             id,
             suite,
-            keys: SuiteKeys::derive(suite, secret),
+            keys,
+            filler: [0; FILLER],
         })
     }
 
@@ -187,5 +207,18 @@ impl fmt::Debug for NativeKey {
             .field("id", &self.id)
             .field("suite", &self.suite)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{KeyId, NativeKey, Suite, SuiteKeys, FILLER};
+    use core::mem::size_of;
+
+    /// The fields and the filler are the whole key: no padding is left.
+    #[test]
+    fn no_padding() {
+        let fields = size_of::<SuiteKeys>() + size_of::<KeyId>() + size_of::<Suite>() + FILLER;
+        assert_eq!(size_of::<NativeKey>(), fields);
     }
 }
