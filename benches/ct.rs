@@ -234,14 +234,14 @@ fn verify(samples: usize, seed: u64, digest: Digest, short: bool, control: bool)
 /// A fresh native server per call (built before the timer, the same work in
 /// both classes) over `ring`, waiting for `ClientProof`.
 fn native_server<L: KeyLookup>(ring: L) -> ServerHandshake<L> {
-    let mut server = ServerHandshake::with_pinned_random(ring, native::Config::default(), &[1; 32]);
+    let mut server = ServerHandshake::with_pinned_random(ring, native::Config::default(), &[1; 64]);
     let mut hello = [0u8; 64];
     server.write_output(&mut hello);
     server
 }
 
 fn native_server_hello(key: &NativeKey) -> ServerHandshake<&NativeKey> {
-    ServerHandshake::with_pinned_random(key, native::Config::default(), &[1; 32])
+    ServerHandshake::with_pinned_random(key, native::Config::default(), &[1; 64])
 }
 
 /// The whole `ClientProof` `client` sends to a server with the pinned
@@ -254,7 +254,7 @@ fn proof_of(client: &NativeKey, flip_first: bool) -> Vec<u8> {
     let mut hello_out = native_server_hello(client);
     let mut hello = [0u8; 64];
     let n = hello_out.write_output(&mut hello);
-    let mut c = ClientHandshake::with_pinned_random(client, native::Config::default(), &[2; 32]);
+    let mut c = ClientHandshake::with_pinned_random(client, native::Config::default(), &[2; 64]);
     c.receive(&hello[..n]);
     let mut wire = [0u8; 256];
     let n = c.write_output(&mut wire);

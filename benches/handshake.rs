@@ -90,8 +90,8 @@ fn bench(c: &mut Criterion) {
         let k = NativeKey::new(b"k1", &[0x42; 32], suite).expect("key");
         let run_native = || {
             run(
-                || ServerHandshake::with_pinned_random(&k, config, &[0x5a; 32]),
-                || ClientHandshake::with_pinned_random(&k, config, &[0xa5; 32]),
+                || ServerHandshake::with_pinned_random(&k, config, &[0x5a; 64]),
+                || ClientHandshake::with_pinned_random(&k, config, &[0xa5; 64]),
             )
         };
         assert!(run_native(), "native {suite} must authenticate");
@@ -113,8 +113,8 @@ fn bench(c: &mut Criterion) {
         let client = NativeKey::new(b"key-00000", &[0x42; 32], Suite::HmacSha256).expect("key");
         let run_ring = || {
             run(
-                || ServerHandshake::with_pinned_random(&ring, config, &[0x5a; 32]),
-                || ClientHandshake::with_pinned_random(&client, config, &[0xa5; 32]),
+                || ServerHandshake::with_pinned_random(&ring, config, &[0x5a; 64]),
+                || ClientHandshake::with_pinned_random(&client, config, &[0xa5; 64]),
             )
         };
         assert!(run_ring(), "native keyring of {n} must authenticate");

@@ -43,6 +43,9 @@ use crate::Digest;
 /// | 15 | `key_id_length` | peer | a key id outside 1 to 32 bytes in `ClientProof` |
 /// | 16 | `unknown_key_id` | peer | a key id the server does not hold |
 /// | 17 | `reflected_nonce` | peer | the peer's nonce equals ours |
+/// | 18 | `forward_secrecy_required` | peer | one side requires the native X25519 mode and the other does not use it |
+/// | 19 | `unknown_mode` | peer | a native `ServerHello` mode byte other than `00`, `01`, `02` |
+/// | 20 | `zero_shared_secret` | peer | the X25519 shared secret is all zeros (a low-order share) |
 /// | 64 | `sent_too_much` | caller | `sent(n)` with `n` over the pending output |
 /// | 65 | `not_finished` | caller | `finish()` before the handshake was done |
 /// | 66 | `invalid_key_id` | caller | building a key id outside 1 to 32 bytes |
@@ -140,6 +143,20 @@ pub enum Error {
     UnknownKeyId,
     /// Native: the peer's nonce equals ours (a reflected message).
     ReflectedNonce,
+    /// Native: one side requires the X25519 forward-secrecy mode and the
+    /// other does not use it (PROTOCOL.md, "Forward secrecy"): a client
+    /// requiring it met a server without it, a server requiring it got a
+    /// proof without a share, or a client with the mode off met a server
+    /// requiring it.
+    ForwardSecrecyRequired,
+    /// Native: the `ServerHello` mode byte is not `00`, `01` or `02`.
+    UnknownMode {
+        /// The mode byte received.
+        mode: u8,
+    },
+    /// Native: the X25519 shared secret is all zeros, because the peer's
+    /// share is a low-order point (RFC 7748 section 6.1).
+    ZeroSharedSecret,
     /// `sent` was told more bytes were sent than the machine handed out;
     /// nothing changed.
     SentTooMuch,
@@ -238,6 +255,9 @@ impl Error {
             Error::KeyIdLength { .. } => (15, "key_id_length"),
             Error::UnknownKeyId => (16, "unknown_key_id"),
             Error::ReflectedNonce => (17, "reflected_nonce"),
+            Error::ForwardSecrecyRequired => (18, "forward_secrecy_required"),
+            Error::UnknownMode { .. } => (19, "unknown_mode"),
+            Error::ZeroSharedSecret => (20, "zero_shared_secret"),
             Error::SentTooMuch => (64, "sent_too_much"),
             Error::NotFinished => (65, "not_finished"),
             Error::InvalidKeyId { .. } => (66, "invalid_key_id"),
@@ -325,6 +345,19 @@ impl fmt::Display for Error {
             Error::ReflectedNonce => {
                 f.write_str("the peer's nonce equals ours: a reflected message, rejected")
             }
+            Error::ForwardSecrecyRequired => f.write_str(
+                "one side requires forward secrecy (the X25519 mode) and the other does not use \
+                 it; set the same forward-secrecy setting on both sides",
+            ),
+            Error::UnknownMode { mode } => write!(
+                f,
+                "the server announced mode 0x{mode:02x}: native v1 knows 00 (off), 01 (X25519 \
+                 offered) and 02 (X25519 required)"
+            ),
+            Error::ZeroSharedSecret => f.write_str(
+                "the peer's X25519 share gives an all-zero shared secret (a low-order point): \
+                 rejected",
+            ),
             Error::SentTooMuch => f.write_str(
                 "sent() was told more bytes than the pending output holds; report only bytes written",
             ),
@@ -376,7 +409,7 @@ mod tests {
     use crate::Digest;
 
     /// One error of every variant.
-    fn all() -> [Error; 28] {
+    fn all() -> [Error; 31] {
         let id = KeyId::new(b"k1").unwrap();
         [
             Error::BadTag,
@@ -403,6 +436,9 @@ mod tests {
             Error::KeyIdLength { len: 0 },
             Error::UnknownKeyId,
             Error::ReflectedNonce,
+            Error::ForwardSecrecyRequired,
+            Error::UnknownMode { mode: 3 },
+            Error::ZeroSharedSecret,
             Error::SentTooMuch,
             Error::NotFinished,
             Error::InvalidKeyId { len: 33 },
@@ -452,6 +488,9 @@ mod tests {
             Error::Md5Disabled => 25,
             Error::ExportTooLong => 26,
             Error::ServerNameTooLong { .. } => 27,
+            Error::ForwardSecrecyRequired => 28,
+            Error::UnknownMode { .. } => 29,
+            Error::ZeroSharedSecret => 30,
         }
     }
 
@@ -477,7 +516,7 @@ mod tests {
 
     #[test]
     fn every_variant_is_listed_once() {
-        let mut seen = [false; 28];
+        let mut seen = [false; 31];
         for e in all() {
             let p = position(&e);
             assert!(!seen[p], "{e:?} twice");

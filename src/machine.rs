@@ -9,7 +9,8 @@ use crate::status::{Finished, Outcome, Status};
 use crate::{multiprocessing, recipe, Error, Key};
 
 /// Capacity of the outbox: the largest message of any profile (a native
-/// `ClientProof` with a 32-byte key id and a 64-byte tag, 130 bytes).
+/// `ClientProof` with a 32-byte key id, an X25519 share and a 64-byte tag,
+/// 162 bytes).
 pub(crate) const OUT_CAP: usize = native::MAX_CLIENT_PROOF_LEN;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

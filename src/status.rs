@@ -25,7 +25,7 @@ pub enum Status<'a> {
     /// The machine waits for more bytes from the peer.
     NeedInput,
     /// Bytes to write to the peer (a borrowed slice of the machine's fixed
-    /// output buffer, at most one protocol message, 1 to 130 bytes).
+    /// output buffer, at most one protocol message, 1 to 162 bytes).
     Send(&'a [u8]),
     /// The handshake completed.
     Done(Outcome),

@@ -14,8 +14,9 @@ type Client = ClientHandshake<[NativeKey; 4]>;
 /// secret), as the old default client did.
 fn machines() -> (Server, Client) {
     let key = |suite| NativeKey::new(b"a", b"sixteen byte key", suite).unwrap();
-    let server_nonce: [u8; 32] = core::array::from_fn(|i| i as u8);
-    let client_nonce: [u8; 32] = core::array::from_fn(|i| 0x80 + i as u8);
+    // The nonce, then an ephemeral secret (unused: the mode is off).
+    let server_nonce: [u8; 64] = core::array::from_fn(|i| i as u8);
+    let client_nonce: [u8; 64] = core::array::from_fn(|i| 0x80 + i as u8);
     let server = ServerHandshake::with_pinned_random(
         key(Suite::HmacSha256),
         native::Config::default(),

@@ -27,7 +27,7 @@
 use std::path::Path;
 
 use hmac_handshake::multiprocessing::Config as MpConfig;
-use hmac_handshake::native::{self, Keyring, NativeKey, Session, Suite};
+use hmac_handshake::native::{self, ForwardSecrecy, Keyring, NativeKey, Session, Suite};
 use hmac_handshake::{
     recipe, ClientHandshake, Digest, Error, Handshake, Key, Profile, ServerHandshake, Status,
 };
@@ -73,6 +73,43 @@ fn random_array<const N: usize>(side: &Value) -> Result<[u8; N], String> {
         .as_slice()
         .try_into()
         .map_err(|_| format!("random of {} bytes, expected {N}", random.len()))
+}
+
+/// A native side's 64 pinned random bytes: its `random` (the 32-byte
+/// nonce), then its `ephemeral` X25519 secret (32 bytes; zeros when the
+/// vector has none, as in the cases without the forward-secrecy mode).
+fn native_random(side: &Value) -> Result<[u8; 64], String> {
+    let nonce: [u8; 32] = random_array(side)?;
+    let ephemeral = match side.get("ephemeral") {
+        Some(_) => hex_field(side, "ephemeral"),
+        None => vec![0; 32],
+    };
+    let ephemeral: [u8; 32] = ephemeral
+        .as_slice()
+        .try_into()
+        .map_err(|_| format!("ephemeral of {} bytes, expected 32", ephemeral.len()))?;
+    let mut random = [0u8; 64];
+    random[..32].copy_from_slice(&nonce);
+    random[32..].copy_from_slice(&ephemeral);
+    Ok(random)
+}
+
+/// A native side's `forwardSecrecy` setting (`off` when absent).
+fn forward_secrecy(side: &Value) -> Result<ForwardSecrecy, String> {
+    match side.get("forwardSecrecy").and_then(Value::as_str) {
+        None | Some("off") => Ok(ForwardSecrecy::Off),
+        Some("offered") => Ok(ForwardSecrecy::Offered),
+        Some("required") => Ok(ForwardSecrecy::Required),
+        Some(other) => Err(format!("forwardSecrecy {other:?}")),
+    }
+}
+
+/// A native side's settings: context, server name, forward secrecy.
+fn native_config(side: &Value) -> Result<native::Config, String> {
+    Ok(native::Config::new(&hex_field(side, "context"))
+        .with_server_name(&hex_field(side, "serverName"))
+        .map_err(|e| format!("server name refused: {e:?}"))?
+        .with_forward_secrecy(forward_secrecy(side)?))
 }
 
 /// A multiprocessing side's pinned random: the challenge (20 bytes legacy,
@@ -215,10 +252,8 @@ fn replay_native(test: &Value, role: &str, chunking: usize) -> Result<Vec<usize>
                 .map(|k| native_key(k, server_suite)),
         )
         .map_err(|e| format!("keyring refused: {e:?}"))?;
-        let config = native::Config::new(&hex_field(s, "context"))
-            .with_server_name(&hex_field(s, "serverName"))
-            .map_err(|e| format!("server name refused: {e:?}"))?;
-        let m = ServerHandshake::with_pinned_random(keyring, config, &random_array(s)?);
+        let config = native_config(s)?;
+        let m = ServerHandshake::with_pinned_random(keyring, config, &native_random(s)?);
         finish(m, test, role, chunking, Profile::Native)?
     } else {
         // The old "allowed" set: one key per allowed suite, same id and secret.
@@ -228,10 +263,8 @@ fn replay_native(test: &Value, role: &str, chunking: usize) -> Result<Vec<usize>
             .iter()
             .map(|n| native_key(c, suite(n.as_str().unwrap())))
             .collect();
-        let config = native::Config::new(&hex_field(c, "context"))
-            .with_server_name(&hex_field(c, "serverName"))
-            .map_err(|e| format!("server name refused: {e:?}"))?;
-        let m = ClientHandshake::with_pinned_random(keys, config, &random_array(c)?);
+        let config = native_config(c)?;
+        let m = ClientHandshake::with_pinned_random(keys, config, &native_random(c)?);
         finish(m, test, role, chunking, Profile::Native)?
     };
     if done != session.is_some() {
@@ -264,6 +297,13 @@ fn check_session(got: &Session, want: &Value) -> Result<(), String> {
     field("keyId", got.key_id().as_bytes())?;
     if got.suite() != suite(want["suite"].as_str().unwrap()) {
         return Err(format!("session suite {}", got.suite()));
+    }
+    let fs = want["forwardSecrecy"].as_bool() == Some(true);
+    if got.forward_secrecy() != fs {
+        return Err(format!(
+            "session forwardSecrecy {} expected {fs}",
+            got.forward_secrecy()
+        ));
     }
     field("handshakeHash", got.handshake_hash())?;
     field("c2sKey", got.client_to_server_key())?;

@@ -140,8 +140,8 @@ fn pass(from: &mut dyn Handshake, to: &mut dyn Handshake) {
 
 /// An in-memory handshake with these settings; both sessions.
 fn sessions(sconf: native::Config, cconf: native::Config) -> (Session, Session) {
-    let mut s = ServerHandshake::with_pinned_random(k(), sconf, &[1; 32]);
-    let mut c = ClientHandshake::with_pinned_random(k(), cconf, &[2; 32]);
+    let mut s = ServerHandshake::with_pinned_random(k(), sconf, &[1; 64]);
+    let mut c = ClientHandshake::with_pinned_random(k(), cconf, &[2; 64]);
     for _ in 0..4 {
         pass(&mut s, &mut c);
         pass(&mut c, &mut s);

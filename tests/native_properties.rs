@@ -13,6 +13,13 @@ use hmac_handshake::{ClientHandshake, Confirmation, Error, Handshake, ServerHand
 const SERVER_NONCE: [u8; 32] = [0xa5; 32];
 const CLIENT_NONCE: [u8; 32] = [0x3c; 32];
 
+/// A side's 64 random bytes: `nonce`, then a fixed ephemeral secret.
+fn pinned(nonce: [u8; 32]) -> [u8; 64] {
+    let mut random = [0x77; 64];
+    random[..32].copy_from_slice(&nonce);
+    random
+}
+
 fn key_in(id: &str, fill: u8, suite: Suite) -> NativeKey {
     NativeKey::new(id.as_bytes(), &[fill; 32], suite).unwrap()
 }
@@ -125,8 +132,8 @@ fn pair<L: KeyLookup, C: ClientKeys>(
     cconf: native::Config,
 ) -> (ServerHandshake<L>, ClientHandshake<C>) {
     (
-        ServerHandshake::with_pinned_random(ring, sconf, &SERVER_NONCE),
-        ClientHandshake::with_pinned_random(ckey, cconf, &CLIENT_NONCE),
+        ServerHandshake::with_pinned_random(ring, sconf, &pinned(SERVER_NONCE)),
+        ClientHandshake::with_pinned_random(ckey, cconf, &pinned(CLIENT_NONCE)),
     )
 }
 
@@ -199,9 +206,9 @@ fn p2_role_separation_and_reflection() {
     assert_eq!(failed(&r.server), Some(Error::BadTag));
 
     // A client nonce equal to the server's is rejected by the server...
-    let mut s = ServerHandshake::with_pinned_random(&ring, app, &SERVER_NONCE);
-    let mut c = ClientHandshake::with_pinned_random(&client_keys, app, &SERVER_NONCE);
-    let mut c_fresh = ClientHandshake::with_pinned_random(&client_keys, app, &CLIENT_NONCE);
+    let mut s = ServerHandshake::with_pinned_random(&ring, app, &pinned(SERVER_NONCE));
+    let mut c = ClientHandshake::with_pinned_random(&client_keys, app, &pinned(SERVER_NONCE));
+    let mut c_fresh = ClientHandshake::with_pinned_random(&client_keys, app, &pinned(CLIENT_NONCE));
     let hello = drain(&mut s);
     // (the client with the equal nonce refuses the hello itself)
     c.receive(&hello);
@@ -377,8 +384,8 @@ fn p6_session_keys_agree_and_exporter_separates() {
     }
     // Another session (other nonces) gets other keys.
     let k = key("k1", 1);
-    let s = ServerHandshake::with_pinned_random(&k, native::Config::default(), &[1; 32]);
-    let c = ClientHandshake::with_pinned_random(&k, native::Config::default(), &[2; 32]);
+    let s = ServerHandshake::with_pinned_random(&k, native::Config::default(), &[1; 64]);
+    let c = ClientHandshake::with_pinned_random(&k, native::Config::default(), &[2; 64]);
     let other = run(s, c, |_, _| {});
     let first = honest(Suite::HmacSha256);
     assert_ne!(
@@ -493,10 +500,12 @@ fn p9_versioned() {
     assert!(text.contains("v1") && text.contains("v2"), "{text}");
     // A peer of another protocol is told at once, at its first wrong byte
     // (here a multiprocessing length prefix), which is all that is consumed.
-    let mut c = ClientHandshake::with_pinned_random(&k, native::Config::default(), &CLIENT_NONCE);
+    let mut c =
+        ClientHandshake::with_pinned_random(&k, native::Config::default(), &pinned(CLIENT_NONCE));
     assert_eq!(c.receive(&[0, 0, 0, 0x41]), 1);
     assert_eq!(failed(&c.status()), Some(Error::NotNative));
-    let mut c = ClientHandshake::with_pinned_random(&k, native::Config::default(), &CLIENT_NONCE);
+    let mut c =
+        ClientHandshake::with_pinned_random(&k, native::Config::default(), &pinned(CLIENT_NONCE));
     assert_eq!(c.receive(b"HMHX"), 4);
     assert_eq!(failed(&c.status()), Some(Error::NotNative));
     assert_eq!(SERVER_HELLO_LEN, 38);

@@ -192,8 +192,8 @@ fn native_exchange(
     let config = native::Config::new(CONTEXT);
     let (server, client) = if pinned {
         settle(
-            ServerHandshake::with_pinned_random(server_keys, config, &[1; 32]),
-            ClientHandshake::with_pinned_random(client_keys, config, &[2; 32]),
+            ServerHandshake::with_pinned_random(server_keys, config, &[1; 64]),
+            ClientHandshake::with_pinned_random(client_keys, config, &[2; 64]),
             false,
         )
     } else {

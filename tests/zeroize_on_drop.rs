@@ -186,8 +186,8 @@ fn a_dropped_native_key_leaves_no_secret_in_its_block() {
 fn session(secret: &[u8], suite: Suite) -> Session {
     let key = NativeKey::new(b"k1", secret, suite).unwrap();
     let config = native::Config::new(b"zeroize test");
-    let mut server = ServerHandshake::with_pinned_random(&key, config, &[1; 32]);
-    let mut client = ClientHandshake::with_pinned_random(&key, config, &[2; 32]);
+    let mut server = ServerHandshake::with_pinned_random(&key, config, &[1; 64]);
+    let mut client = ClientHandshake::with_pinned_random(&key, config, &[2; 64]);
     let mut buf = [0u8; 512];
     for _ in 0..8 {
         let n = client.write_output(&mut buf);

@@ -1,15 +1,18 @@
 //! The native client: check `ServerHello`, send `ClientProof`, check
-//! `ServerFinish` (PROTOCOL.md, "Processing", client steps 1 to 3).
+//! `ServerFinish` (PROTOCOL.md, "Processing", client steps 1 to 3, and
+//! "Forward secrecy").
 
 use super::config::Config;
+use super::ephemeral::{DhSecret, Ephemeral, ForwardSecrecy, MODE_REQUIRED, SHARE_LEN};
 use super::hash::Hasher;
 use super::key::{KeyId, NativeKey};
 use super::lookup::ClientKeys;
+use super::server::split_random;
 use super::session::Session;
 use super::suite::Suite;
 use super::{
-    labels, transcript_start, ACCEPT, CLIENT_PROOF, MAGIC, MAX_SERVER_FINISH_LEN, NONCE_LEN,
-    REJECT, SERVER_FINISH, SERVER_HELLO_LEN, VERSION,
+    labels, transcript_start, ACCEPT, CLIENT_PROOF, CLIENT_PROOF_SHARE, MAGIC,
+    MAX_SERVER_FINISH_LEN, NONCE_LEN, RANDOM_LEN, REJECT, SERVER_FINISH, SERVER_HELLO_LEN, VERSION,
 };
 use crate::buf::Fill;
 use crate::machine::{Core, Protocol};
@@ -34,8 +37,13 @@ enum State {
         finish: Fill<MAX_SERVER_FINISH_LEN>,
         /// `ClientProof` has been handed out.
         proof_out: bool,
+        /// The proof carried `client_share`: `ServerFinish` carries the
+        /// server's.
+        share: bool,
         /// The server tag verified.
         verified: bool,
+        /// In the forward-secrecy mode, once the server tag verified.
+        dh: Option<DhSecret>,
     },
 }
 
@@ -47,13 +55,17 @@ fn key_of(keys: &dyn ClientKeys, suite: Suite) -> Option<&NativeKey> {
 
 pub(crate) struct Client {
     nonce: [u8; NONCE_LEN],
+    /// Used only in the forward-secrecy mode; wiped once done.
+    ephemeral: Ephemeral,
     state: State,
 }
 
 impl Client {
-    pub(crate) fn new(config: Config, nonce: [u8; NONCE_LEN]) -> Client {
+    pub(crate) fn new(config: Config, random: &[u8; RANDOM_LEN]) -> Client {
+        let (nonce, ephemeral) = split_random(random);
         Client {
             nonce,
+            ephemeral,
             state: State::Hello {
                 config,
                 hello: Fill::new(),
@@ -63,7 +75,11 @@ impl Client {
 
     /// Checks what has arrived of `ServerHello`, failing as early as a byte
     /// is wrong (so a peer of another protocol is told at once).
-    fn check_hello_prefix(h: &[u8], keys: &dyn ClientKeys) -> Result<(), Error> {
+    fn check_hello_prefix(
+        h: &[u8],
+        keys: &dyn ClientKeys,
+        setting: ForwardSecrecy,
+    ) -> Result<(), Error> {
         let magic = h.len().min(MAGIC.len());
         if h[..magic] != MAGIC[..magic] {
             return Err(Error::NotNative);
@@ -82,6 +98,12 @@ impl Client {
                 _ => return Err(Error::SuiteNotAllowed { id }),
             }
         }
+        if let Some(&mode) = h.get(6) {
+            if mode > MODE_REQUIRED {
+                return Err(Error::UnknownMode { mode });
+            }
+            setting.client_sends_share(mode)?;
+        }
         Ok(())
     }
 
@@ -97,15 +119,27 @@ impl Client {
         let not_allowed = Error::SuiteNotAllowed { id: hello[5] };
         let suite = Suite::from_id(hello[5]).ok_or(not_allowed)?;
         let key = key_of(keys, suite).ok_or(not_allowed)?;
-        if hello[6..] == self.nonce {
+        if hello[7..] == self.nonce {
             return Err(Error::ReflectedNonce);
         }
+        // The mode byte was checked as it arrived.
+        let share = config.forward_secrecy().client_sends_share(hello[6])?;
         let mut transcript = transcript_start(suite, config);
         transcript.update(hello);
         let key_id = key.id();
         let id = key_id.as_bytes();
+        let client_share = if share {
+            self.ephemeral.share()
+        } else {
+            [0; SHARE_LEN]
+        };
+        let (kind, client_share) = if share {
+            (CLIENT_PROOF_SHARE, &client_share[..])
+        } else {
+            (CLIENT_PROOF, &[][..])
+        };
         // KeyId guarantees 1..=32 bytes.
-        let head: [&[u8]; 3] = [&[CLIENT_PROOF, id.len() as u8], id, &self.nonce];
+        let head: [&[u8]; 4] = [&[kind, id.len() as u8], id, &self.nonce, client_share];
         for part in head {
             transcript.update(part);
         }
@@ -123,7 +157,9 @@ impl Client {
             transcript,
             finish: Fill::new(),
             proof_out: false,
+            share,
             verified: false,
+            dh: None,
         };
         Ok(())
     }
@@ -132,6 +168,7 @@ impl Client {
         let State::Hello { config, hello } = &mut self.state else {
             return 0;
         };
+        let setting = config.forward_secrecy();
         // Magic, version and suite one byte at a time, each checked as it
         // arrives (a peer of another protocol is told at once, and a failure
         // consumes the same bytes however the input is split); then the nonce.
@@ -143,7 +180,7 @@ impl Client {
                 SERVER_HELLO_LEN
             };
             used += hello.fill(&input[used..], want);
-            if let Err(e) = Self::check_hello_prefix(hello.bytes(), keys) {
+            if let Err(e) = Self::check_hello_prefix(hello.bytes(), keys, setting) {
                 core.fail(e);
                 return used;
             }
@@ -164,7 +201,9 @@ impl Client {
             suite,
             transcript,
             finish,
+            share,
             verified,
+            dh,
             ..
         } = &mut self.state
         else {
@@ -191,24 +230,35 @@ impl Client {
                 return used;
             }
         }
-        let want = 2 + suite.mac_len();
+        let share_len = if *share { SHARE_LEN } else { 0 };
+        let want = 2 + share_len + suite.mac_len();
         used += finish.fill(&input[used..], want);
         if finish.len() == want {
-            // PROTOCOL.md client step 3, on a complete accepting `ServerFinish`.
-            let (head, server_tag) = finish.bytes().split_at(2);
+            // PROTOCOL.md client step 3, on a complete accepting `ServerFinish`:
+            // `T2` ends with its head and the server's share.
+            let (head, server_tag) = finish.bytes().split_at(2 + share_len);
+            transcript.update(head);
             let th2 = transcript.snapshot();
             let ok = key_of(keys, *suite).is_some_and(|key| {
                 key.keys()
                     .server
                     .verify(&[labels::SERVER_FINISH, th2.as_bytes()], server_tag)
             });
-            if ok {
-                transcript.update(head);
-                transcript.update(server_tag);
-                *verified = true;
-                core.done();
-            } else {
-                core.fail(Error::BadTag);
+            // The share is authenticated now; X25519 runs only then.
+            let agreed = match (ok, *share) {
+                (false, _) => Err(Error::BadTag),
+                (true, true) => self.ephemeral.agree(&head[2..]).map(Some),
+                (true, false) => Ok(None),
+            };
+            self.ephemeral.wipe();
+            match agreed {
+                Ok(secret) => {
+                    transcript.update(server_tag);
+                    *dh = secret;
+                    *verified = true;
+                    core.done();
+                }
+                Err(e) => core.fail(e),
             }
         }
         used
@@ -266,12 +316,19 @@ impl Protocol for Client {
             key_id,
             transcript,
             verified: true,
+            dh,
             ..
         } = &self.state
         else {
             return None;
         };
         let prk = &key_of(keys, *suite)?.keys().prk;
-        Some(Session::derive(prk, *suite, *key_id, transcript.snapshot()))
+        Some(Session::derive(
+            prk,
+            dh.as_ref(),
+            *suite,
+            *key_id,
+            transcript.snapshot(),
+        ))
     }
 }

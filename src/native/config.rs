@@ -4,11 +4,12 @@
 use core::fmt;
 
 use super::client::Client;
+use super::ephemeral::ForwardSecrecy;
 use super::hash::hash;
 use super::lookup::{ClientKeys, KeyLookup};
 use super::server::Server;
 use super::suite::Suite;
-use super::{MAX_SERVER_NAME_LEN, NONCE_LEN};
+use super::{MAX_SERVER_NAME_LEN, RANDOM_LEN};
 use crate::machine::{Machine, Proto};
 use crate::profile::{sealed, ClientProfile, Profile, ServerProfile};
 use crate::Error;
@@ -20,13 +21,16 @@ use crate::Error;
 ///
 /// The suite is not a setting: it is the suite the keys are keyed for (the
 /// server's [`KeyLookup::suite`], the client's [`ClientKeys`]). Both roles
-/// draw a 32-byte nonce (`[u8; 32]`).
+/// draw 64 random bytes (`[u8; 64]`): the 32-byte nonce, then the 32-byte
+/// ephemeral X25519 secret of the forward-secrecy mode.
 ///
-/// Size: 352 bytes inline (two hashes under each of the four suites).
+/// Size: 353 bytes inline (two hashes under each of the four suites, the
+/// forward-secrecy setting).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Config {
     context: ContextHash,
     server_name: ContextHash,
+    forward_secrecy: ForwardSecrecy,
 }
 
 /// `H(x)` under every suite (176 bytes, not secret): of the context or of
@@ -78,6 +82,7 @@ impl Config {
         Config {
             context: ContextHash::new(context),
             server_name: ContextHash::new(b""),
+            forward_secrecy: ForwardSecrecy::Off,
         }
     }
 
@@ -108,6 +113,25 @@ impl Config {
         })
     }
 
+    /// These settings with the forward-secrecy mode `setting` (ephemeral
+    /// X25519 mixed into the session keys; PROTOCOL.md, "Forward secrecy").
+    /// Off by default. See [`ForwardSecrecy`] for what each setting does on
+    /// either side; sides that disagree fail with
+    /// [`Error::ForwardSecrecyRequired`] only when one requires it.
+    #[must_use]
+    pub fn with_forward_secrecy(self, setting: ForwardSecrecy) -> Config {
+        Config {
+            forward_secrecy: setting,
+            ..self
+        }
+    }
+
+    /// The forward-secrecy setting ([`Config::with_forward_secrecy`]).
+    #[must_use]
+    pub fn forward_secrecy(&self) -> ForwardSecrecy {
+        self.forward_secrecy
+    }
+
     /// `H(context)` under `suite`: `L` bytes.
     pub(crate) fn context_hash(&self, suite: Suite) -> &[u8] {
         self.context.get(suite)
@@ -131,6 +155,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("context_sha256", &self.context.sha256)
             .field("server_name_sha256", &self.server_name.sha256)
+            .field("forward_secrecy", &self.forward_secrecy)
             .finish_non_exhaustive()
     }
 }
@@ -138,30 +163,32 @@ impl fmt::Debug for Config {
 impl sealed::Sealed for Config {}
 
 /// The native server: any [`KeyLookup`] (a `Keyring`, one `NativeKey`, an
-/// application's store, or a handle to one), a 32-byte server nonce.
+/// application's store, or a handle to one); 64 random bytes, the server
+/// nonce then its ephemeral secret.
 impl<S: KeyLookup> ServerProfile<S> for Config {
-    type Random = [u8; NONCE_LEN];
+    type Random = [u8; RANDOM_LEN];
     const PROFILE: Profile = Profile::Native;
 
     #[inline(always)]
-    fn server(self, keys: S, random: &[u8; NONCE_LEN]) -> Machine<S> {
+    fn server(self, keys: S, random: &[u8; RANDOM_LEN]) -> Machine<S> {
         Machine::new(keys, |keys, core| {
-            let server = Server::new(keys, &self, *random, core);
+            let server = Server::new(keys, &self, random, core);
             Proto::NativeServer(server, |k: &S| -> &dyn KeyLookup { k })
         })
     }
 }
 
 /// The native client: any [`ClientKeys`] (one `NativeKey` per suite it
-/// accepts, or a handle to them), a 32-byte client nonce.
+/// accepts, or a handle to them); 64 random bytes, the client nonce then
+/// its ephemeral secret.
 impl<K: ClientKeys> ClientProfile<K> for Config {
-    type Random = [u8; NONCE_LEN];
+    type Random = [u8; RANDOM_LEN];
     const PROFILE: Profile = Profile::Native;
 
     #[inline(always)]
-    fn client(self, keys: K, random: &[u8; NONCE_LEN]) -> Machine<K> {
+    fn client(self, keys: K, random: &[u8; RANDOM_LEN]) -> Machine<K> {
         Machine::new(keys, |_, _| {
-            Proto::NativeClient(Client::new(self, *random), |k: &K| -> &dyn ClientKeys { k })
+            Proto::NativeClient(Client::new(self, random), |k: &K| -> &dyn ClientKeys { k })
         })
     }
 }

@@ -4,10 +4,15 @@
 //! follows it section by section.
 //!
 //! ```text
-//! server -> client  ServerHello  = "HMHS" || 01 || suite || server_nonce(32)
+//! server -> client  ServerHello  = "HMHS" || 01 || suite || mode || server_nonce(32)
 //! client -> server  ClientProof  = 02 || lp8(key_id) || client_nonce(32) || client_tag(L)
-//! server -> client  ServerFinish = 03 00 || server_tag(L)   |   03 01 (rejected)
+//!                                | 04 || lp8(key_id) || client_nonce(32) || client_share(32) || client_tag(L)
+//! server -> client  ServerFinish = 03 00 || [server_share(32)] || server_tag(L)   |   03 01 (rejected)
 //! ```
+//!
+//! The shares are the opt-in forward-secrecy mode ([`ForwardSecrecy`],
+//! [`Config::with_forward_secrecy`]): ephemeral X25519, mixed into the
+//! session keys.
 //!
 //! The server finds keys through a [`KeyLookup`], usually a [`Keyring`]
 //! (several keys active at once for rotation, one suite); the client names
@@ -20,6 +25,7 @@
 
 pub(crate) mod client;
 mod config;
+mod ephemeral;
 mod hash;
 mod key;
 #[cfg(feature = "std")]
@@ -30,6 +36,7 @@ mod session;
 mod suite;
 
 pub use config::Config;
+pub use ephemeral::{ForwardSecrecy, SHARE_LEN};
 pub use key::{KeyId, NativeKey};
 #[cfg(feature = "std")]
 pub use keyring::{Keyring, SharedKeyring};
@@ -41,21 +48,26 @@ pub use suite::{Suite, MAX_LEN};
 pub const MAGIC: [u8; 4] = *b"HMHS";
 /// The protocol version this crate speaks.
 pub const VERSION: u8 = 1;
-/// Nonce length in bytes, both sides (the `Random` of both roles).
+/// Nonce length in bytes, both sides.
 pub const NONCE_LEN: usize = 32;
+/// The randomness each role draws per handshake, in bytes (the profiles'
+/// `Random`, `[u8; 64]`): the nonce, then the ephemeral X25519 secret (used
+/// only in the forward-secrecy mode, zeroized either way).
+pub const RANDOM_LEN: usize = NONCE_LEN + SHARE_LEN;
 /// Longest key id, in bytes.
 pub const MAX_KEY_ID_LEN: usize = 32;
 /// Shortest pre-shared key accepted, in bytes.
 pub const MIN_KEY_LEN: usize = 16;
-/// `ServerHello` length in bytes.
-pub const SERVER_HELLO_LEN: usize = 4 + 1 + 1 + NONCE_LEN;
-/// Longest `ClientProof`, in bytes (32-byte key id, 64-byte tag).
-pub const MAX_CLIENT_PROOF_LEN: usize = 2 + MAX_KEY_ID_LEN + NONCE_LEN + MAX_LEN;
-/// Longest `ServerFinish`, in bytes.
-pub const MAX_SERVER_FINISH_LEN: usize = 2 + MAX_LEN;
+/// `ServerHello` length in bytes: magic, version, suite, mode, nonce.
+pub const SERVER_HELLO_LEN: usize = 4 + 1 + 1 + 1 + NONCE_LEN;
+/// Longest `ClientProof`, in bytes (32-byte key id, a share, 64-byte tag).
+pub const MAX_CLIENT_PROOF_LEN: usize = 2 + MAX_KEY_ID_LEN + NONCE_LEN + SHARE_LEN + MAX_LEN;
+/// Longest `ServerFinish`, in bytes (a share, 64-byte tag).
+pub const MAX_SERVER_FINISH_LEN: usize = 2 + SHARE_LEN + MAX_LEN;
 
 /// Message type bytes.
 pub(crate) const CLIENT_PROOF: u8 = 0x02;
+pub(crate) const CLIENT_PROOF_SHARE: u8 = 0x04;
 pub(crate) const SERVER_FINISH: u8 = 0x03;
 pub(crate) const ACCEPT: u8 = 0x00;
 pub(crate) const REJECT: u8 = 0x01;
@@ -77,6 +89,7 @@ pub(crate) mod labels {
     pub(crate) const C2S: &[u8] = b"c2s";
     pub(crate) const S2C: &[u8] = b"s2c";
     pub(crate) const EXPORTER: &[u8] = b"exporter";
+    pub(crate) const DERIVED: &[u8] = b"derived";
 }
 
 /// Starts the transcript hash (PROTOCOL.md, "Transcript and tags"):

@@ -1,17 +1,19 @@
 //! The native server: send `ServerHello`, check `ClientProof`, send
-//! `ServerFinish` (PROTOCOL.md, "Processing", server steps 1 to 3).
+//! `ServerFinish` (PROTOCOL.md, "Processing", server steps 1 to 3, and
+//! "Forward secrecy").
 
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 use super::config::Config;
+use super::ephemeral::{DhSecret, Ephemeral, MODE_OFF, MODE_REQUIRED, SHARE_LEN};
 use super::hash::{Hash, Hasher, Prk};
 use super::key::KeyId;
 use super::lookup::{KeyLookup, Lookup};
 use super::session::Session;
 use super::suite::Suite;
 use super::{
-    labels, transcript_start, ACCEPT, CLIENT_PROOF, MAGIC, MAX_CLIENT_PROOF_LEN, MAX_KEY_ID_LEN,
-    NONCE_LEN, REJECT, SERVER_FINISH, VERSION,
+    labels, transcript_start, ACCEPT, CLIENT_PROOF, CLIENT_PROOF_SHARE, MAGIC,
+    MAX_CLIENT_PROOF_LEN, MAX_KEY_ID_LEN, NONCE_LEN, RANDOM_LEN, REJECT, SERVER_FINISH, VERSION,
 };
 use crate::buf::Fill;
 use crate::machine::{Core, Protocol};
@@ -31,35 +33,54 @@ const REJECTIONS: [Error; 3] = [Error::BadTag, Error::ReflectedNonce, Error::Unk
 #[allow(clippy::large_enum_variant)]
 enum State {
     Reading(Fill<MAX_CLIENT_PROOF_LEN>),
-    /// The proof verified: its key id, and a copy of its key's PRK, so that
-    /// the session does not depend on the lookup answering again.
+    /// The proof verified: its key id, a copy of its key's PRK (so that
+    /// the session does not depend on the lookup answering again), and in
+    /// the forward-secrecy mode the X25519 shared secret.
     Accepted {
         key_id: KeyId,
         prk: Prk,
+        dh: Option<DhSecret>,
     },
     Rejected,
 }
 
 pub(crate) struct Server {
     suite: Suite,
+    /// The mode byte `ServerHello` announced.
+    mode: u8,
     nonce: [u8; NONCE_LEN],
+    /// Used only for a proof with a share, and only once it verified.
+    ephemeral: Ephemeral,
     /// Fed `T1` as it arrives, then `client_tag` and `ServerFinish`.
     transcript: Hasher,
     state: State,
 }
 
+/// What the server sends and keeps for a proof it accepted.
+struct Accept {
+    server_tag: Tag,
+    server_share: Option<[u8; SHARE_LEN]>,
+    prk: Prk,
+    dh: Option<DhSecret>,
+}
+
 /// The checks of PROTOCOL.md server step 2 (3 to 5) with the key the lookup
 /// found, made whatever each other gave, and the first that failed picked
 /// without a branch: the work up to the verdict does not tell an unknown id
-/// from a wrong tag. On success, the server tag over `T2` and the PRK.
+/// from a wrong tag. On success (and only then: a reject costs no X25519),
+/// the forward-secrecy mode's share and shared secret when the proof
+/// carried `client_share`, and the server tag over `T2`.
+#[allow(clippy::too_many_arguments)]
 fn check(
     found: Lookup<'_>,
     suite: Suite,
     th1: &Hash,
     tag: &[u8],
     reflected: Choice,
+    client_share: Option<&[u8]>,
+    ephemeral: &Ephemeral,
     transcript: &mut Hasher,
-) -> Result<(Tag, Prk), Error> {
+) -> Result<Accept, Error> {
     let keys = found.key.keys();
     let tag_ok = keys
         .client
@@ -72,16 +93,48 @@ fn check(
     if verdict != ACCEPTED {
         return Err(REJECTIONS[usize::from(verdict - 1)]);
     }
+    let (server_share, dh) = match client_share {
+        Some(share) => (Some(ephemeral.share()), Some(ephemeral.agree(share)?)),
+        None => (None, None),
+    };
     // The server computes its tag only for a client that proved the key.
     transcript.update(tag);
+    transcript.update(&[SERVER_FINISH, ACCEPT]);
+    if let Some(share) = &server_share {
+        transcript.update(share);
+    }
     let th2 = transcript.snapshot();
     let server_tag = keys.server.tag(&[labels::SERVER_FINISH, th2.as_bytes()]);
-    Ok((server_tag, keys.prk.clone()))
+    Ok(Accept {
+        server_tag,
+        server_share,
+        prk: keys.prk.clone(),
+        dh,
+    })
 }
 
-/// Bytes `ClientProof` has once its key id length is known.
-fn proof_len(suite: Suite, id_len: usize) -> usize {
-    2 + id_len + NONCE_LEN + suite.mac_len()
+/// Bytes `ClientProof` has once its type and key id length are known.
+fn proof_len(suite: Suite, id_len: usize, share: bool) -> usize {
+    2 + id_len + NONCE_LEN + if share { SHARE_LEN } else { 0 } + suite.mac_len()
+}
+
+/// Server step 2.1 with the mode: which proof types the announced mode
+/// takes (PROTOCOL.md, "Forward secrecy"). `Ok(true)` for a proof with a
+/// share.
+fn proof_type(mode: u8, t: u8) -> Result<bool, Error> {
+    match t {
+        CLIENT_PROOF if mode == MODE_REQUIRED => Err(Error::ForwardSecrecyRequired),
+        CLIENT_PROOF => Ok(false),
+        CLIENT_PROOF_SHARE if mode != MODE_OFF => Ok(true),
+        got => Err(Error::UnexpectedMessage {
+            expected: if mode == MODE_REQUIRED {
+                CLIENT_PROOF_SHARE
+            } else {
+                CLIENT_PROOF
+            },
+            got,
+        }),
+    }
 }
 
 impl Server {
@@ -89,19 +142,23 @@ impl Server {
     pub(crate) fn new(
         keys: &dyn KeyLookup,
         config: &Config,
-        nonce: [u8; NONCE_LEN],
+        random: &[u8; RANDOM_LEN],
         core: &mut Core,
     ) -> Server {
+        let (nonce, ephemeral) = split_random(random);
         let suite = keys.suite();
+        let mode = config.forward_secrecy().mode();
         let mut transcript = transcript_start(suite, config);
-        let hello: [&[u8]; 3] = [&MAGIC, &[VERSION, suite.id()], &nonce];
+        let hello: [&[u8]; 3] = [&MAGIC, &[VERSION, suite.id(), mode], &nonce];
         for part in hello {
             transcript.update(part);
         }
         core.send(&hello);
         Server {
             suite,
+            mode,
             nonce,
+            ephemeral,
             transcript,
             state: State::Reading(Fill::new()),
         }
@@ -115,8 +172,11 @@ impl Server {
     /// Checks the complete proof (PROTOCOL.md server step 2) and answers.
     fn on_proof(&mut self, proof: &[u8], keys: &dyn KeyLookup, core: &mut Core) {
         let id_len = usize::from(proof[1]);
-        let (head, tag) = proof.split_at(2 + id_len + NONCE_LEN);
-        let client_nonce = &head[2 + id_len..];
+        let share = proof[0] == CLIENT_PROOF_SHARE;
+        let head_len = 2 + id_len + NONCE_LEN + if share { SHARE_LEN } else { 0 };
+        let (head, tag) = proof.split_at(head_len);
+        let client_nonce = &head[2 + id_len..][..NONCE_LEN];
+        let client_share = share.then(|| &head[2 + id_len + NONCE_LEN..]);
         // The length byte was checked (1..=32) as it arrived.
         let Ok(id) = KeyId::new(&head[2..2 + id_len]) else {
             self.reject(core, Error::KeyIdLength { len: id_len });
@@ -125,28 +185,52 @@ impl Server {
         self.transcript.update(head);
         let th1 = self.transcript.snapshot();
         let reflected = client_nonce.ct_eq(&self.nonce[..]);
-        let (suite, transcript) = (self.suite, &mut self.transcript);
+        let (suite, ephemeral, transcript) = (self.suite, &self.ephemeral, &mut self.transcript);
         // A lookup that never calls back rejects, as an unknown id.
         let mut checked = Err(Error::UnknownKeyId);
         let mut called = false;
         keys.lookup(&id, &mut |found| {
             if !called {
                 called = true;
-                checked = check(found, suite, &th1, tag, reflected, transcript);
+                checked = check(
+                    found,
+                    suite,
+                    &th1,
+                    tag,
+                    reflected,
+                    client_share,
+                    ephemeral,
+                    transcript,
+                );
             }
         });
+        // The ephemeral secret has done its work (or never will).
+        self.ephemeral.wipe();
         match checked {
             Err(e) => self.reject(core, e),
-            Ok((server_tag, prk)) => {
-                let finish: [&[u8]; 2] = [&[SERVER_FINISH, ACCEPT], server_tag.as_bytes()];
-                for part in finish {
-                    self.transcript.update(part);
-                }
-                core.send_last(&finish);
-                self.state = State::Accepted { key_id: id, prk };
+            Ok(accept) => {
+                let share: &[u8] = match &accept.server_share {
+                    Some(share) => share,
+                    None => &[],
+                };
+                let tag = accept.server_tag.as_bytes();
+                self.transcript.update(tag);
+                core.send_last(&[&[SERVER_FINISH, ACCEPT], share, tag]);
+                self.state = State::Accepted {
+                    key_id: id,
+                    prk: accept.prk,
+                    dh: accept.dh,
+                };
             }
         }
     }
+}
+
+/// The nonce and the ephemeral secret out of a role's 64 random bytes.
+pub(crate) fn split_random(random: &[u8; RANDOM_LEN]) -> ([u8; NONCE_LEN], Ephemeral) {
+    let mut nonce = [0u8; NONCE_LEN];
+    nonce.copy_from_slice(&random[..NONCE_LEN]);
+    (nonce, Ephemeral::from_slice(&random[NONCE_LEN..]))
 }
 
 impl Protocol for Server {
@@ -167,10 +251,7 @@ impl Protocol for Server {
             }
             used += proof.fill(&input[used..], proof.len() + 1);
             let bad = match *proof.bytes() {
-                [t, ..] if t != CLIENT_PROOF => Some(Error::UnexpectedMessage {
-                    expected: CLIENT_PROOF,
-                    got: t,
-                }),
+                [t] => proof_type(self.mode, t).err(),
                 [_, n] if n == 0 || usize::from(n) > MAX_KEY_ID_LEN => {
                     Some(Error::KeyIdLength { len: n.into() })
                 }
@@ -181,7 +262,8 @@ impl Protocol for Server {
                 return used;
             }
         }
-        let want = proof_len(suite, usize::from(proof.bytes()[1]));
+        let share = proof.bytes()[0] == CLIENT_PROOF_SHARE;
+        let want = proof_len(suite, usize::from(proof.bytes()[1]), share);
         used += proof.fill(&input[used..], want);
         if proof.len() == want {
             let mut bytes = [0u8; MAX_CLIENT_PROOF_LEN];
@@ -218,11 +300,12 @@ impl Protocol for Server {
     }
 
     fn session(&self, _keys: &dyn KeyLookup) -> Option<Session> {
-        let State::Accepted { key_id, prk } = &self.state else {
+        let State::Accepted { key_id, prk, dh } = &self.state else {
             return None;
         };
         Some(Session::derive(
             prk,
+            dh.as_ref(),
             self.suite,
             *key_id,
             self.transcript.snapshot(),

@@ -3,6 +3,7 @@
 
 use core::fmt;
 
+use super::ephemeral::DhSecret;
 use super::hash::{hash, Hash, Prk};
 use super::key::KeyId;
 use super::labels;
@@ -13,10 +14,12 @@ use crate::Error;
 /// sides. Zeroized on drop; `Debug` shows only the key id and suite. Not
 /// `Clone`: the keys live in one place.
 ///
-/// Size: 290 bytes inline (four values of up to 64 bytes, the key id, the suite).
+/// Size: 291 bytes inline (four values of up to 64 bytes, the key id, the
+/// suite, the forward-secrecy flag).
 pub struct Session {
     key_id: KeyId,
     suite: Suite,
+    forward_secrecy: bool,
     /// `handshake_hash`, `c2s_key`, `s2c_key`, `exporter_secret`: `L` bytes
     /// each, at offsets 0, 64, 128 and 192.
     values: [u8; 4 * MAX_LEN],
@@ -31,11 +34,21 @@ const EXPORTER: usize = 3;
 impl Session {
     /// PROTOCOL.md "Session secrets": the three `Expand`s (each an
     /// `HkdfLabel` with the length `L`, the suite id, the label and
-    /// `handshake_hash` as its context) from the key's PRK.
-    pub(crate) fn derive(prk: &Prk, suite: Suite, key_id: KeyId, handshake_hash: Hash) -> Session {
+    /// `handshake_hash` as its context) from the key's PRK, or in the
+    /// forward-secrecy mode from the PRK that mixes in the X25519 secret.
+    pub(crate) fn derive(
+        prk: &Prk,
+        dh: Option<&DhSecret>,
+        suite: Suite,
+        key_id: KeyId,
+        handshake_hash: Hash,
+    ) -> Session {
+        let fs_prk = dh.map(|dh| dh.session_prk(prk, suite));
+        let prk = fs_prk.as_ref().unwrap_or(prk);
         let mut session = Session {
             key_id,
             suite,
+            forward_secrecy: dh.is_some(),
             values: [0; 4 * MAX_LEN],
         };
         let hh = handshake_hash.as_bytes();
@@ -70,6 +83,14 @@ impl Session {
     #[must_use]
     pub fn suite(&self) -> Suite {
         self.suite
+    }
+
+    /// Whether the session keys mix in an ephemeral X25519 secret
+    /// ([`ForwardSecrecy`](super::ForwardSecrecy)): if so, a PSK or keyring
+    /// leaked later does not reveal them.
+    #[must_use]
+    pub fn forward_secrecy(&self) -> bool {
+        self.forward_secrecy
     }
 
     /// `handshake_hash`: `L` bytes, the hash of the whole transcript; usable
@@ -127,6 +148,7 @@ impl fmt::Debug for Session {
         f.debug_struct("Session")
             .field("key_id", &self.key_id)
             .field("suite", &self.suite)
+            .field("forward_secrecy", &self.forward_secrecy)
             .finish_non_exhaustive()
     }
 }

@@ -75,6 +75,7 @@ pub fn server(suite: Suite, context: Vec<u8>, keyring: Vec<(Vec<u8>, Vec<u8>)>) 
         server_name: Vec::new(),
         keyring,
         random: nonce(SERVER_NONCE),
+        ephemeral: [0; 32],
     }
 }
 
@@ -86,6 +87,7 @@ pub fn client(key_id: &[u8], key: Vec<u8>, context: Vec<u8>) -> ClientSpec {
         context,
         server_name: Vec::new(),
         random: nonce(CLIENT_NONCE),
+        ephemeral: [0; 32],
     }
 }
 

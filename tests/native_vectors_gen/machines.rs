@@ -88,6 +88,14 @@ fn client_keys(c: &ClientSpec) -> Vec<NativeKey> {
         .collect()
 }
 
+/// A side's 64 random bytes: the nonce, then the ephemeral secret.
+fn pinned(nonce: &[u8; 32], ephemeral: &[u8; 32]) -> [u8; 64] {
+    let mut random = [0u8; 64];
+    random[..32].copy_from_slice(nonce);
+    random[32..].copy_from_slice(ephemeral);
+    random
+}
+
 /// Runs the two machines against each other through the relay `tamper`.
 pub fn run(s: &ServerSpec, c: &ClientSpec, tamper: &Tamper, exports: &[Export]) -> Run {
     let sconf = native::Config::new(&s.context)
@@ -96,8 +104,13 @@ pub fn run(s: &ServerSpec, c: &ClientSpec, tamper: &Tamper, exports: &[Export]) 
     let cconf = native::Config::new(&c.context)
         .with_server_name(&c.server_name)
         .unwrap();
-    let mut sm = ServerHandshake::with_pinned_random(keyring(s), sconf, &s.random);
-    let mut cm = ClientHandshake::with_pinned_random(client_keys(c), cconf, &c.random);
+    let mut sm =
+        ServerHandshake::with_pinned_random(keyring(s), sconf, &pinned(&s.random, &s.ephemeral));
+    let mut cm = ClientHandshake::with_pinned_random(
+        client_keys(c),
+        cconf,
+        &pinned(&c.random, &c.ephemeral),
+    );
     let mut messages = Vec::new();
     loop {
         let mut moved = false;

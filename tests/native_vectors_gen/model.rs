@@ -27,6 +27,8 @@ pub struct ServerSpec {
     pub server_name: Vec<u8>,
     pub keyring: Vec<(Vec<u8>, Vec<u8>)>,
     pub random: [u8; 32],
+    /// The ephemeral X25519 secret (the last 32 of the 64 random bytes).
+    pub ephemeral: [u8; 32],
 }
 
 /// The client of a case: it holds one key per `allowed` suite, all with
@@ -40,6 +42,8 @@ pub struct ClientSpec {
     pub context: Vec<u8>,
     pub server_name: Vec<u8>,
     pub random: [u8; 32],
+    /// The ephemeral X25519 secret (the last 32 of the 64 random bytes).
+    pub ephemeral: [u8; 32],
 }
 
 /// What the relay delivers for one message: the (possibly changed) message

@@ -1,0 +1,240 @@
+//! The native forward-secrecy mode (PROTOCOL.md, "Forward secrecy"): the
+//! settings matrix, the wire shapes, the key schedule's use of the X25519
+//! secret, and a relay that strips or adds the mode in flight.
+
+use hmac_handshake::native::{self, ForwardSecrecy, NativeKey, Session, Suite};
+use hmac_handshake::{ClientHandshake, Error, Handshake, ServerHandshake, Status};
+
+use ForwardSecrecy::{Off, Offered, Required};
+
+fn key(suite: Suite) -> NativeKey {
+    NativeKey::new(b"k1", &[0x42; 32], suite).unwrap()
+}
+
+fn config(setting: ForwardSecrecy) -> native::Config {
+    native::Config::new(b"fs test").with_forward_secrecy(setting)
+}
+
+/// 64 random bytes: the nonce (`n` repeated), then an ephemeral secret (`e`).
+fn random(n: u8, e: u8) -> [u8; 64] {
+    let mut r = [e; 64];
+    r[..32].fill(n);
+    r
+}
+
+/// How one side ended: its session, or its error.
+type End = Result<Session, Error>;
+
+fn end<H: Handshake>(m: H) -> End {
+    match m.status() {
+        Status::Failed(e) => Err(e),
+        _ => m.finish().map(|f| f.session.expect("a native session")),
+    }
+}
+
+/// Runs a server and a client with these settings to the end; `relay`
+/// may change each message in flight (`true` for the server's). Returns
+/// both ends and the messages as they left each side.
+fn run(
+    suite: Suite,
+    server: ForwardSecrecy,
+    client: ForwardSecrecy,
+    relay: &mut dyn FnMut(bool, &mut Vec<u8>),
+) -> (End, End, Vec<Vec<u8>>) {
+    let k = key(suite);
+    let mut s = ServerHandshake::with_pinned_random(&k, config(server), &random(1, 0x11));
+    let mut c = ClientHandshake::with_pinned_random(&k, config(client), &random(2, 0x22));
+    let mut wire = Vec::new();
+    let mut buf = [0u8; 256];
+    for _ in 0..4 {
+        let n = s.write_output(&mut buf);
+        if n > 0 {
+            wire.push(buf[..n].to_vec());
+            let mut m = buf[..n].to_vec();
+            relay(true, &mut m);
+            c.receive(&m);
+        }
+        let n = c.write_output(&mut buf);
+        if n > 0 {
+            wire.push(buf[..n].to_vec());
+            let mut m = buf[..n].to_vec();
+            relay(false, &mut m);
+            s.receive(&m);
+        }
+    }
+    (end(s), end(c), wire)
+}
+
+fn honest(
+    suite: Suite,
+    server: ForwardSecrecy,
+    client: ForwardSecrecy,
+) -> (End, End, Vec<Vec<u8>>) {
+    run(suite, server, client, &mut |_, _| {})
+}
+
+#[test]
+fn the_mode_runs_over_every_suite_with_its_wire_shapes() {
+    for suite in Suite::ALL {
+        let l = suite.mac_len();
+        let (s, c, wire) = honest(suite, Required, Required);
+        let (s, c) = (s.unwrap(), c.unwrap());
+        assert!(s.forward_secrecy() && c.forward_secrecy());
+        assert_eq!(s.client_to_server_key(), c.client_to_server_key());
+        assert_eq!(s.server_to_client_key(), c.server_to_client_key());
+        assert_eq!(s.handshake_hash(), c.handshake_hash());
+        // ServerHello: 39 bytes, mode 02; ClientProof type 04 with a share;
+        // ServerFinish 03 00, a share, the tag.
+        assert_eq!(wire[0].len(), 39);
+        assert_eq!(wire[0][6], 0x02);
+        assert_eq!(wire[1][0], 0x04);
+        assert_eq!(wire[1].len(), 2 + 2 + 32 + 32 + l);
+        assert_eq!(&wire[2][..2], &[3, 0]);
+        assert_eq!(wire[2].len(), 2 + 32 + l);
+        // The same nonces without the mode: other session keys, and no share.
+        let (plain, _, plain_wire) = honest(suite, Off, Off);
+        let plain = plain.unwrap();
+        assert!(!plain.forward_secrecy());
+        assert_ne!(plain.client_to_server_key(), s.client_to_server_key());
+        assert_eq!(plain_wire[0][6], 0x00);
+        assert_eq!(plain_wire[1][0], 0x02);
+        assert_eq!(plain_wire[2].len(), 2 + l);
+    }
+}
+
+#[test]
+fn the_ephemeral_secrets_go_into_the_session_keys() {
+    let k = key(Suite::HmacSha256);
+    let session = |server_e: u8, client_e: u8| {
+        let mut s = ServerHandshake::with_pinned_random(&k, config(Required), &random(1, server_e));
+        let mut c = ClientHandshake::with_pinned_random(&k, config(Required), &random(2, client_e));
+        let mut buf = [0u8; 256];
+        for _ in 0..3 {
+            let n = s.write_output(&mut buf);
+            c.receive(&buf[..n]);
+            let n = c.write_output(&mut buf);
+            s.receive(&buf[..n]);
+        }
+        let mut out = [0u8; 32];
+        end(c).unwrap().export(b"l", b"", &mut out).unwrap();
+        out
+    };
+    let base = session(0x11, 0x22);
+    assert_eq!(base, session(0x11, 0x22));
+    assert_ne!(base, session(0x12, 0x22));
+    assert_ne!(base, session(0x11, 0x23));
+}
+
+#[test]
+fn the_settings_matrix() {
+    let fs = Err(Error::ForwardSecrecyRequired);
+    // (server, client) -> Ok(forward secrecy) or the client's error.
+    let cases = [
+        (Off, Off, Ok(false)),
+        (Off, Offered, Ok(false)),
+        (Off, Required, fs),
+        (Offered, Off, Ok(false)),
+        (Offered, Offered, Ok(true)),
+        (Offered, Required, Ok(true)),
+        (Required, Off, fs),
+        (Required, Offered, Ok(true)),
+        (Required, Required, Ok(true)),
+    ];
+    for (server, client, expected) in cases {
+        let (s, c, wire) = honest(Suite::HmacSha256, server, client);
+        match expected {
+            Ok(fs) => {
+                assert_eq!(s.unwrap().forward_secrecy(), fs, "{server:?} {client:?}");
+                assert_eq!(c.unwrap().forward_secrecy(), fs, "{server:?} {client:?}");
+            }
+            Err(e) => {
+                // The client refuses at the hello: it sends nothing.
+                assert_eq!(c.err(), Some(e), "{server:?} {client:?}");
+                assert_eq!(wire.len(), 1, "{server:?} {client:?}");
+                assert!(s.is_err());
+            }
+        }
+    }
+}
+
+/// A relay changing the mode byte of `ServerHello` (offset 6).
+fn set_mode(mode: u8) -> impl FnMut(bool, &mut Vec<u8>) {
+    move |from_server, m| {
+        if from_server && m.len() == 39 {
+            m[6] = mode;
+        }
+    }
+}
+
+#[test]
+fn stripping_or_adding_the_mode_in_flight_fails() {
+    let suite = Suite::HmacSha256;
+    // Offered stripped to off: the client sends a plain proof over a
+    // transcript with mode 00, the server's has 01.
+    let (s, c, _) = run(suite, Offered, Offered, &mut set_mode(0));
+    assert_eq!(
+        (s.err(), c.err()),
+        (Some(Error::BadTag), Some(Error::PeerRejected))
+    );
+    // Required stripped to off: a client that requires it refuses at once.
+    let (_, c, wire) = run(suite, Required, Required, &mut set_mode(0));
+    assert_eq!(
+        (c.err(), wire.len()),
+        (Some(Error::ForwardSecrecyRequired), 1)
+    );
+    // Required stripped to offered, client offered: it still sends a share,
+    // over a transcript that differs.
+    let (s, c, _) = run(suite, Required, Offered, &mut set_mode(1));
+    assert_eq!(
+        (s.err(), c.err()),
+        (Some(Error::BadTag), Some(Error::PeerRejected))
+    );
+    // Required stripped to off, client offered: a plain proof; the server
+    // requires a share.
+    let (s, c, _) = run(suite, Required, Offered, &mut set_mode(0));
+    assert_eq!(
+        (s.err(), c.err()),
+        (
+            Some(Error::ForwardSecrecyRequired),
+            Some(Error::PeerRejected)
+        )
+    );
+    // Added (off to offered): the client sends a share the server never offered.
+    let (s, c, _) = run(suite, Off, Offered, &mut set_mode(1));
+    assert_eq!(
+        (s.err(), c.err()),
+        (
+            Some(Error::UnexpectedMessage {
+                expected: 0x02,
+                got: 0x04
+            }),
+            Some(Error::PeerRejected)
+        )
+    );
+    // An unknown mode byte.
+    let (_, c, _) = run(suite, Off, Offered, &mut set_mode(3));
+    assert_eq!(c.err(), Some(Error::UnknownMode { mode: 3 }));
+}
+
+#[test]
+fn a_share_changed_in_flight_fails_its_sides_tag() {
+    let suite = Suite::HmacSha256;
+    // The client's share (after type, id length, 2-byte id, nonce).
+    let (s, c, _) = run(suite, Required, Required, &mut |from_server, m| {
+        if !from_server {
+            m[2 + 2 + 32] ^= 1;
+        }
+    });
+    assert_eq!(
+        (s.err(), c.err()),
+        (Some(Error::BadTag), Some(Error::PeerRejected))
+    );
+    // The server's share (after 03 00).
+    let (s, c, _) = run(suite, Required, Required, &mut |from_server, m| {
+        if from_server && m.len() == 2 + 32 + 32 {
+            m[2] ^= 1;
+        }
+    });
+    assert!(s.is_ok());
+    assert_eq!(c.err(), Some(Error::BadTag));
+}
