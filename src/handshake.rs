@@ -128,7 +128,10 @@ macro_rules! handshake_type {
                 if P::Random::LEN > 0 {
                     rng.try_fill_bytes(random.bytes_mut())?;
                 }
-                Ok(Self::with_pinned_random(keys, profile, &random))
+                let machine = Self::with_pinned_random(keys, profile, &random);
+                // The native randomness holds the ephemeral X25519 secret.
+                zeroize::Zeroize::zeroize(random.bytes_mut());
+                Ok(machine)
             }
 
             /// Like [`new`](Self::new), with the random bytes given: **for

@@ -79,7 +79,7 @@ impl<const N: usize> Randomness for [u8; N] {
 /// |---|---|---|
 /// | [`recipe::Config`](crate::recipe::Config) | `Borrow<Key>` | `[u8; 32]`: the challenge |
 /// | [`multiprocessing::Config`](crate::multiprocessing::Config) | `Borrow<Key>` | `[u8; 40]`: the challenge (a legacy one uses the first 20) |
-/// | [`native::Config`](crate::native::Config) | [`KeyLookup`](crate::native::KeyLookup) | `[u8; 32]`: the server nonce |
+/// | [`native::Config`](crate::native::Config) | [`KeyLookup`](crate::native::KeyLookup) | `[u8; 64]`: the server nonce, then its ephemeral X25519 secret |
 ///
 /// `Borrow<Key>` covers `&Key`, `Key`, `Box<Key>`, `Rc<Key>` and
 /// `Arc<Key>`; `KeyLookup` covers [`Keyring`](crate::native::Keyring), a
@@ -102,7 +102,7 @@ pub trait ServerProfile<K>: Copy + sealed::Sealed {
 /// |---|---|---|
 /// | [`recipe::Config`](crate::recipe::Config) | `Borrow<Key>` | `[u8; 0]`: the recipe's client draws nothing |
 /// | [`multiprocessing::Config`](crate::multiprocessing::Config) | `Borrow<Key>` | `[u8; 40]`: the client's own challenge (a legacy one uses the first 20) |
-/// | [`native::Config`](crate::native::Config) | [`ClientKeys`](crate::native::ClientKeys) | `[u8; 32]`: the client nonce |
+/// | [`native::Config`](crate::native::Config) | [`ClientKeys`](crate::native::ClientKeys) | `[u8; 64]`: the client nonce, then its ephemeral X25519 secret |
 pub trait ClientProfile<K>: Copy + sealed::Sealed {
     /// The random bytes a client of this profile draws.
     type Random: Randomness;
