@@ -13,7 +13,9 @@ use crate::{Digest, Error, Tag};
 /// (such keys are hashed first, RFC 2104 section 2), exactly as CPython's
 /// `hmac.new(key, msg, digest)` does. Building a `Key` runs the HMAC key
 /// schedule for all six digests once (about 12 compression calls); every
-/// handshake only clones the keyed states. The raw key bytes are not kept.
+/// handshake only clones the keyed states. The raw key bytes are not kept
+/// (but for keys up to the SHA-3 block, `SimpleHmac`'s `K XOR opad` is the
+/// key XOR a constant: README, "Assurance").
 /// The states are wiped whole on drop, the key schedule overwrites the
 /// stack it used (README, "Assurance", for what remains), and `Debug`
 /// prints no key material.

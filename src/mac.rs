@@ -89,16 +89,27 @@ fn absorbed<M: Mac + Clone>(state: &M, parts: &[&[u8]]) -> M {
 }
 
 impl MacState {
+    /// The keyed state of `digest`. Built over the all-zero variant and
+    /// written variant by variant in place, so that the room the variant
+    /// does not use holds zeros, not stale stack bytes (a move copies it).
     pub(crate) fn new(digest: Digest, key: &[u8]) -> MacState {
-        let keyed = match digest {
-            Digest::Md5 => Keyed::Md5(keyed(key)),
-            Digest::Sha256 => Keyed::Sha256(keyed(key)),
-            Digest::Sha384 => Keyed::Sha384(keyed(key)),
-            Digest::Sha512 => Keyed::Sha512(keyed(key)),
-            Digest::Sha3_256 => Keyed::Sha3_256(keyed(key)),
-            Digest::Sha3_384 => Keyed::Sha3_384(keyed(key)),
-        };
-        MacState { keyed }
+        let mut state = MacState::wiped();
+        match digest {
+            Digest::Md5 => state.keyed = Keyed::Md5(keyed(key)),
+            Digest::Sha256 => state.keyed = Keyed::Sha256(keyed(key)),
+            Digest::Sha384 => state.keyed = Keyed::Sha384(keyed(key)),
+            Digest::Sha512 => state.keyed = Keyed::Sha512(keyed(key)),
+            Digest::Sha3_256 => state.keyed = Keyed::Sha3_256(keyed(key)),
+            Digest::Sha3_384 => state.keyed = Keyed::Sha3_384(keyed(key)),
+        }
+        state
+    }
+
+    /// The all-zero state (tags nothing, verifies nothing).
+    pub(crate) fn wiped() -> MacState {
+        MacState {
+            keyed: Keyed::wiped(),
+        }
     }
 
     /// HMAC over the concatenation of `parts`: [`Digest::tag_len`] bytes.

@@ -6,6 +6,7 @@
 use crate::buf::Outbox;
 use crate::native::{self, ClientKeys, KeyLookup, Session};
 use crate::status::{Finished, Outcome, Status};
+use crate::wipe::{span, wipe, Wipe};
 use crate::{multiprocessing, recipe, Error, Key};
 
 /// Capacity of the outbox: the largest message of any profile (a native
@@ -133,6 +134,28 @@ pub(crate) enum Proto<K> {
     Multiprocessing(multiprocessing::machine::Machine, GetKey<K>),
     NativeServer(native::server::Server, GetLookup<K>),
     NativeClient(native::client::Client, GetClientKeys<K>),
+    /// What a dropped machine's protocol becomes: zeros over all of its
+    /// room ([`crate::wipe`]), padding included, which may hold stale stack
+    /// bytes from when the machine was built (key schedules, tags). Never
+    /// seen by a method: it is set only in `Drop`.
+    #[allow(dead_code, reason = "never read: written for its bytes")]
+    Wiped([u8; PROTO_SPAN]),
+}
+
+/// Every payload's size; `fn()` stands for the key readers (every function
+/// pointer has the same size whatever `K`).
+const PROTO_SPAN: usize = span(&[
+    core::mem::size_of::<(recipe::Server, fn())>(),
+    core::mem::size_of::<(recipe::Client, fn())>(),
+    core::mem::size_of::<(multiprocessing::machine::Machine, fn())>(),
+    core::mem::size_of::<(native::server::Server, fn())>(),
+    core::mem::size_of::<(native::client::Client, fn())>(),
+]);
+
+impl<K> Wipe for Proto<K> {
+    fn wiped() -> Proto<K> {
+        Proto::Wiped([0; PROTO_SPAN])
+    }
 }
 
 /// Runs `$body` with `$m` bound to the protocol and `$k` to its keys
@@ -145,6 +168,7 @@ macro_rules! each_proto {
             Proto::Multiprocessing($m, _) => $body,
             Proto::NativeServer($m, _) => $body,
             Proto::NativeClient($m, _) => $body,
+            Proto::Wiped(_) => unreachable!("a machine is wiped only when dropped"),
         }
     };
     ($proto:expr, $keys:expr, |$m:ident, $k:ident| $body:expr) => {
@@ -169,6 +193,7 @@ macro_rules! each_proto {
                 let $k = get($keys);
                 $body
             }
+            Proto::Wiped(_) => unreachable!("a machine is wiped only when dropped"),
         }
     };
 }
@@ -180,6 +205,12 @@ pub struct Machine<K> {
     keys: K,
     core: Core,
     proto: Proto<K>,
+}
+
+impl<K> Drop for Machine<K> {
+    fn drop(&mut self) {
+        wipe(&mut self.proto);
+    }
 }
 
 impl<K> Machine<K> {
@@ -214,8 +245,8 @@ impl<K> Machine<K> {
             return 0;
         }
         let core = &mut self.core;
-        let n = each_proto!(&mut self.proto, &self.keys, |m, k| m
-            .receive(k, core, input));
+        let keys = &self.keys;
+        let n = each_proto!(&mut self.proto, keys, |m, k| m.receive(k, core, input));
         // A protocol never takes more than it is given; the bound keeps the
         // caller's slicing safe whatever happens.
         let n = n.min(input.len());
@@ -274,5 +305,16 @@ impl<K> Machine<K> {
             Phase::Failed(e) => Err(e),
             Phase::Open | Phase::Closing(_) => Err(Error::NotFinished),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Proto, PROTO_SPAN};
+
+    /// The `Wiped` array and the tag are the whole enum (see `crate::wipe`).
+    #[test]
+    fn spans_every_byte() {
+        assert_eq!(core::mem::size_of::<Proto<()>>(), 1 + PROTO_SPAN);
     }
 }

@@ -8,8 +8,9 @@
 //! native PRK and its pads.
 //!
 //! Not looked for: `K' XOR opad` of SHA-3, which a live `Key` holds
-//! (`hmac`'s `SimpleHmac`), so every moved copy of the returned value has
-//! it (README, "Assurance").
+//! (`hmac`'s `SimpleHmac`), and `PRK XOR opad` of the SHA3-256 suite,
+//! which a live `NativeKey` holds: every moved copy of the returned value
+//! has it (README, "Assurance").
 //!
 //! The probe reads memory no Rust value owns (stale stack), so it is not
 //! something Rust defines; it is kept out of Miri and reads with
@@ -95,16 +96,42 @@ fn key_schedules_leave_no_temporaries_on_the_stack() {
     assert_clean("Key::new", &probe(&key_patterns));
     drop(key);
 
-    let mut prk_hmac = SimpleHmac::<sha2::Sha256>::new_from_slice(b"hmac-handshake v1").unwrap();
-    prk_hmac.update(&secret);
-    let prk = prk_hmac.finalize().into_bytes().to_vec();
-    let native_patterns = [
-        ("the key", secret.to_vec()),
-        ("the PRK", prk.clone()),
-        ("PRK xor ipad", xor(&prk, 0x36)),
-        ("PRK xor opad", xor(&prk, 0x5c)),
-    ];
-    let native = build_native_key(&secret, Suite::HmacSha256);
-    assert_clean("NativeKey::new", &probe(&native_patterns));
-    drop(native);
+    for suite in Suite::ALL {
+        let prk = prk_of(suite, &secret);
+        let mut native_patterns = vec![
+            ("the key", secret.to_vec()),
+            ("the PRK", prk.clone()),
+            ("PRK xor ipad", xor(&prk, 0x36)),
+        ];
+        // SHA3-256's PRK state is a `SimpleHmac`, which holds `PRK XOR
+        // opad`: every moved copy of the returned key has it, as a `Key`
+        // has its SHA-3 `K XOR opad`.
+        if suite != Suite::HmacSha3_256 {
+            native_patterns.push(("PRK xor opad", xor(&prk, 0x5c)));
+        }
+        let native = build_native_key(&secret, suite);
+        assert_clean(
+            &format!("NativeKey::new ({suite})"),
+            &probe(&native_patterns),
+        );
+        drop(native);
+    }
+}
+
+/// PROTOCOL.md "Key schedule": `PRK = HKDF-Extract("hmac-handshake v1", PSK)`,
+/// that is `HMAC(salt, PSK)` (RFC 5869 section 2.2), with `hmac` directly.
+fn prk_of(suite: Suite, psk: &[u8]) -> Vec<u8> {
+    fn prk<D: hmac::digest::Digest + hmac::digest::block_api::BlockSizeUser + Clone>(
+        psk: &[u8],
+    ) -> Vec<u8> {
+        let mut mac = SimpleHmac::<D>::new_from_slice(b"hmac-handshake v1").unwrap();
+        mac.update(psk);
+        mac.finalize().into_bytes().to_vec()
+    }
+    match suite {
+        Suite::HmacSha256 => prk::<sha2::Sha256>(psk),
+        Suite::HmacSha384 => prk::<sha2::Sha384>(psk),
+        Suite::HmacSha512 => prk::<sha2::Sha512>(psk),
+        _ => prk::<sha3::Sha3_256>(psk),
+    }
 }

@@ -53,6 +53,29 @@ impl Hasher {
     }
 }
 
+/// HKDF-Extract(salt, ikm) (RFC 5869 section 2.2): the PRK's `L` bytes.
+///
+/// Taken as bytes, and the expanding state built from them apart
+/// ([`Prk::from_bytes`]), because `hkdf`'s `Hkdf::new` builds the
+/// expanding HMAC where the extracting one just held `ikm` in its block
+/// buffer: the new state's buffer, never written until it is used, kept
+/// those stale bytes, the key itself, for as long as the key lived.
+/// [`NativeKey::new`](super::NativeKey::new) scrubs the stack between the
+/// two.
+#[inline(never)]
+pub(crate) fn extract_bytes(suite: Suite, salt: &[u8], ikm: &[u8]) -> Hash {
+    let mut prk = Hash::new();
+    match suite {
+        Suite::HmacSha256 => prk.set(&Hkdf::<sha2::Sha256>::extract(Some(salt), ikm).0),
+        Suite::HmacSha384 => prk.set(&Hkdf::<sha2::Sha384>::extract(Some(salt), ikm).0),
+        Suite::HmacSha512 => prk.set(&Hkdf::<sha2::Sha512>::extract(Some(salt), ikm).0),
+        Suite::HmacSha3_256 => {
+            prk.set(&SimpleHkdf::<sha3::Sha3_256>::extract(Some(salt), ikm).0);
+        }
+    }
+    prk
+}
+
 /// `H(data)` in one call.
 pub(crate) fn hash(suite: Suite, data: &[u8]) -> Hash {
     let mut h = Hasher::new(suite);
@@ -142,25 +165,39 @@ impl Drop for Prk {
 
 impl Prk {
     /// HKDF-Extract(salt, ikm).
+    /// HKDF-Extract(salt, ikm), ready to expand: [`extract_bytes`], then
+    /// [`Prk::from_prk`].
     pub(crate) fn extract(suite: Suite, salt: &[u8], ikm: &[u8]) -> Prk {
-        let state = match suite {
-            Suite::HmacSha256 => PrkState::Sha256(Hkdf::new(Some(salt), ikm)),
-            Suite::HmacSha384 => PrkState::Sha384(Hkdf::new(Some(salt), ikm)),
-            Suite::HmacSha512 => PrkState::Sha512(Hkdf::new(Some(salt), ikm)),
-            Suite::HmacSha3_256 => PrkState::Sha3_256(SimpleHkdf::new(Some(salt), ikm)),
-        };
-        Prk { state }
+        Prk::from_bytes(suite, &extract_bytes(suite, salt, ikm))
     }
 
-    /// Uses `prk` (exactly `L` bytes, an HKDF-Expand output) as a PRK.
+    /// The PRK state of `prk`, `L` bytes from [`extract_bytes`].
+    pub(crate) fn from_bytes(suite: Suite, prk: &Hash) -> Prk {
+        // An Extract output is exactly `L` bytes, which `from_prk` takes.
+        Prk::from_prk(suite, prk.as_bytes()).unwrap_or_else(Prk::wiped)
+    }
+
+    /// Uses `prk` (at least `L` bytes: an HKDF-Extract or -Expand output)
+    /// as a PRK. Written in place over the all-zero variant, as
+    /// [`crate::mac::MacState::new`] is.
     pub(crate) fn from_prk(suite: Suite, prk: &[u8]) -> Option<Prk> {
-        let state = match suite {
-            Suite::HmacSha256 => PrkState::Sha256(Hkdf::from_prk(prk).ok()?),
-            Suite::HmacSha384 => PrkState::Sha384(Hkdf::from_prk(prk).ok()?),
-            Suite::HmacSha512 => PrkState::Sha512(Hkdf::from_prk(prk).ok()?),
-            Suite::HmacSha3_256 => PrkState::Sha3_256(SimpleHkdf::from_prk(prk).ok()?),
-        };
-        Some(Prk { state })
+        let mut out = Prk::wiped();
+        match suite {
+            Suite::HmacSha256 => out.state = PrkState::Sha256(Hkdf::from_prk(prk).ok()?),
+            Suite::HmacSha384 => out.state = PrkState::Sha384(Hkdf::from_prk(prk).ok()?),
+            Suite::HmacSha512 => out.state = PrkState::Sha512(Hkdf::from_prk(prk).ok()?),
+            Suite::HmacSha3_256 => {
+                out.state = PrkState::Sha3_256(SimpleHkdf::from_prk(prk).ok()?);
+            }
+        }
+        Some(out)
+    }
+
+    /// The all-zero PRK (expands nothing).
+    pub(crate) fn wiped() -> Prk {
+        Prk {
+            state: PrkState::wiped(),
+        }
     }
 
     /// PROTOCOL.md "Key schedule", `Expand(secret, label, context, n)`:

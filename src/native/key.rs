@@ -6,7 +6,7 @@ use core::mem::size_of;
 
 use subtle::{Choice, ConstantTimeEq};
 
-use super::hash::{Hash, Prk};
+use super::hash::{extract_bytes, Hash, Prk};
 use super::suite::Suite;
 use super::{labels, MAX_KEY_ID_LEN, MIN_KEY_LEN};
 use crate::mac::MacState;
@@ -108,7 +108,11 @@ impl SuiteKeys {
     /// which [`scrub_stack`] then overwrites.
     #[inline(never)]
     fn derive(suite: Suite, secret: &[u8]) -> SuiteKeys {
-        let prk = Prk::extract(suite, labels::PROTOCOL, secret);
+        let prk = extract_bytes(suite, labels::PROTOCOL, secret);
+        // The extracting HMAC held the key in its block buffer: scrubbed
+        // before the PRK's state is built where it was (see `extract_bytes`).
+        scrub_stack();
+        let prk = Prk::from_bytes(suite, &prk);
         let mut okm = Hash::zeroed(suite.mac_len());
         let role_key = |label: &[u8], okm: &mut Hash| {
             // L <= 255 * L always holds.
@@ -198,6 +202,22 @@ impl NativeKey {
 
     pub(crate) fn keys(&self) -> &SuiteKeys {
         &self.keys
+    }
+
+    /// A key of zeros and wiped states, for overwriting memory a key was
+    /// moved out of (never looked up: it is no key of any ring).
+    #[cfg(feature = "std")]
+    pub(crate) fn wiped() -> NativeKey {
+        NativeKey {
+            id: KeyId::placeholder(),
+            suite: Suite::HmacSha256,
+            keys: SuiteKeys {
+                prk: Prk::wiped(),
+                client: MacState::wiped(),
+                server: MacState::wiped(),
+            },
+            filler: [0; FILLER],
+        }
     }
 }
 

@@ -66,7 +66,7 @@ impl Keyring {
     /// [`Error::SuiteMismatch`] if it is not of the first key's suite, else
     /// [`Error::DuplicateKeyId`] if its id came before.
     pub fn new(keys: impl IntoIterator<Item = NativeKey>) -> Result<Keyring, Error> {
-        let keys: Vec<NativeKey> = keys.into_iter().collect();
+        let keys = gather(keys.into_iter());
         let suite = keys.first().ok_or(Error::EmptyKeyring)?.suite();
         let mut seen = HashSet::with_capacity(keys.len());
         for key in &keys {
@@ -126,6 +126,31 @@ impl Keyring {
 fn buckets(hasher: &RandomState, id: &KeyId, mask: usize) -> ([usize; 2], u64) {
     let h = hasher.hash_one(id.as_bytes());
     ([h as usize & mask, (h >> 32) as usize & mask], h)
+}
+
+/// The keys in a `Vec`, leaving no copy of a key in freed memory: a `Vec`
+/// that grows frees its old buffer without dropping the keys moved out of
+/// it. An iterator of known length (an array, a `Vec`, a slice's `map`) is
+/// collected in one allocation (in place for a `Vec`); any other grows by
+/// hand, and each outgrown buffer is overwritten with wiped keys before it
+/// is freed.
+fn gather(keys: impl Iterator<Item = NativeKey>) -> Vec<NativeKey> {
+    let (low, high) = keys.size_hint();
+    if high == Some(low) {
+        return keys.collect();
+    }
+    let mut gathered: Vec<NativeKey> = Vec::with_capacity(low.max(4));
+    for key in keys {
+        if gathered.len() == gathered.capacity() {
+            let mut bigger = Vec::with_capacity(gathered.capacity() * 2);
+            bigger.append(&mut gathered);
+            let room = gathered.capacity();
+            gathered.extend(core::iter::repeat_with(NativeKey::wiped).take(room));
+            drop(core::mem::replace(&mut gathered, bigger));
+        }
+        gathered.push(key);
+    }
+    gathered
 }
 
 /// Builds the index of `keys`: each id in the emptier of its two buckets.

@@ -49,7 +49,10 @@ const BOM: &[u8] = "\u{feff}".as_bytes();
 /// 1, reason)`.
 fn parse(text: &[u8], suite: Suite) -> Result<Vec<NativeKey>, (usize, String)> {
     let text = text.strip_prefix(BOM).unwrap_or(text);
-    let mut keys: Vec<(usize, NativeKey)> = Vec::new();
+    // Lines first, keys after: a `Vec` of keys that grows frees its old
+    // buffers with copies of the keys in them; a `Vec` of entries moves
+    // only pointers, and the keys go into one exact allocation.
+    let mut entries: Vec<(usize, &str, Zeroizing<Vec<u8>>)> = Vec::new();
     for (index, raw) in text.split(|&b| b == b'\n').enumerate() {
         let number = index + 1;
         let fail = |why: String| (number, why);
@@ -68,10 +71,7 @@ fn parse(text: &[u8], suite: Suite) -> Result<Vec<NativeKey>, (usize, String)> {
             ));
         };
         check_key_id(id).map_err(|why| fail(format!("bad key id: {why}")))?;
-        if let Some((first, _)) = keys
-            .iter()
-            .find(|(_, k)| k.id().as_bytes() == id.as_bytes())
-        {
+        if let Some((first, ..)) = entries.iter().find(|(_, seen, _)| *seen == id) {
             return Err(fail(format!(
                 "duplicate key id {id} (first on line {first})"
             )));
@@ -84,10 +84,15 @@ fn parse(text: &[u8], suite: Suite) -> Result<Vec<NativeKey>, (usize, String)> {
                 secret.len()
             )));
         }
-        let key = NativeKey::new(id.as_bytes(), &secret, suite).map_err(|e| fail(e.to_string()))?;
-        keys.push((number, key));
+        entries.push((number, id, secret));
     }
-    Ok(keys.into_iter().map(|(_, key)| key).collect())
+    let mut keys = Vec::with_capacity(entries.len());
+    for (number, id, secret) in &entries {
+        let key =
+            NativeKey::new(id.as_bytes(), secret, suite).map_err(|e| (*number, e.to_string()))?;
+        keys.push(key);
+    }
+    Ok(keys)
 }
 
 /// Why a key line may not hold the non-ASCII character `c`.
