@@ -1,6 +1,6 @@
 //! Fixed keys, key ids, contexts and nonces, and the parties built of them.
 
-use hmac_handshake::native::Suite;
+use hmac_handshake::native::{ForwardSecrecy, Suite};
 
 use crate::model::{ClientSpec, Export, ServerSpec};
 
@@ -75,6 +75,7 @@ pub fn server(suite: Suite, context: Vec<u8>, keyring: Vec<(Vec<u8>, Vec<u8>)>) 
         server_name: Vec::new(),
         keyring,
         random: nonce(SERVER_NONCE),
+        forward_secrecy: ForwardSecrecy::Off,
         ephemeral: [0; 32],
     }
 }
@@ -87,6 +88,7 @@ pub fn client(key_id: &[u8], key: Vec<u8>, context: Vec<u8>) -> ClientSpec {
         context,
         server_name: Vec::new(),
         random: nonce(CLIENT_NONCE),
+        forward_secrecy: ForwardSecrecy::Off,
         ephemeral: [0; 32],
     }
 }

@@ -1,6 +1,7 @@
 //! The JSON writer: the flag notes, one case's tests (each a view of its
 //! live run), and the document, with sorted keys, as it is committed.
 
+use hmac_handshake::native::ForwardSecrecy;
 use serde_json::{json, Map, Value};
 
 use crate::cases::cases;
@@ -23,6 +24,7 @@ fn notes() -> Vec<(&'static str, &'static str, &'static str)> {
         ("KeyIdLength", "MODIFIED_PARAMETER", "The ClientProof key id length byte is outside 1..32: the server rejects (03 01) before reading further."),
         ("KeySize", "EDGE_CASE", "A pre-shared key of 16 bytes (the minimum), 64 or 200 bytes; the PSK is HKDF-Extract's input keying material, so any length from 16 up works the same way."),
         ("Keyring", "FUNCTIONALITY", "The server holds several keys (rotation); the client uses one that is not the first, or names one by a changed key id."),
+        ("ModeAdded", "MODIFIED_PARAMETER", "The ServerHello mode byte was raised in transit (00 to 01 or 02, or 01 to 02): the mode byte is in T1, so the server's check of the client tag fails (bad_tag), or it rejects a proof type its own mode does not take (unexpected_message); a client without the mode refuses a server that requires it (forward_secrecy_required)."),
         ("ModifiedMessage", "MODIFIED_PARAMETER", "A message was replaced or changed in transit by more than one bit."),
         ("NonceEdge", "EDGE_CASE", "The two nonces differ in a single bit: not a reflection."),
         ("NotNative", "MODIFIED_PARAMETER", "The first bytes from the server are not the HMHS magic; the client fails at the first wrong byte and sends nothing."),
@@ -38,6 +40,7 @@ fn notes() -> Vec<(&'static str, &'static str, &'static str)> {
         ("Truncated", "MODIFIED_PARAMETER", "A message was cut short in transit, then the stream ended."),
         ("UnexpectedMessage", "MODIFIED_PARAMETER", "A message has the wrong type byte. The server rejects (03 01); the client sends nothing."),
         ("UnexpectedVerdict", "MODIFIED_PARAMETER", "The ServerFinish verdict byte is neither 00 (accept) nor 01 (reject)."),
+        ("UnknownMode", "MODIFIED_PARAMETER", "The ServerHello mode byte is none of 00, 01, 02: the client fails unknown_mode at that byte and sends nothing."),
         ("UnknownKeyId", "AUTH_BYPASS", "The key id is not on the server's keyring. The server rejects exactly as for a wrong tag (03 01); only its local error differs."),
         ("VersionMismatch", "MODIFIED_PARAMETER", "The ServerHello version byte is not 01."),
         ("WrongKey", "AUTH_BYPASS", "The client holds another secret under the key id: the server fails bad_tag and sends 03 01, the client fails peer_rejected."),
@@ -52,6 +55,7 @@ fn session_json(s: &SessionValues, exports: &[Export]) -> Value {
     json!({
         "keyId": hex(&s.key_id),
         "suite": s.suite.name(),
+        "forwardSecrecy": s.forward_secrecy,
         "handshakeHash": hex(&s.handshake_hash),
         "c2sKey": hex(&s.c2s),
         "s2cKey": hex(&s.s2c),
@@ -64,26 +68,43 @@ fn session_json(s: &SessionValues, exports: &[Export]) -> Value {
     })
 }
 
+/// A side's forward-secrecy fields: `forwardSecrecy` and `ephemeral` when
+/// its setting is not off; nothing otherwise (then its ephemeral secret is
+/// never used, and the generator keeps it all zeros).
+fn forward_secrecy_json(o: &mut Value, setting: ForwardSecrecy, ephemeral: &[u8; 32]) {
+    let name = match setting {
+        ForwardSecrecy::Off => {
+            assert_eq!(ephemeral, &[0; 32], "an ephemeral secret on a side without the mode");
+            return;
+        }
+        ForwardSecrecy::Offered => "offered",
+        ForwardSecrecy::Required => "required",
+    };
+    o["forwardSecrecy"] = Value::String(name.into());
+    o["ephemeral"] = hex(ephemeral);
+}
+
 fn spec_json(case: &Case) -> (Value, Value) {
     let s = &case.server;
     let c = &case.client;
-    (
-        json!({
-            "suite": s.suite.name(),
-            "context": hex(&s.context),
-            "serverName": hex(&s.server_name),
-            "keyring": s.keyring.iter().map(|(id, key)| json!({"keyId": hex(id), "key": hex(key)})).collect::<Vec<_>>(),
-            "random": hex(&s.random),
-        }),
-        json!({
-            "keyId": hex(&c.key_id),
-            "key": hex(&c.key),
-            "allowed": c.allowed.iter().map(|s| s.name()).collect::<Vec<_>>(),
-            "context": hex(&c.context),
-            "serverName": hex(&c.server_name),
-            "random": hex(&c.random),
-        }),
-    )
+    let mut server = json!({
+        "suite": s.suite.name(),
+        "context": hex(&s.context),
+        "serverName": hex(&s.server_name),
+        "keyring": s.keyring.iter().map(|(id, key)| json!({"keyId": hex(id), "key": hex(key)})).collect::<Vec<_>>(),
+        "random": hex(&s.random),
+    });
+    forward_secrecy_json(&mut server, s.forward_secrecy, &s.ephemeral);
+    let mut client = json!({
+        "keyId": hex(&c.key_id),
+        "key": hex(&c.key),
+        "allowed": c.allowed.iter().map(|s| s.name()).collect::<Vec<_>>(),
+        "context": hex(&c.context),
+        "serverName": hex(&c.server_name),
+        "random": hex(&c.random),
+    });
+    forward_secrecy_json(&mut client, c.forward_secrecy, &c.ephemeral);
+    (server, client)
 }
 
 /// The tests one case yields: one checking every view role when both sides
@@ -165,6 +186,12 @@ fn tests_of(case: &Case) -> Vec<Value> {
                 let s = run.server_session.as_ref().unwrap();
                 assert_eq!(Some(s), run.client_session.as_ref(), "sessions differ");
                 assert_eq!(s.handshake_hash.len(), case.server.suite.mac_len());
+                // The mode is used exactly when both sides have it on.
+                assert_eq!(
+                    s.forward_secrecy,
+                    case.server.forward_secrecy != ForwardSecrecy::Off
+                        && case.client.forward_secrecy != ForwardSecrecy::Off
+                );
                 t["session"] = session_json(s, &case.exports);
             }
             t
@@ -218,21 +245,27 @@ pub fn generate() -> String {
         "header": [
             "Handshake conformance vectors for the native protocol, version 1 (PROTOCOL.md).",
             "Produced by tests/native_vectors_gen/ (cargo test --test native_vectors_gen -- --ignored)",
-            "by running this crate's native server and client against each other with pinned nonces",
-            "and fixed keys; tampered messages were changed in transit by a relay between the two",
-            "machines, and the receiving machine's reply and end state recorded. When a message was",
+            "by running this crate's native server and client against each other with pinned random",
+            "bytes (nonces, ephemeral secrets) and fixed keys; tampered messages were changed in transit",
+            "by a relay between the two machines, and the receiving machine's reply and end state",
+            "recorded. When a message was",
             "changed the two sides saw different bytes, so each side's view is its own test, named",
             "\"(server view)\" or \"(client view)\": there the checked role's own messages are as it sent",
             "them and the others as it received them. All binary fields are lowercase hex.",
             "\"server\": suite, context, serverName (its own name), keyring (keyId/key pairs) and \"random\"",
             "(the 32-byte server_nonce). \"client\": keyId, key, allowed suites, context, serverName (the",
             "name it expects) and \"random\" (the 32-byte client_nonce). An empty serverName is unset.",
+            "A side with the forward-secrecy mode (PROTOCOL.md, \"Forward secrecy\") has \"forwardSecrecy\"",
+            "(\"offered\" or \"required\"; absent = off) and \"ephemeral\", its 32-byte X25519 secret (the",
+            "Rust machines' 64 random bytes are random || ephemeral; all zeros for a side without it).",
             "Replay: the machine for role R (in \"check\") is fed every message not from R in order, each",
             "followed by its \"trailing\" application bytes, which it must leave unconsumed; it must emit",
             "exactly the messages from R in order and end with R's result (\"ok\", an Error::code(), or",
             "\"incomplete\" = still waiting for input). Valid tests carry \"session\": the key id, suite,",
             "handshake_hash, c2s_key, s2c_key and exporter outputs both sides derive (PROTOCOL.md,",
-            "\"Session secrets\"); export labels and contexts are hex."
+            "\"Session secrets\"), and forwardSecrecy (true when the keys mix in the X25519 secret);",
+            "export labels and contexts are hex. Tests flagged HostilePeer have a message made not by our",
+            "machine but by the generator's own key holder (tests/support/fs_peer.rs), with valid tags."
         ],
         "notes": notes.iter().map(|(flag, bug, desc)| (flag.to_string(), json!({"bugType": bug, "description": desc}))).collect::<Map<_, _>>(),
         "testGroups": [{
