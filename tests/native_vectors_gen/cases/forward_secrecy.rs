@@ -12,7 +12,7 @@ use crate::fixtures::*;
 use crate::fs_peer::{low_order_shares, KeyHolder};
 use crate::machines::{honest_messages, share_of};
 use crate::model::{invalid, valid, Case, ClientSpec, Role, ServerSpec};
-use crate::tamper::{flip, pass, replace, set_byte, trailing, truncate};
+use crate::tamper::{at, flip, pass, replace, set_byte, trailing, truncate};
 
 /// Offsets in the baseline type-04 `ClientProof` (7-byte key id, SHA-256).
 const P_SHARE: usize = P_NONCE + 32;
@@ -250,6 +250,31 @@ pub fn mode_cases(v: &mut Vec<Case>) {
     }
 }
 
+/// Invalid, the stream ending right after the mode byte: the client checks
+/// the byte as it arrives, without waiting for the nonce.
+pub fn early_mode_cases(v: &mut Vec<Case>) {
+    v.push(invalid(
+        "ServerHello of a server that requires the mode, cut after the mode byte (7 of 39 bytes), to a client without the mode: it fails at once, without waiting for the nonce",
+        &["ForwardSecrecy", "Truncated", "ForwardSecrecyRequired"],
+        fs_base(SHA256, Required, Off),
+        truncate(HELLO, 7),
+        &[Role::Client],
+        ("incomplete", "forward_secrecy_required"),
+    ));
+    v.push(invalid(
+        "ServerHello with mode byte 03, cut right after it (7 of 39 bytes): the client fails unknown_mode at once",
+        &["ForwardSecrecy", "Truncated", "UnknownMode", "ModifiedMessage"],
+        fs_base(SHA256, Offered, Offered),
+        at(HELLO, |m| {
+            let mut m = m[..7].to_vec();
+            m[6] = 0x03;
+            m
+        }),
+        &[Role::Client],
+        ("incomplete", "unknown_mode"),
+    ));
+}
+
 /// Invalid: the type-04 proof or the ServerFinish with a share changed in
 /// flight, and hostile peers with valid tags.
 pub fn message_cases(v: &mut Vec<Case>) {
@@ -450,4 +475,32 @@ pub fn low_order_cases(v: &mut Vec<Case>) {
             ("ok", "zero_shared_secret"),
         ));
     }
+    // The same shares under a bad tag: the tag is checked first, and X25519
+    // is never computed for an unproven peer.
+    let (name, share) = &shares[0];
+    let (s, c) = fs_base(SHA256, Required, Required);
+    let hello = honest_messages(&s, &c)[HELLO].clone();
+    let mut proof = hostile_client(&s, &c).client_proof(&hello, &c.key_id, &c.random, Some(share));
+    *proof.last_mut().unwrap() ^= 0x01;
+    v.push(invalid(
+        &format!("Hostile client: client_share is the low-order point {name}, under a client tag with its last bit flipped: bad_tag, not zero_shared_secret (the tag is checked before any X25519)"),
+        &flags(name),
+        (s, c),
+        replace(PROOF, proof),
+        &[S],
+        ("bad_tag", "peer_rejected"),
+    ));
+    let (name, share) = &shares[5];
+    let (s, c) = fs_base(SHA384, Offered, Offered);
+    let m = honest_messages(&s, &c);
+    let mut finish = hostile_server(&s, &c).server_finish(&m[HELLO], &m[PROOF], Some(share));
+    *finish.last_mut().unwrap() ^= 0x01;
+    v.push(invalid(
+        &format!("Hostile server: server_share is the low-order point {name}, under a server tag with its last bit flipped (HMAC-SHA-384): bad_tag, not zero_shared_secret (the tag is checked before any X25519)"),
+        &flags(name),
+        (s, c),
+        replace(FINISH, finish),
+        &[C],
+        ("ok", "bad_tag"),
+    ));
 }

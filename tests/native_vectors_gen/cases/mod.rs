@@ -23,6 +23,7 @@ pub fn cases() -> Vec<Case> {
     server_finish::cases(&mut v);
     forward_secrecy::valid_cases(&mut v);
     forward_secrecy::mode_cases(&mut v);
+    forward_secrecy::early_mode_cases(&mut v);
     forward_secrecy::message_cases(&mut v);
     forward_secrecy::low_order_cases(&mut v);
     v
