@@ -4,8 +4,10 @@ handshake conformance vectors in vectors/handshake/*.json.
 
 Each target reads an explicit byte layout (documented on the `decode`
 functions in fuzz/src/*.rs and in fuzz/README.md); this script writes the
-same layout: the config, key and randomness of one role of a vector, and the
-other role's messages as the peer bytes. Valid vectors thus start the fuzzer
+same layout: the config, key and randomness of one role of a vector (for a
+native side: its forward-secrecy setting, nonce and ephemeral secret, then the
+other side's ephemeral secret, for the oracle's honest peer), and the other
+role's messages as the peer bytes. Valid vectors thus start the fuzzer
 from complete, successful handshakes. A few seeds per target also carry a
 byte-by-byte chunking plan. The `pair` seeds take the configuration of the
 valid vectors; the `framing` seeds take the frame headers of the
@@ -129,6 +131,18 @@ def mp_seeds():
     return server, client, pair
 
 
+FS = ["off", "offered", "required"]  # the layouts' forward-secrecy byte
+
+
+def fs_byte(side):
+    return FS.index(side.get("forwardSecrecy", "off"))
+
+
+def ephemeral(side):
+    # A side without the mode has no "ephemeral" (its secret is never used): zeros.
+    return pad(h(side.get("ephemeral", "")), 32)
+
+
 def native_seeds():
     server, client, pair = {}, {}, {}
     for i, t in enumerate(load("native")):
@@ -142,7 +156,9 @@ def native_seeds():
                 kid = h(k["keyId"])
                 body += bytes([len(kid)]) + kid + lp16(h(k["key"]))
             body += lp8(h(s["context"])) + lp8(h(s.get("serverName", "")))
-            body += pad(h(s["random"]), 32)
+            # The setting, the 64 random bytes (nonce, ephemeral), then the
+            # ephemeral of the oracle's honest client: the vector's client's.
+            body += bytes([fs_byte(s)]) + pad(h(s["random"]), 32) + ephemeral(s) + ephemeral(c)
             server[name] = body + plan_for(t, i) + peer(t, "client")
         # One client key per allowed suite (bit i = SUITES[i]).
         allowed = sum(1 << SUITES.index(a) for a in c.get("allowed", SUITES))
@@ -150,13 +166,19 @@ def native_seeds():
         if len(kid) <= 33 and len(key) <= 300:
             body = bytes([allowed, len(kid)]) + kid + lp16(key) + lp8(h(c["context"]))
             body += lp8(h(c.get("serverName", "")))
-            client[name] = body + pad(h(c["random"]), 32) + plan_for(t, i) + peer(t, "server")
+            # The setting, the 64 random bytes, the oracle's honest server's ephemeral.
+            body += bytes([fs_byte(c)]) + pad(h(c["random"]), 32) + ephemeral(c) + ephemeral(s)
+            client[name] = body + plan_for(t, i) + peer(t, "server")
         if t["result"] == "valid" and len(key) <= 300 and 1 <= len(kid) <= 32:
             ids = [h(k["keyId"]) for k in ring]
             place = ids.index(kid) if kid in ids else 0
-            cfg = [SUITES.index(s["suite"]), allowed, max(len(ring) - 1, 0), place]
+            decoys = max(len(ring) - 1, 0)
+            cfg = [SUITES.index(s["suite"]), allowed, decoys | fs_byte(s) << 4 | fs_byte(c) << 6, place]
+            # A native side's random: the nonce (first 32 of 40), the ephemeral (last 32).
+            srandom = pad(h(s["random"]), 32) + ephemeral(s)[24:]
+            crandom = pad(h(c["random"]), 32) + ephemeral(c)[24:]
             pair[f"native-{name}"] = pair_input(
-                2, cfg, key, kid, h(c["context"]), pad(h(s["random"]), 40), pad(h(c["random"]), 40), i
+                2, cfg, key, kid, h(c["context"]), srandom, crandom, i
             )
     return server, client, pair
 

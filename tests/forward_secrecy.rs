@@ -1,9 +1,16 @@
 //! The native forward-secrecy mode (PROTOCOL.md, "Forward secrecy"): the
 //! settings matrix, the wire shapes, the key schedule's use of the X25519
-//! secret, and a relay that strips or adds the mode in flight.
+//! secret, a relay that strips or adds the mode in flight, and hostile
+//! peers (`tests/support/fs_peer.rs`) that send low-order shares under valid
+//! tags, which each side must refuse with `zero_shared_secret`.
+
+#[path = "support/fs_peer.rs"]
+mod fs_peer;
 
 use hmac_handshake::native::{self, ForwardSecrecy, NativeKey, Session, Suite};
 use hmac_handshake::{ClientHandshake, Error, Handshake, ServerHandshake, Status};
+
+use fs_peer::{low_order_shares, KeyHolder};
 
 use ForwardSecrecy::{Off, Offered, Required};
 
@@ -237,4 +244,167 @@ fn a_share_changed_in_flight_fails_its_sides_tag() {
     });
     assert!(s.is_ok());
     assert_eq!(c.err(), Some(Error::BadTag));
+}
+
+/// The hostile peers' key holder for `key(suite)` and `config(..)`.
+fn holder(suite: Suite) -> KeyHolder {
+    KeyHolder::new(suite, &[0x42; 32], b"fs test", b"")
+}
+
+/// Everything `m` has to send, handed out.
+fn output(m: &mut dyn Handshake) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 256];
+    loop {
+        let n = m.write_output(&mut buf);
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
+fn share(m: &[u8], at: usize) -> [u8; 32] {
+    m[at..at + 32].try_into().unwrap()
+}
+
+/// The check on the hostile peer itself: for honest inputs it builds
+/// exactly the messages of our machines (so its tags are right, and a
+/// failure below is the X25519 check's, not the tag check's).
+#[test]
+fn the_key_holder_builds_the_machines_messages() {
+    for suite in Suite::ALL {
+        let h = holder(suite);
+        for (server, client) in [(Required, Required), (Offered, Off)] {
+            let (s, c, wire) = honest(suite, server, client);
+            assert!(s.is_ok() && c.is_ok(), "{suite} {server:?} {client:?}");
+            let (hello, proof, finish) = (&wire[0], &wire[1], &wire[2]);
+            let nonce: [u8; 32] = proof[4..36].try_into().unwrap();
+            let fs = proof[0] == 0x04;
+            let client_share = fs.then(|| share(proof, 36));
+            let server_share = fs.then(|| share(finish, 2));
+            assert_eq!(
+                &h.client_proof(hello, b"k1", &nonce, client_share.as_ref()),
+                proof,
+                "{suite} {server:?} {client:?}"
+            );
+            assert_eq!(
+                &h.server_finish(hello, proof, server_share.as_ref()),
+                finish,
+                "{suite} {server:?} {client:?}"
+            );
+        }
+    }
+}
+
+/// A hostile client's type-04 proof with `client_share`, under a valid tag
+/// unless `bad_tag`, fed to a fresh server with `setting`; what the server
+/// sent back, and how it ended (`Ok` once done).
+fn server_on_hostile_proof(
+    suite: Suite,
+    setting: ForwardSecrecy,
+    client_share: &[u8; 32],
+    bad_tag: bool,
+) -> (Result<(), Error>, Vec<u8>) {
+    let k = key(suite);
+    let mut s = ServerHandshake::with_pinned_random(&k, config(setting), &random(1, 0x11));
+    let hello = output(&mut s);
+    let mut proof = holder(suite).client_proof(&hello, b"k1", &[2; 32], Some(client_share));
+    if bad_tag {
+        *proof.last_mut().unwrap() ^= 1;
+    }
+    assert_eq!(s.receive(&proof), proof.len());
+    let reply = output(&mut s);
+    let end = match s.status() {
+        Status::Failed(e) => Err(e),
+        Status::Done(_) => Ok(()),
+        other => panic!("server ended {other:?}"),
+    };
+    (end, reply)
+}
+
+#[test]
+fn a_low_order_client_share_fails_zero_shared_secret_at_the_server() {
+    for suite in Suite::ALL {
+        for setting in [Offered, Required] {
+            for (name, point) in low_order_shares() {
+                let (status, reply) = server_on_hostile_proof(suite, setting, &point, false);
+                assert_eq!(
+                    (status, &reply[..]),
+                    (Err(Error::ZeroSharedSecret), &[3u8, 1][..]),
+                    "{suite} {setting:?} share {name}"
+                );
+                // The tag is checked first: a bad one is bad_tag, whatever
+                // the share.
+                let (status, reply) = server_on_hostile_proof(suite, setting, &point, true);
+                assert_eq!(
+                    (status, &reply[..]),
+                    (Err(Error::BadTag), &[3u8, 1][..]),
+                    "{suite} {setting:?} share {name}, bad tag"
+                );
+            }
+        }
+    }
+}
+
+/// Our client with `setting` against our server (required), whose
+/// `ServerFinish` is replaced by a hostile one carrying `server_share`
+/// under a valid tag unless `bad_tag`; the client's end.
+fn client_on_hostile_finish(
+    suite: Suite,
+    setting: ForwardSecrecy,
+    server_share: &[u8; 32],
+    bad_tag: bool,
+) -> End {
+    let k = key(suite);
+    let mut s = ServerHandshake::with_pinned_random(&k, config(Required), &random(1, 0x11));
+    let mut c = ClientHandshake::with_pinned_random(&k, config(setting), &random(2, 0x22));
+    let hello = output(&mut s);
+    assert_eq!(c.receive(&hello), hello.len());
+    let proof = output(&mut c);
+    assert_eq!(proof[0], 0x04);
+    let mut finish = holder(suite).server_finish(&hello, &proof, Some(server_share));
+    if bad_tag {
+        *finish.last_mut().unwrap() ^= 1;
+    }
+    assert_eq!(c.receive(&finish), finish.len());
+    assert!(output(&mut c).is_empty());
+    end(c)
+}
+
+#[test]
+fn a_low_order_server_share_fails_zero_shared_secret_at_the_client() {
+    for suite in Suite::ALL {
+        for setting in [Offered, Required] {
+            for (name, point) in low_order_shares() {
+                assert_eq!(
+                    client_on_hostile_finish(suite, setting, &point, false).err(),
+                    Some(Error::ZeroSharedSecret),
+                    "{suite} {setting:?} share {name}"
+                );
+                assert_eq!(
+                    client_on_hostile_finish(suite, setting, &point, true).err(),
+                    Some(Error::BadTag),
+                    "{suite} {setting:?} share {name}, bad tag"
+                );
+            }
+        }
+    }
+}
+
+/// The same hostile peers with an ordinary share: the machines accept, so
+/// it is the share, not the hostile peer, that the two tests above refuse.
+#[test]
+fn a_hostile_peer_with_an_ordinary_share_is_accepted() {
+    // 9, the base point: X25519(secret, 9) is a share like any other.
+    let mut nine = [0u8; 32];
+    nine[0] = 9;
+    for suite in Suite::ALL {
+        let (status, reply) = server_on_hostile_proof(suite, Required, &nine, false);
+        assert_eq!(status, Ok(()), "{suite}");
+        assert_eq!(&reply[..2], &[3, 0], "{suite}");
+        assert_eq!(reply.len(), 2 + 32 + suite.mac_len(), "{suite}");
+        let session = client_on_hostile_finish(suite, Offered, &nine, false).unwrap();
+        assert!(session.forward_secrecy(), "{suite}");
+    }
 }

@@ -16,13 +16,15 @@
 //! [`Error::NotFinished`] while it still waits for input.
 //!
 //! The native profile (`vectors/handshake/native.json`) builds its machines
-//! from the `server` object (suite, context, keyring, nonce) and the `client`
-//! object (key id, key, allowed suites, context, nonce): the server's keyring
-//! is a [`Keyring`] of keys of the server's suite, the client holds one
-//! [`NativeKey`] per allowed suite (same key id and secret). For its valid
-//! tests every role that finishes `ok` must also hold the `session` of the
-//! vector: key id, suite, handshake hash, both session keys and every
-//! exporter output.
+//! from the `server` object (suite, context, server name, keyring, nonce,
+//! forward-secrecy setting and ephemeral secret) and the `client` object
+//! (key id, key, allowed suites, context, server name, nonce, forward-secrecy
+//! setting and ephemeral secret): the server's keyring is a [`Keyring`] of
+//! keys of the server's suite, the client holds one [`NativeKey`] per
+//! allowed suite (same key id and secret). For its valid tests every role
+//! that finishes `ok` must also hold the `session` of the vector: key id,
+//! suite, whether it has forward secrecy, handshake hash, both session keys
+//! and every exporter output.
 
 use std::path::Path;
 
@@ -298,7 +300,9 @@ fn check_session(got: &Session, want: &Value) -> Result<(), String> {
     if got.suite() != suite(want["suite"].as_str().unwrap()) {
         return Err(format!("session suite {}", got.suite()));
     }
-    let fs = want["forwardSecrecy"].as_bool() == Some(true);
+    let fs = want["forwardSecrecy"]
+        .as_bool()
+        .ok_or("session without a forwardSecrecy flag")?;
     if got.forward_secrecy() != fs {
         return Err(format!(
             "session forwardSecrecy {} expected {fs}",

@@ -44,6 +44,8 @@ impl Snap {
 pub struct SessionSnap {
     pub key_id: Vec<u8>,
     pub suite: hmac_handshake::native::Suite,
+    /// `Session::forward_secrecy()`.
+    pub forward_secrecy: bool,
     pub handshake_hash: Vec<u8>,
     pub c2s: Vec<u8>,
     pub s2c: Vec<u8>,
@@ -59,6 +61,7 @@ impl SessionSnap {
         SessionSnap {
             key_id: s.key_id().as_bytes().to_vec(),
             suite: s.suite(),
+            forward_secrecy: s.forward_secrecy(),
             handshake_hash: s.handshake_hash().to_vec(),
             c2s: s.client_to_server_key().to_vec(),
             s2c: s.server_to_client_key().to_vec(),

@@ -1,12 +1,17 @@
 //! Harness code shared by the fuzz targets in `fuzz_targets/`: the input
 //! layouts ([`reader`]), the driver that checks the sans-IO contract
 //! ([`drive`]), oracles written independently of the library
-//! ([`reference`]), and one module per machine family.
+//! ([`reference`], [`fs_peer`]), and one module per machine family.
 //!
 //! Every check is an `assert!`: a panic is a finding. See `README.md`.
 
 pub mod drive;
 pub mod framing;
+/// The key holder of `tests/support/fs_peer.rs` (PROTOCOL.md's tags with
+/// the hmac, sha2 and sha3 crates, and the low-order X25519 shares): the
+/// native targets' oracle for proofs and finishes that carry a share.
+#[path = "../../tests/support/fs_peer.rs"]
+pub mod fs_peer;
 pub mod mp;
 pub mod native;
 pub mod pair;

@@ -1,17 +1,60 @@
 //! `native_server` and `native_client`: the oracle for "the machine accepted"
 //! is an honest machine of the other role, built with the same key and the
-//! nonces from the transcript, which must have sent exactly those bytes.
+//! nonces from the transcript, which must have sent exactly those bytes. In
+//! the forward-secrecy mode a share is a free choice of the peer, so the
+//! tags are also checked by an independent key holder ([`fs_peer`]): the
+//! machine must accept exactly the messages whose tag verifies and whose
+//! share is not of low order, and refuse those with a low-order share
+//! (`ZeroSharedSecret`).
 
 use std::fmt;
 
 use hmac_handshake::native::{
-    self, KeyId, KeyLookup, Keyring, NativeKey, Suite, MAGIC, MAX_CLIENT_PROOF_LEN,
-    MAX_SERVER_FINISH_LEN, NONCE_LEN, SERVER_HELLO_LEN, VERSION,
+    self, ForwardSecrecy, KeyId, KeyLookup, Keyring, NativeKey, Suite, MAGIC, MAX_CLIENT_PROOF_LEN,
+    MAX_SERVER_FINISH_LEN, NONCE_LEN, RANDOM_LEN, SERVER_HELLO_LEN, SHARE_LEN, VERSION,
 };
 use hmac_handshake::{ClientHandshake, Confirmation, Error, Origin, Scheme, ServerHandshake};
 
 use crate::drive::{check_machine, drive, Snap, Trace};
+use crate::fs_peer::{self, KeyHolder};
 use crate::reader::{Hex, Plan, Reader};
+
+/// A forward-secrecy setting from a layout byte (`% 3`: off, offered,
+/// required).
+pub fn setting(b: u8) -> ForwardSecrecy {
+    [
+        ForwardSecrecy::Off,
+        ForwardSecrecy::Offered,
+        ForwardSecrecy::Required,
+    ][usize::from(b % 3)]
+}
+
+/// The mode byte a server with `setting` announces (PROTOCOL.md).
+pub fn mode(setting: ForwardSecrecy) -> u8 {
+    match setting {
+        ForwardSecrecy::Off => 0x00,
+        ForwardSecrecy::Offered => 0x01,
+        ForwardSecrecy::Required => 0x02,
+    }
+}
+
+/// PROTOCOL.md "Forward secrecy": whether a client with `setting` answers
+/// mode `m` (`None`: it must refuse the hello), and with a share.
+pub fn client_share_for(setting: ForwardSecrecy, m: u8) -> Option<bool> {
+    match (setting, m) {
+        (_, 3..) | (ForwardSecrecy::Required, 0) | (ForwardSecrecy::Off, 2) => None,
+        (ForwardSecrecy::Off, _) | (_, 0) => Some(false),
+        _ => Some(true),
+    }
+}
+
+/// A side's 64 pinned random bytes: the nonce, then the ephemeral secret.
+pub fn random(nonce: &[u8; NONCE_LEN], ephemeral: &[u8; SHARE_LEN]) -> [u8; RANDOM_LEN] {
+    let mut r = [0u8; RANDOM_LEN];
+    r[..NONCE_LEN].copy_from_slice(nonce);
+    r[NONCE_LEN..].copy_from_slice(ephemeral);
+    r
+}
 
 /// A key id of 0 to 33 bytes (so 0 and 33, both refused, occur too).
 fn key_id(r: &mut Reader<'_>) -> Vec<u8> {
@@ -52,8 +95,8 @@ pub fn suites(bits: u8) -> Vec<Suite> {
         .collect()
 }
 
-fn hello_bytes(suite: Suite, nonce: &[u8]) -> Vec<u8> {
-    [&MAGIC[..], &[VERSION, suite.id()], nonce].concat()
+fn hello_bytes(suite: Suite, mode: u8, nonce: &[u8]) -> Vec<u8> {
+    [&MAGIC[..], &[VERSION, suite.id(), mode], nonce].concat()
 }
 
 /// Message bounds of the native server: `ServerHello`, then `ServerFinish`.
@@ -69,9 +112,13 @@ fn server_bound(i: usize) -> usize {
 pub type KeySpec = (Suite, Vec<u8>, Vec<u8>);
 
 /// Layout: `u8(suite) || u8(ring) || keys * (u8(id_len % 34) || id ||
-/// lp16(secret, <= 300)) || lp8(context) || lp8(server_name) || nonce(32) ||
-/// plan || peer`. `server_name` is the server's own (0 to 255 bytes, the
-/// honest client of the oracle expects the same). `suite` indexes `Suite::ALL` modulo 4. `ring % 4` keys (0 = an empty
+/// lp16(secret, <= 300)) || lp8(context) || lp8(server_name) || u8(fs) ||
+/// nonce(32) || ephemeral(32) || client_ephemeral(32) || plan || peer`.
+/// `server_name` is the server's own (0 to 255 bytes, the
+/// honest client of the oracle expects the same). `fs % 3` is the
+/// forward-secrecy setting (off, offered, required); `ephemeral` the
+/// server's X25519 secret (the last 32 of its 64 random bytes);
+/// `client_ephemeral` that of the oracle's honest client. `suite` indexes `Suite::ALL` modulo 4. `ring % 4` keys (0 = an empty
 /// keyring, which must be refused); every key is of `suite`, except when
 /// `ring` bit 7 is set: then key number `(ring >> 2 & 3) % keys` is of
 /// `Suite::ALL[(suite + 1 + (ring >> 4 & 3) % 3) % 4]` (a ring that mixes
@@ -80,7 +127,10 @@ pub struct NativeServerInput {
     pub keyring: Vec<KeySpec>,
     pub context: Vec<u8>,
     pub server_name: Vec<u8>,
+    pub setting: ForwardSecrecy,
     pub nonce: [u8; NONCE_LEN],
+    pub ephemeral: [u8; SHARE_LEN],
+    pub client_ephemeral: [u8; SHARE_LEN],
     pub plan: Plan,
     pub peer: Vec<u8>,
 }
@@ -110,7 +160,10 @@ impl NativeServerInput {
             keyring,
             context: r.lp8().to_vec(),
             server_name: r.lp8().to_vec(),
+            setting: setting(r.u8()),
             nonce: r.array(),
+            ephemeral: r.array(),
+            client_ephemeral: r.array(),
             plan: Plan::decode(&mut r),
             peer: r.rest().to_vec(),
         }
@@ -130,7 +183,10 @@ impl fmt::Debug for NativeServerInput {
             .field("keyring (suite, id, secret)", &ring)
             .field("context", &Hex(&self.context))
             .field("server_name", &Hex(&self.server_name))
+            .field("forward_secrecy", &self.setting)
             .field("nonce", &Hex(&self.nonce))
+            .field("ephemeral", &Hex(&self.ephemeral))
+            .field("client_ephemeral", &Hex(&self.client_ephemeral))
             .field("plan", &self.plan)
             .field("peer", &Hex(&self.peer))
             .finish()
@@ -187,7 +243,10 @@ fn check_ring(ring: &Keyring, specs: &[KeySpec], unknown: Option<&[u8]>) {
         let kid = KeyId::new(id).expect("valid id");
         let (stand_in, stand_in_suite, known) = look_up(ring, &kid);
         assert!(!known, "Keyring::lookup knows an id it does not hold");
-        assert_eq!(stand_in_suite, suite, "the stand-in key is of another suite");
+        assert_eq!(
+            stand_in_suite, suite,
+            "the stand-in key is of another suite"
+        );
         assert!(
             ring.get(&stand_in).is_some(),
             "the stand-in key is not a key of the ring"
@@ -214,13 +273,35 @@ fn run_client<K: native::ClientKeys>(client: ClientHandshake<K>, server_bytes: &
     })
 }
 
-/// Parses `02 || lp8(id) || nonce(32) || tag` as far as it goes.
-fn parse_proof(p: &[u8], mac_len: usize) -> Option<(&[u8], &[u8])> {
+/// A complete `ClientProof`: its key id, nonce and (type 04) share.
+struct Proof<'a> {
+    id: &'a [u8],
+    nonce: &'a [u8; NONCE_LEN],
+    share: Option<&'a [u8; SHARE_LEN]>,
+}
+
+/// Parses `02 || lp8(id) || nonce(32) || tag` or `04 || lp8(id) ||
+/// nonce(32) || share(32) || tag`, exactly that long.
+fn parse_proof(p: &[u8], mac_len: usize) -> Option<Proof<'_>> {
     let id_len = usize::from(*p.get(1)?);
-    if p[0] != 2 || !(1..=32).contains(&id_len) || p.len() != 2 + id_len + NONCE_LEN + mac_len {
+    let share_len = match p[0] {
+        2 => 0,
+        4 => SHARE_LEN,
+        _ => return None,
+    };
+    if !(1..=32).contains(&id_len) || p.len() != 2 + id_len + NONCE_LEN + share_len + mac_len {
         return None;
     }
-    Some((&p[2..2 + id_len], &p[2 + id_len..2 + id_len + NONCE_LEN]))
+    let at = 2 + id_len;
+    Some(Proof {
+        id: &p[2..at],
+        nonce: p[at..at + NONCE_LEN].try_into().expect("32 bytes"),
+        share: (share_len > 0).then(|| {
+            p[at + NONCE_LEN..at + NONCE_LEN + SHARE_LEN]
+                .try_into()
+                .expect("32 bytes")
+        }),
+    })
 }
 
 pub fn server(input: &NativeServerInput) {
@@ -261,20 +342,24 @@ pub fn server(input: &NativeServerInput) {
     });
     check_ring(&ring, &input.keyring, proof_id);
 
-    let config = native::Config::new(&input.context)
+    let base = native::Config::new(&input.context)
         .with_server_name(&input.server_name)
         .expect("an lp8 field is at most 255 bytes");
-    let make = || ServerHandshake::with_pinned_random(&ring, config, &input.nonce);
+    let config = base.with_forward_secrecy(input.setting);
+    assert_eq!(config.forward_secrecy(), input.setting);
+    let server_random = random(&input.nonce, &input.ephemeral);
+    let make = || ServerHandshake::with_pinned_random(&ring, config, &server_random);
     let t = check_machine(make, &input.peer, &input.plan, &server_bound);
     if input.keyring.len() == 1 {
         // One NativeKey is a keyring of one key: the same machine.
         let (s, id, secret) = &input.keyring[0];
         let single = NativeKey::new(id, secret, *s).expect("built above");
-        let make = || ServerHandshake::with_pinned_random(&single, config, &input.nonce);
+        let make = || ServerHandshake::with_pinned_random(&single, config, &server_random);
         let t1 = check_machine(make, &input.peer, &input.plan, &server_bound);
         assert_eq!(t1, t, "a one-key Keyring and its NativeKey differ");
     }
-    let hello = hello_bytes(suite, &input.nonce);
+    let m = mode(input.setting);
+    let hello = hello_bytes(suite, m, &input.nonce);
     assert_eq!(t.messages[0], hello, "ServerHello");
     let proof = &input.peer[..t.consumed];
     let done = matches!(t.end, Snap::Done(_));
@@ -286,13 +371,51 @@ pub fn server(input: &NativeServerInput) {
         "peer_verified() is not exactly \"the proof was accepted\""
     );
 
+    let parsed = parse_proof(proof, l);
+    let secret_of = |id: &[u8]| {
+        input
+            .keyring
+            .iter()
+            .find(|(_, i, _)| i == id)
+            .map(|(_, _, secret)| secret.clone())
+    };
+    // Independently of the machines: the proof is complete, of a type the
+    // mode takes, names a key on the ring, carries another nonce than ours,
+    // and its tag is what a holder of that key computes over it.
+    let holder = |secret: &[u8]| KeyHolder::new(suite, secret, &input.context, &input.server_name);
+    let valid = parsed.as_ref().is_some_and(|p| {
+        let type_ok = match p.share {
+            None => m != 2,
+            Some(_) => m != 0,
+        };
+        type_ok
+            && p.nonce != &input.nonce
+            && secret_of(p.id).is_some_and(|secret| {
+                holder(&secret).client_proof(&hello, p.id, p.nonce, p.share) == proof
+            })
+    });
+    let low_order = parsed
+        .as_ref()
+        .and_then(|p| p.share)
+        .is_some_and(|share| fs_peer::low_order_shares().iter().any(|(_, b)| b == share));
+
     // What an honest client, with the key the proof names (for every suite,
-    // as a client that accepts them all), would have sent.
-    let honest = parse_proof(proof, l).and_then(|(id, nonce)| {
-        let (_, _, secret) = input.keyring.iter().find(|(_, i, _)| i == id)?;
-        let keys = Suite::ALL.map(|s| NativeKey::new(id, secret, s).expect("valid"));
-        let nonce: [u8; NONCE_LEN] = nonce.try_into().expect("32 bytes");
-        let client = ClientHandshake::with_pinned_random(&keys, config, &nonce);
+    // as a client that accepts them all), with the proof's nonce and the
+    // layout's client ephemeral, sends when it sends this proof type.
+    let honest = parsed.as_ref().and_then(|p| {
+        let secret = secret_of(p.id)?;
+        let keys = Suite::ALL.map(|s| NativeKey::new(p.id, &secret, s).expect("valid"));
+        let fs = if p.share.is_some() {
+            ForwardSecrecy::Required
+        } else {
+            ForwardSecrecy::Off
+        };
+        let client_random = random(p.nonce, &input.client_ephemeral);
+        let client = ClientHandshake::with_pinned_random(
+            &keys,
+            base.with_forward_secrecy(fs),
+            &client_random,
+        );
         let mut server_bytes = hello.clone();
         if let Some(finish) = t.messages.get(1) {
             server_bytes.extend_from_slice(finish);
@@ -303,39 +426,66 @@ pub fn server(input: &NativeServerInput) {
 
     match &t.end {
         Snap::Done(o) => {
-            let c = honest
-                .as_ref()
-                .expect("server accepted a proof naming no key on its ring");
-            assert_eq!(
-                honest_proof.map(Vec::as_slice),
-                Some(proof),
-                "server accepted a ClientProof an honest client would not send"
+            assert!(
+                valid,
+                "server accepted a ClientProof whose tag does not verify"
             );
+            assert!(!low_order, "server accepted a low-order client share");
+            let p = parsed.as_ref().expect("valid");
             assert_eq!(t.messages.len(), 2);
-            assert_eq!(t.messages[1].len(), 2 + l);
-            assert_eq!(&t.messages[1][..2], &[3, 0]);
+            let finish = &t.messages[1];
+            assert_eq!(&finish[..2], &[3, 0]);
+            let share_len = if p.share.is_some() { SHARE_LEN } else { 0 };
+            assert_eq!(finish.len(), 2 + share_len + l);
+            let server_share: Option<&[u8; SHARE_LEN]> = p
+                .share
+                .map(|_| finish[2..2 + SHARE_LEN].try_into().expect("32 bytes"));
+            let secret = secret_of(p.id).expect("valid");
+            assert_eq!(
+                &holder(&secret).server_finish(&hello, proof, server_share),
+                finish,
+                "ServerFinish: not the key holder's tag"
+            );
             assert!(o.peer_authenticated);
             assert_eq!(o.confirmation, Confirmation::Unknown);
-            let (id, _) = parse_proof(proof, l).expect("parsed above");
             assert_eq!(
                 o.scheme,
                 Scheme::Native {
                     suite,
-                    key_id: KeyId::new(id).expect("valid id")
+                    key_id: KeyId::new(p.id).expect("valid id")
                 }
             );
-            assert!(
-                matches!(c.end, Snap::Done(_)),
-                "honest client refused our ServerFinish: {:?}",
-                c.end
-            );
             let ours = t.session.as_ref().expect("Done without a session");
-            assert_eq!(Some(ours), c.session.as_ref(), "sessions differ");
             assert_eq!(ours.suite, suite);
+            assert_eq!(ours.forward_secrecy, p.share.is_some());
+            if p.share.is_none() {
+                // Without a share the honest proof is the only valid one.
+                assert_eq!(
+                    honest_proof.map(Vec::as_slice),
+                    Some(proof),
+                    "server accepted a ClientProof an honest client would not send"
+                );
+            }
+            if honest_proof.map(Vec::as_slice) == Some(proof) {
+                let c = honest.as_ref().expect("honest proof");
+                assert!(
+                    matches!(c.end, Snap::Done(_)),
+                    "honest client refused our ServerFinish: {:?}",
+                    c.end
+                );
+                assert_eq!(Some(ours), c.session.as_ref(), "sessions differ");
+            }
         }
-        Snap::Failed(_) => {
+        Snap::Failed(e) => {
             assert_eq!(t.messages.len(), 2, "failed without a reject");
             assert_eq!(t.messages[1], [3, 1], "failed but did not send a reject");
+            assert!(
+                !valid || (low_order && *e == Error::ZeroSharedSecret),
+                "server rejected a valid proof with {e:?}"
+            );
+            if *e == Error::ZeroSharedSecret {
+                assert!(valid && low_order, "zero_shared_secret for {proof:02x?}");
+            }
             if let Some(p) = honest_proof {
                 let reflected = proof[2 + usize::from(proof[1])..][..NONCE_LEN] == input.nonce;
                 assert!(
@@ -350,17 +500,24 @@ pub fn server(input: &NativeServerInput) {
 }
 
 /// Layout: `u8(allowed bits, low 4 = Suite::ALL) || u8(id_len % 34) || id ||
-/// lp16(secret, <= 300) || lp8(context) || lp8(server_name) || nonce(32) ||
-/// plan || peer`. `server_name` is the name the client expects (0 to 255
-/// bytes; the oracle's honest server has the same). The client holds one `NativeKey` (same id and secret) per allowed suite,
-/// in `Suite::ALL` order; none for `allowed == 0`.
+/// lp16(secret, <= 300) || lp8(context) || lp8(server_name) || u8(fs) ||
+/// nonce(32) || ephemeral(32) || server_ephemeral(32) || plan || peer`.
+/// `server_name` is the name the client expects (0 to 255 bytes; the
+/// oracle's honest server has the same). `fs % 3` is the forward-secrecy
+/// setting (off, offered, required), `ephemeral` the client's X25519 secret,
+/// `server_ephemeral` that of the oracle's honest server. The client holds
+/// one `NativeKey` (same id and secret) per allowed suite, in `Suite::ALL`
+/// order; none for `allowed == 0`.
 pub struct NativeClientInput {
     pub allowed: u8,
     pub key_id: Vec<u8>,
     pub secret: Vec<u8>,
     pub context: Vec<u8>,
     pub server_name: Vec<u8>,
+    pub setting: ForwardSecrecy,
     pub nonce: [u8; NONCE_LEN],
+    pub ephemeral: [u8; SHARE_LEN],
+    pub server_ephemeral: [u8; SHARE_LEN],
     pub plan: Plan,
     pub peer: Vec<u8>,
 }
@@ -374,7 +531,10 @@ impl NativeClientInput {
             secret: r.lp16(300).to_vec(),
             context: r.lp8().to_vec(),
             server_name: r.lp8().to_vec(),
+            setting: setting(r.u8()),
             nonce: r.array(),
+            ephemeral: r.array(),
+            server_ephemeral: r.array(),
             plan: Plan::decode(&mut r),
             peer: r.rest().to_vec(),
         }
@@ -391,7 +551,10 @@ impl fmt::Debug for NativeClientInput {
             .field("secret", &Hex(&self.secret))
             .field("context", &Hex(&self.context))
             .field("server_name", &Hex(&self.server_name))
+            .field("forward_secrecy", &self.setting)
             .field("nonce", &Hex(&self.nonce))
+            .field("ephemeral", &Hex(&self.ephemeral))
+            .field("server_ephemeral", &Hex(&self.server_ephemeral))
             .field("plan", &self.plan)
             .field("peer", &Hex(&self.peer))
             .finish()
@@ -409,10 +572,12 @@ pub fn client(input: &NativeClientInput) {
         .iter()
         .map(|&s| native_key(&input.key_id, &input.secret, s).expect("checked"))
         .collect();
-    let config = native::Config::new(&input.context)
+    let base = native::Config::new(&input.context)
         .with_server_name(&input.server_name)
         .expect("an lp8 field is at most 255 bytes");
-    let make = || ClientHandshake::with_pinned_random(keys.as_slice(), config, &input.nonce);
+    let config = base.with_forward_secrecy(input.setting);
+    let client_random = random(&input.nonce, &input.ephemeral);
+    let make = || ClientHandshake::with_pinned_random(keys.as_slice(), config, &client_random);
     let t = check_machine(make, &input.peer, &input.plan, &|_| MAX_CLIENT_PROOF_LEN);
     assert!(t.messages.len() <= 1);
     // ClientProof is the client's last message: application bytes may
@@ -429,17 +594,19 @@ pub fn client(input: &NativeClientInput) {
         "peer_verified() is not exactly \"ServerFinish verified\""
     );
 
-    // The hello, if it is one this client must answer.
-    let hello = input.peer.get(..SERVER_HELLO_LEN).filter(|h| {
-        t.consumed >= SERVER_HELLO_LEN && {
-            let suite = Suite::from_id(h[5]);
-            h[..4] == MAGIC
-                && h[4] == VERSION
-                && suite.is_some_and(|s| allowed.contains(&s))
-                && h[6..] != input.nonce
-        }
+    // The hello, if it is one this client must answer, and whether it
+    // answers with a share.
+    let answer = input.peer.get(..SERVER_HELLO_LEN).and_then(|h| {
+        let suite = Suite::from_id(h[5]);
+        let share = client_share_for(input.setting, h[6])?;
+        (t.consumed >= SERVER_HELLO_LEN
+            && h[..4] == MAGIC
+            && h[4] == VERSION
+            && suite.is_some_and(|s| allowed.contains(&s))
+            && h[7..] != input.nonce)
+            .then_some((h, share))
     });
-    let Some(hello) = hello else {
+    let Some((hello, share)) = answer else {
         assert!(
             t.messages.is_empty(),
             "answered a ServerHello it must refuse"
@@ -448,20 +615,28 @@ pub fn client(input: &NativeClientInput) {
         return;
     };
     let suite = Suite::from_id(hello[5]).expect("checked");
+    let l = suite.mac_len();
     let proof = t
         .messages
         .first()
         .expect("no ClientProof for a valid ServerHello");
     let id = input.key_id.as_slice();
-    assert_eq!(proof.len(), 2 + id.len() + NONCE_LEN + suite.mac_len());
-    assert_eq!(&proof[..2], &[2, id.len() as u8]);
+    let share_len = if share { SHARE_LEN } else { 0 };
+    assert_eq!(proof.len(), 2 + id.len() + NONCE_LEN + share_len + l);
+    let kind = if share { 4 } else { 2 };
+    assert_eq!(&proof[..2], &[kind, id.len() as u8]);
     assert_eq!(&proof[2..2 + id.len()], id);
     assert_eq!(&proof[2 + id.len()..][..NONCE_LEN], &input.nonce);
 
-    // The honest server with this key, suite and server nonce.
+    // The honest server with this key, suite, server nonce and the setting
+    // that announces the hello's mode, with the layout's server ephemeral.
     let key = NativeKey::new(id, &input.secret, suite).expect("checked");
-    let nonce: [u8; NONCE_LEN] = hello[6..].try_into().expect("32 bytes");
-    let server = ServerHandshake::with_pinned_random(&key, config, &nonce);
+    let nonce: [u8; NONCE_LEN] = hello[7..].try_into().expect("32 bytes");
+    let server_setting = setting(hello[6]);
+    assert_eq!(mode(server_setting), hello[6]);
+    let server_config = base.with_forward_secrecy(server_setting);
+    let server_random = random(&nonce, &input.server_ephemeral);
+    let server = ServerHandshake::with_pinned_random(&key, server_config, &server_random);
     let s = drive(server, proof, &Plan::default(), &server_bound);
     assert_eq!(s.messages[0], hello, "honest ServerHello differs");
     assert!(
@@ -471,14 +646,30 @@ pub fn client(input: &NativeClientInput) {
     );
     let finish = &s.messages[1];
     let got = &input.peer[SERVER_HELLO_LEN..t.consumed];
+    // Independently of the machines: a complete accepting ServerFinish
+    // whose tag a holder of the key computes over the share it carries.
+    let holder = KeyHolder::new(suite, &input.secret, &input.context, &input.server_name);
+    let got_share: Option<&[u8; SHARE_LEN]> = (share && got.len() >= 2 + SHARE_LEN)
+        .then(|| got[2..2 + SHARE_LEN].try_into().expect("32 bytes"));
+    let valid =
+        got.len() == 2 + share_len + l && holder.server_finish(hello, proof, got_share) == got;
+    let low_order =
+        got_share.is_some_and(|share| fs_peer::low_order_shares().iter().any(|(_, b)| b == share));
 
     match &t.end {
         Snap::Done(o) => {
-            assert_eq!(
-                got,
-                &finish[..],
-                "client accepted a ServerFinish the honest server would not send"
+            assert!(
+                valid,
+                "client accepted a ServerFinish whose tag does not verify"
             );
+            assert!(!low_order, "client accepted a low-order server share");
+            if !share {
+                assert_eq!(
+                    got,
+                    &finish[..],
+                    "client accepted a ServerFinish the honest server would not send"
+                );
+            }
             assert!(o.peer_authenticated);
             assert_eq!(o.confirmation, Confirmation::Confirmed);
             assert_eq!(
@@ -488,10 +679,22 @@ pub fn client(input: &NativeClientInput) {
                     key_id: key.id()
                 }
             );
-            assert!(t.session.is_some(), "Done without a session");
-            assert_eq!(t.session, s.session, "sessions differ");
+            let ours = t.session.as_ref().expect("Done without a session");
+            assert_eq!(ours.forward_secrecy, share);
+            if got == &finish[..] {
+                assert_eq!(t.session, s.session, "sessions differ");
+            }
         }
-        Snap::Failed(_) => assert_ne!(got, &finish[..], "client refused the honest ServerFinish"),
+        Snap::Failed(e) => {
+            assert_ne!(got, &finish[..], "client refused the honest ServerFinish");
+            assert!(
+                !valid || (low_order && *e == Error::ZeroSharedSecret),
+                "client refused a valid ServerFinish with {e:?}"
+            );
+            if *e == Error::ZeroSharedSecret {
+                assert!(valid && low_order, "zero_shared_secret for {got:02x?}");
+            }
+        }
         Snap::NeedInput => assert_eq!(t.consumed, input.peer.len()),
         Snap::Send(_) => unreachable!(),
     }

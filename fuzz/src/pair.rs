@@ -12,8 +12,8 @@ use std::fmt;
 
 use hmac_handshake::multiprocessing::Config as MpConfig;
 use hmac_handshake::native::{
-    self, KeyId, Keyring, NativeKey, Suite, MAX_CLIENT_PROOF_LEN, MAX_SERVER_FINISH_LEN, NONCE_LEN,
-    SERVER_HELLO_LEN,
+    self, ForwardSecrecy, KeyId, Keyring, NativeKey, Suite, MAX_CLIENT_PROOF_LEN,
+    MAX_SERVER_FINISH_LEN, NONCE_LEN, SERVER_HELLO_LEN, SHARE_LEN,
 };
 use hmac_handshake::{
     recipe, ClientHandshake, Confirmation, Digest, Error, Handshake, Key, Scheme, ServerHandshake,
@@ -35,8 +35,13 @@ use crate::reference::MP_DIGESTS;
 /// challenge, `c[1]` bit 2 = allow MD5 anyway (it is on whenever either
 /// challenge needs it); native `c[0]` = the server ring's suite, `c[1]` =
 /// the client's allowed suites (the server's is added; the client holds one
-/// `NativeKey` per allowed suite, same id and secret), `c[2] % 3` = decoy
-/// keys on the `Keyring`, `c[3]` = the client key's place among them. The
+/// `NativeKey` per allowed suite, same id and secret), `(c[2] & 15) % 3` =
+/// decoy keys on the `Keyring`, `(c[2] >> 4 & 3) % 3` and `(c[2] >> 6) % 3`
+/// = the server's and the client's forward-secrecy settings (off, offered,
+/// required; a client that could not meet the server's setting offers the
+/// mode instead), `c[3]` = the client key's place among the decoys. A native
+/// side's 64 random bytes are the first 32 of its random (the nonce), then
+/// its last 32 (the ephemeral secret). The
 /// `s2c` plan's writes are the server's write sizes and its chunks the
 /// client's receive sizes; `c2s` the other way (pokes unused). Native keys shorter than 16 bytes are
 /// zero-padded to 16 and an empty key id becomes `k`.
@@ -474,7 +479,13 @@ fn run_native(input: &PairInput) {
     if !allowed.contains(&suite) {
         allowed.push(suite);
     }
-    let decoys = usize::from(input.c[2] % 3);
+    let decoys = usize::from((input.c[2] & 0x0f) % 3);
+    let server_fs = crate::native::setting(input.c[2] >> 4 & 3);
+    let mut client_fs = crate::native::setting(input.c[2] >> 6);
+    if crate::native::client_share_for(client_fs, crate::native::mode(server_fs)).is_none() {
+        client_fs = ForwardSecrecy::Offered;
+    }
+    let fs = server_fs != ForwardSecrecy::Off && client_fs != ForwardSecrecy::Off;
     let place = usize::from(input.c[3]) % (decoys + 1);
     let mut secret = input.key.clone();
     if secret.len() < 16 {
@@ -507,11 +518,18 @@ fn run_native(input: &PairInput) {
     if cnonce == snonce {
         cnonce[0] ^= 1;
     }
+    let ephemeral = |r: &[u8; 40]| -> [u8; SHARE_LEN] { r[40 - SHARE_LEN..].try_into().unwrap() };
+    let srandom = crate::native::random(&snonce, &ephemeral(&input.server_random));
+    let crandom = crate::native::random(&cnonce, &ephemeral(&input.client_random));
     let config = native::Config::new(&input.context);
+    let (sconfig, cconfig) = (
+        config.with_forward_secrecy(server_fs),
+        config.with_forward_secrecy(client_fs),
+    );
     let make = || {
         (
-            ServerHandshake::with_pinned_random(&ring, config, &snonce),
-            ClientHandshake::with_pinned_random(&client_keys, config, &cnonce),
+            ServerHandshake::with_pinned_random(&ring, sconfig, &srandom),
+            ClientHandshake::with_pinned_random(&client_keys, cconfig, &crandom),
         )
     };
     let (honest, tampered) = run_both(input, (MAX_SERVER_FINISH_LEN, MAX_CLIENT_PROOF_LEN), make);
@@ -534,12 +552,14 @@ fn run_native(input: &PairInput) {
     );
     assert_eq!(session.key_id, id);
     assert_eq!(session.suite, suite);
+    assert_eq!(session.forward_secrecy, fs, "{server_fs:?} / {client_fs:?}");
     // The client may send right after its ClientProof (its only message,
     // before the server's verdict), the server once done (after
     // ServerFinish).
-    let proof_len = 2 + id.len() + NONCE_LEN + suite.mac_len();
+    let share_len = if fs { SHARE_LEN } else { 0 };
+    let proof_len = 2 + id.len() + NONCE_LEN + share_len + suite.mac_len();
     assert_eq!(honest.client_app_at, Some((proof_len, true)));
-    let server_len = SERVER_HELLO_LEN + 2 + suite.mac_len();
+    let server_len = SERVER_HELLO_LEN + 2 + share_len + suite.mac_len();
     assert_eq!(honest.server_app_at, Some((server_len, false)));
     assert!(
         !both_done(&tampered),

@@ -1,6 +1,6 @@
 //! Fixed keys, key ids, contexts and nonces, and the parties built of them.
 
-use hmac_handshake::native::Suite;
+use hmac_handshake::native::{ForwardSecrecy, Suite};
 
 use crate::model::{ClientSpec, Export, ServerSpec};
 
@@ -75,6 +75,7 @@ pub fn server(suite: Suite, context: Vec<u8>, keyring: Vec<(Vec<u8>, Vec<u8>)>) 
         server_name: Vec::new(),
         keyring,
         random: nonce(SERVER_NONCE),
+        forward_secrecy: ForwardSecrecy::Off,
         ephemeral: [0; 32],
     }
 }
@@ -87,6 +88,7 @@ pub fn client(key_id: &[u8], key: Vec<u8>, context: Vec<u8>) -> ClientSpec {
         context,
         server_name: Vec::new(),
         random: nonce(CLIENT_NONCE),
+        forward_secrecy: ForwardSecrecy::Off,
         ephemeral: [0; 32],
     }
 }
@@ -129,4 +131,56 @@ pub fn default_exports() -> Vec<Export> {
         (b"a".to_vec(), billing(), 1),
         (b"channel keys".to_vec(), pattern(40, 0x00, 1), 100),
     ]
+}
+
+/// The ephemeral X25519 secrets of the forward-secrecy cases (any 32
+/// bytes do: X25519 clamps them).
+pub fn server_ephemeral() -> [u8; 32] {
+    pattern(32, 0x5e, 1).try_into().unwrap()
+}
+pub fn client_ephemeral() -> [u8; 32] {
+    pattern(32, 0xce, 1).try_into().unwrap()
+}
+
+/// These parties with forward-secrecy settings `sfs` (server) and `cfs`
+/// (client), each side with the mode on holding its ephemeral secret.
+pub fn with_fs(
+    (mut s, mut c): (ServerSpec, ClientSpec),
+    sfs: ForwardSecrecy,
+    cfs: ForwardSecrecy,
+) -> (ServerSpec, ClientSpec) {
+    s.forward_secrecy = sfs;
+    c.forward_secrecy = cfs;
+    s.ephemeral = if sfs == ForwardSecrecy::Off {
+        [0; 32]
+    } else {
+        server_ephemeral()
+    };
+    c.ephemeral = if cfs == ForwardSecrecy::Off {
+        [0; 32]
+    } else {
+        client_ephemeral()
+    };
+    (s, c)
+}
+
+/// The baseline pair (three-key ring, key 2026-q2, context
+/// "billing-workers/v3") under `suite`, with these settings.
+pub fn fs_base(suite: Suite, sfs: ForwardSecrecy, cfs: ForwardSecrecy) -> (ServerSpec, ClientSpec) {
+    with_fs(
+        (
+            server(suite, billing(), keyring3()),
+            client(b"2026-q2", key32(), billing()),
+        ),
+        sfs,
+        cfs,
+    )
+}
+
+pub fn setting_name(setting: ForwardSecrecy) -> &'static str {
+    match setting {
+        ForwardSecrecy::Off => "off",
+        ForwardSecrecy::Offered => "offered",
+        ForwardSecrecy::Required => "required",
+    }
 }

@@ -14,10 +14,19 @@
 //! suite; the client holds one `NativeKey` per suite it allows (the
 //! vectors' `allowed`), all with the same key id and secret.
 //!
+//! The forward-secrecy cases also need peers that are not our machines: a
+//! hostile client or server that holds the key and sends a low-order share
+//! (or a proof type the other side's mode refuses) under a tag that
+//! verifies. [`fs_peer`] (`tests/support/fs_peer.rs`, shared with
+//! `tests/forward_secrecy.rs`) builds such messages per PROTOCOL.md with
+//! the hmac, sha2 and sha3 crates; the relay delivers them in place of our
+//! machine's message, and only the receiving side's view is a test.
+//!
 //! Modules: [`model`] (parties, relay, runs, cases), [`fixtures`] (keys,
-//! ids, contexts, nonces), [`tamper`] (what the relay does), [`machines`]
-//! (the live run), [`cases`] (valid, then invalid by class), [`writer`]
-//! (the JSON document).
+//! ids, contexts, nonces, ephemeral secrets), [`tamper`] (what the relay
+//! does), [`machines`] (the live run), [`cases`] (valid, then invalid by
+//! class, then the forward-secrecy mode's), [`fs_peer`] (the hostile key
+//! holder), [`writer`] (the JSON document).
 //!
 //! `cargo test --test native_vectors_gen -- --ignored` rewrites the file;
 //! the non-ignored test checks that the committed file is exactly what the
@@ -25,6 +34,8 @@
 
 mod cases;
 mod fixtures;
+#[path = "../support/fs_peer.rs"]
+mod fs_peer;
 mod machines;
 mod model;
 mod tamper;

@@ -1,7 +1,7 @@
 //! The case model: who sends, what the relay delivers, what a live run
 //! records, and the cases built from it.
 
-use hmac_handshake::native::Suite;
+use hmac_handshake::native::{ForwardSecrecy, Suite};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Role {
@@ -27,7 +27,10 @@ pub struct ServerSpec {
     pub server_name: Vec<u8>,
     pub keyring: Vec<(Vec<u8>, Vec<u8>)>,
     pub random: [u8; 32],
-    /// The ephemeral X25519 secret (the last 32 of the 64 random bytes).
+    /// The forward-secrecy setting (PROTOCOL.md, "Forward secrecy").
+    pub forward_secrecy: ForwardSecrecy,
+    /// The ephemeral X25519 secret (the last 32 of the 64 random bytes);
+    /// all zeros, and not in the vector, when the setting is off.
     pub ephemeral: [u8; 32],
 }
 
@@ -42,7 +45,10 @@ pub struct ClientSpec {
     pub context: Vec<u8>,
     pub server_name: Vec<u8>,
     pub random: [u8; 32],
-    /// The ephemeral X25519 secret (the last 32 of the 64 random bytes).
+    /// The forward-secrecy setting (PROTOCOL.md, "Forward secrecy").
+    pub forward_secrecy: ForwardSecrecy,
+    /// The ephemeral X25519 secret (the last 32 of the 64 random bytes);
+    /// all zeros, and not in the vector, when the setting is off.
     pub ephemeral: [u8; 32],
 }
 
@@ -66,6 +72,8 @@ pub struct Msg {
 pub struct SessionValues {
     pub key_id: Vec<u8>,
     pub suite: Suite,
+    /// `Session::forward_secrecy()`: the keys mix in an X25519 secret.
+    pub forward_secrecy: bool,
     pub handshake_hash: Vec<u8>,
     pub c2s: Vec<u8>,
     pub s2c: Vec<u8>,

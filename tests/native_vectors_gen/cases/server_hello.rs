@@ -79,15 +79,39 @@ pub fn cases(v: &mut Vec<Case>) {
         "Bit flipped in the last byte of the server nonce: the client signs the hello it saw, so the server's check fails",
         &["BitFlip"],
         base(),
-        flip(HELLO, 37, 0x80),
+        flip(HELLO, 38, 0x80),
         both,
         ("bad_tag", "peer_rejected"),
     ));
     v.push(invalid(
-        "ServerHello cut after 37 of its 38 bytes, then end of stream",
+        "ServerHello cut after 38 of its 39 bytes, then end of stream",
         &["Truncated", "Incomplete"],
         base(),
-        truncate(HELLO, 37),
+        truncate(HELLO, 38),
+        &[C],
+        ("incomplete", "incomplete"),
+    ));
+    v.push(invalid(
+        "Bit flipped in the mode byte (00 -> 01, X25519 offered) to a client without the mode: it sends its plain proof over the hello it saw, so the server's check fails",
+        &["BitFlip", "ModeAdded"],
+        base(),
+        flip(HELLO, 6, 0x01),
+        both,
+        ("bad_tag", "peer_rejected"),
+    ));
+    v.push(invalid(
+        "Bit flipped in the mode byte (00 -> 80, no such mode): the client sends nothing",
+        &["BitFlip", "UnknownMode"],
+        base(),
+        flip(HELLO, 6, 0x80),
+        &[C],
+        ("incomplete", "unknown_mode"),
+    ));
+    v.push(invalid(
+        "ServerHello cut after the mode byte (7 bytes), then end of stream",
+        &["Truncated", "Incomplete"],
+        base(),
+        truncate(HELLO, 7),
         &[C],
         ("incomplete", "incomplete"),
     ));
