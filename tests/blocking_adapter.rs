@@ -348,9 +348,9 @@ fn native_authenticate_with_shared_keys_gives_equal_sessions_and_leftover() {
     assert_eq!(server_outcome.confirmation, Confirmation::Unknown);
     assert_eq!(auth.outcome.confirmation, Confirmation::Confirmed);
     // ClientProof: 2 + 7-byte key id + 32-byte nonce + 48-byte tag;
-    // ServerHello (38) and an accepting ServerFinish (2 + 48).
+    // ServerHello (39) and an accepting ServerFinish (2 + 48).
     assert_eq!(server_outcome.consumed, 2 + 7 + 32 + 48);
-    assert_eq!(auth.outcome.consumed, 38 + 2 + 48);
+    assert_eq!(auth.outcome.consumed, 39 + 2 + 48);
     let server_session = server_session.expect("the server's session");
     let client_session = auth.session.expect("the client's session");
     assert_eq!(server_session.key_id(), KeyId::new(b"2026-q2").unwrap());

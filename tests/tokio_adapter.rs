@@ -198,10 +198,11 @@ async fn pipelined_bytes_come_first_through_async_read() {
         .unwrap();
         let mut wire = [0u8; 256];
         let mut n = 0;
-        while n < 38 {
-            n += client_end.read(&mut wire[n..38]).await.unwrap();
+        let hello = native::SERVER_HELLO_LEN;
+        while n < hello {
+            n += client_end.read(&mut wire[n..hello]).await.unwrap();
         }
-        assert_eq!(client.receive(&wire[..n]), 38);
+        assert_eq!(client.receive(&wire[..n]), hello);
         let mut proof = vec![0u8; 256];
         let len = client.write_output(&mut proof);
         assert!(client.may_send_application_data());
