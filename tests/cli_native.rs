@@ -76,8 +76,10 @@ fn connect(server: &Server, message: &str, key: &str, extra: &[&str]) -> Run {
 }
 
 /// Checks a successful native connect: the echo alone on stdout, and
-/// `authenticated key_id=ID suite=SUITE handshake_hash=HEX` alone on
-/// stderr, with `hash_len` bytes of lowercase hex. Returns HEX.
+/// `authenticated key_id=ID suite=SUITE handshake_hash=HEX
+/// forward_secrecy=no` alone on stderr (these servers run without
+/// `--forward-secrecy`; tests/cli_forward_secrecy.rs has the mode), with
+/// `hash_len` bytes of lowercase hex. Returns HEX.
 fn assert_authenticated(
     r: &Run,
     message: &str,
@@ -91,8 +93,13 @@ fn assert_authenticated(
     let hash = r
         .stderr
         .strip_prefix(&prefix)
-        .and_then(|rest| rest.strip_suffix('\n'))
-        .unwrap_or_else(|| panic!("stderr {:?} is not {prefix}HEX", r.stderr));
+        .and_then(|rest| rest.strip_suffix(" forward_secrecy=no\n"))
+        .unwrap_or_else(|| {
+            panic!(
+                "stderr {:?} is not {prefix}HEX forward_secrecy=no",
+                r.stderr
+            )
+        });
     assert_eq!(hash.len(), 2 * hash_len, "{hash:?}");
     assert!(
         hash.bytes()
@@ -334,9 +341,10 @@ fn a_key_id_length_outside_1_to_32_is_rejected() {
     let server = Server::start(&[], Some(KEY1));
     for len in [0u8, 33] {
         let mut stream = tcp(&server);
-        let mut hello = [0u8; 38];
+        let mut hello = [0u8; 39];
         stream.read_exact(&mut hello).unwrap();
-        assert_eq!(&hello[..5], b"HMHS\x01");
+        // Magic, version, suite, mode 00 (no --forward-secrecy).
+        assert_eq!(&hello[..7], b"HMHS\x01\x01\x00");
         stream.write_all(&[0x02, len]).unwrap();
         assert_eq!(
             rejected_reason(&server.next_line()),
@@ -350,7 +358,8 @@ fn a_key_id_length_outside_1_to_32_is_rejected() {
 fn impostor_server(listener: TcpListener) {
     let (mut s, _) = listener.accept().unwrap();
     s.set_read_timeout(Some(WAIT)).unwrap();
-    let mut hello = b"HMHS\x01\x01".to_vec();
+    // Magic, version, suite 01, mode 00, a nonce.
+    let mut hello = b"HMHS\x01\x01\x00".to_vec();
     hello.extend_from_slice(&[7u8; 32]);
     s.write_all(&hello).unwrap();
     let mut head = [0u8; 2];
@@ -402,12 +411,12 @@ fn recipe_client_against_a_native_server_exits_1() {
     let server = Server::spawn("native", &[], Some(KEY1));
     let r = support::cli::connect(&server, "recipe", "hi", KEY1, &[]);
     assert_eq!((r.code, r.stdout()), (Some(1), ""), "{r:?}");
-    // The 38-byte ServerHello (magic, version, suite, nonce) arrives in one
-    // read: 6 bytes past the 32 the recipe takes. (Were it split, the rest
-    // would arrive as the "echo", and differ.)
+    // The 39-byte ServerHello (magic, version, suite, mode, nonce) arrives
+    // in one read: 7 bytes past the 32 the recipe takes. (Were it split, the
+    // rest would arrive as the "echo", and differ.)
     assert!(
         r.stderr
-            == "error: the server sent 6 bytes beyond the 32-byte challenge before our proof: \
+            == "error: the server sent 7 bytes beyond the 32-byte challenge before our proof: \
                 not a recipe server (wrong --profile?)\n"
             || r.stderr
                 == "error: the server's reply is not our message: not an echo server of this \
@@ -688,6 +697,8 @@ fn help_documents_the_native_profile_and_keygen() {
     for needle in [
         "--profile native",
         "authenticated key_id=ID suite=SUITE handshake_hash=HEX",
+        "forward_secrecy=yes|no",
+        "--forward-secrecy",
         "--keyring FILE",
         "hmac-sha3_256",
     ] {

@@ -76,11 +76,13 @@ DIGESTS:
 
 NATIVE (--profile native, the crate's own protocol, PROTOCOL.md):
   hmac-handshake serve --profile native --listen ADDR --keyring FILE
-      [--suite SUITE] [--context TEXT] [--server-name NAME]
+      [--suite SUITE] [--context TEXT] [--server-name NAME] [--forward-secrecy]
   hmac-handshake serve --profile native --listen ADDR [--key-id ID]
       [--key-file PATH] [--suite SUITE] [--context TEXT] [--server-name NAME]
+      [--forward-secrecy]
   hmac-handshake connect --profile native ADDR --message TEXT [--key-id ID]
       [--key-file PATH] [--suite SUITE] [--context TEXT] [--server-name NAME]
+      [--forward-secrecy]
   hmac-handshake keygen [--raw] [--out FILE]
 
   Mutual: the client proves the key, then the server does. Each key has a
@@ -103,7 +105,8 @@ NATIVE (--profile native, the crate's own protocol, PROTOCOL.md):
            (default `default`). --suite: accept only that suite (default:
            all four). On success, stderr gets one line before the echo:
              authenticated key_id=ID suite=SUITE handshake_hash=HEX
-           and stdout gets only the echoed reply.
+               forward_secrecy=yes|no
+           (all on one line), and stdout gets only the echoed reply.
   both:    --context TEXT (default empty) must be the same on both sides;
            a mismatch fails like a wrong key.
            --server-name NAME (0 to 255 bytes, default empty): serve: this
@@ -113,6 +116,16 @@ NATIVE (--profile native, the crate's own protocol, PROTOCOL.md):
            more than two nodes, or a node both serves and connects with the
            same key: otherwise a connection can be redirected to another
            holder of the key, or back to the node's own server, and succeed.
+           --forward-secrecy: forward secrecy, an ephemeral X25519
+           exchange mixed into the session keys (PROTOCOL.md \"Forward
+           secrecy\"): a key or keyring leaked later does not reveal the
+           keys of recorded sessions (a leaked key still lets its holder
+           impersonate either side). serve: accept only clients that use
+           it; without the flag, no forward secrecy (the PSK-only
+           handshake). connect: refuse a server without it (exit 1);
+           without the flag, use it whenever the server does, so connect
+           reaches servers with and without --forward-secrecy
+           (forward_secrecy=yes|no on the success line says which).
   Suites: hmac-sha256, hmac-sha384, hmac-sha512, hmac-sha3_256. Messages
   after the handshake use multiprocessing's send_bytes/recv_bytes framing.
   The client's key bytes and the keyring's HEXKEY must be the same bytes:
@@ -126,7 +139,8 @@ EXIT STATUS (connect):
   1  any other error: no key, a native key under 16 bytes, connection
      refused, timeout, protocol error, a reply that is not our message, and
      configuration mismatches such as a native server whose suite is not
-     the one --suite allows, or an HMAC-MD5 server without --allow-md5
+     the one --suite allows, a native server without forward secrecy under
+     connect --forward-secrecy, or an HMAC-MD5 server without --allow-md5
   2  command-line parse error
   3  authentication failed (stderr says which side rejected and why; in the
      native profile the server does not say whether the key, the key id or
@@ -204,8 +218,8 @@ pub enum Command {
     /// Authenticate to a server, send --message, print the echoed reply.
     ///
     /// --profile native: on success one line on stderr,
-    /// `authenticated key_id=ID suite=SUITE handshake_hash=HEX`, before the
-    /// echoed reply on stdout.
+    /// `authenticated key_id=ID suite=SUITE handshake_hash=HEX
+    /// forward_secrecy=yes|no`, before the echoed reply on stdout.
     #[command(after_help = AFTER_HELP)]
     Connect(ConnectArgs),
     /// Print a fresh random 32-byte key in lowercase hex (64 digits and a
@@ -342,6 +356,12 @@ pub struct CommonArgs {
     /// connect: the only suite accepted (default: any of the four).
     #[arg(long, value_name = "SUITE", value_parser = parse_suite)]
     pub suite: Option<Suite>,
+    /// Native profile: require forward secrecy (ephemeral X25519 in the
+    /// session keys). serve: accept only clients that use it (without the
+    /// flag: no forward secrecy). connect: refuse a server without it
+    /// (without the flag: use it whenever the server does).
+    #[arg(long)]
+    pub forward_secrecy: bool,
 }
 
 /// Options of `keygen`.

@@ -35,6 +35,11 @@ const NATIVE_REJECTED: &str = "the server rejected our proof: a wrong key, a key
 const NATIVE_SERVER_REJECTED: &str =
     "a wrong key, or a different --context or --server-name on the two sides";
 
+/// What `connect --forward-secrecy` says of a server without the mode.
+const NO_FORWARD_SECRECY: &str = "the server does not use forward secrecy, and --forward-secrecy \
+                                  requires it: start the server with `serve --forward-secrecy`, \
+                                  or leave --forward-secrecy out to accept a session without it";
+
 /// The keys a client handshake takes by value (dropped, and their states
 /// wiped, when it ends, before the echo), with the profile's settings.
 enum ClientKeys {
@@ -80,7 +85,7 @@ pub fn run(args: &ConnectArgs) -> Result<(), Failure> {
                 .suite
                 .map_or(Suite::ALL.to_vec(), |suite| vec![suite]);
             let (keys, hint) = key::load_native_hinted(key_file, &options.key_id, &suites)?;
-            let config = options.config()?;
+            let config = options.client_config()?;
             (ClientKeys::Native(keys, config, options), hint)
         }
     };
@@ -176,13 +181,19 @@ fn relax(stream: &impl Timeouts, timeout: Duration) -> Result<(), Failure> {
 }
 
 /// The native success line on stderr (stdout keeps only the reply):
-/// `authenticated key_id=ID suite=SUITE handshake_hash=HEX`.
+/// `authenticated key_id=ID suite=SUITE handshake_hash=HEX
+/// forward_secrecy=yes|no`.
 fn report_session(session: &Session) {
     eprintln!(
-        "authenticated key_id={} suite={} handshake_hash={}",
+        "authenticated key_id={} suite={} handshake_hash={} forward_secrecy={}",
         session.key_id(),
         session.suite(),
-        hex::encode(session.handshake_hash())
+        hex::encode(session.handshake_hash()),
+        if session.forward_secrecy() {
+            "yes"
+        } else {
+            "no"
+        }
     );
 }
 
@@ -209,6 +220,12 @@ fn native_failure(e: &AuthError, options: &NativeOptions, timeout: Duration) -> 
                      (is the server a newer version?)"
                 ),
             })
+        }
+        // A configuration mismatch too: we refuse at the hello, before we
+        // prove anything. (Without --forward-secrecy the client follows
+        // the server and never fails so.)
+        AuthError::Handshake(Error::ForwardSecrecyRequired) if options.forward_secrecy => {
+            Failure::Other(NO_FORWARD_SECRECY.into())
         }
         AuthError::Handshake(Error::NotNative) => Failure::Other(
             "the server does not speak the native protocol (no HMHS magic); check --profile \

@@ -3,7 +3,7 @@
 
 use clap::ValueEnum;
 use hmac_handshake::multiprocessing::{self, message::ALLOWED_DIGESTS};
-use hmac_handshake::native::{self, Suite, MAX_SERVER_NAME_LEN};
+use hmac_handshake::native::{self, ForwardSecrecy, Suite, MAX_SERVER_NAME_LEN};
 use hmac_handshake::{recipe, Digest, Error};
 
 use crate::args::CommonArgs;
@@ -34,15 +34,61 @@ pub struct NativeOptions {
     pub server_name: Vec<u8>,
     /// `--key-id`, checked (default `default`); unused by a keyring server.
     pub key_id: String,
+    /// `--forward-secrecy`: this side requires the mode.
+    pub forward_secrecy: bool,
 }
 
 impl NativeOptions {
-    /// The native settings: `--context` and `--server-name`.
+    /// `serve`'s forward-secrecy setting: `Required` with
+    /// `--forward-secrecy` (only clients that use it get in), else `Off`
+    /// (the PSK-only handshake, as before the mode existed).
+    pub fn server_forward_secrecy(&self) -> ForwardSecrecy {
+        if self.forward_secrecy {
+            ForwardSecrecy::Required
+        } else {
+            ForwardSecrecy::Off
+        }
+    }
+
+    /// `connect`'s forward-secrecy setting: `Required` with
+    /// `--forward-secrecy` (a server without it is refused), else
+    /// `Offered`: the client follows the server, using the mode with a
+    /// server that offers or requires it and not with one that does not
+    /// (against such a server the bytes are those of `Off`), so a client
+    /// without the flag reaches servers with and without it.
+    pub fn client_forward_secrecy(&self) -> ForwardSecrecy {
+        if self.forward_secrecy {
+            ForwardSecrecy::Required
+        } else {
+            ForwardSecrecy::Offered
+        }
+    }
+
+    /// `serve`'s native settings: `--context`, `--server-name` and
+    /// [`NativeOptions::server_forward_secrecy`].
     ///
     /// # Errors
     /// A message for a server name over 255 bytes (already refused when
     /// the options were read).
-    pub fn config(&self) -> Result<native::Config, String> {
+    pub fn server_config(&self) -> Result<native::Config, String> {
+        Ok(self
+            .config()?
+            .with_forward_secrecy(self.server_forward_secrecy()))
+    }
+
+    /// `connect`'s native settings: `--context`, `--server-name` and
+    /// [`NativeOptions::client_forward_secrecy`].
+    ///
+    /// # Errors
+    /// As [`NativeOptions::server_config`].
+    pub fn client_config(&self) -> Result<native::Config, String> {
+        Ok(self
+            .config()?
+            .with_forward_secrecy(self.client_forward_secrecy()))
+    }
+
+    /// The settings both roles share: `--context` and `--server-name`.
+    fn config(&self) -> Result<native::Config, String> {
         native::Config::new(&self.context)
             .with_server_name(&self.server_name)
             .map_err(|e| format!("--server-name: {e}"))
@@ -79,6 +125,7 @@ pub fn wire(common: &CommonArgs) -> Result<Wire, String> {
         ("--context", common.context.is_some()),
         ("--server-name", common.server_name.is_some()),
         ("--suite", common.suite.is_some()),
+        ("--forward-secrecy", common.forward_secrecy),
     ];
     if let Some((option, _)) = native_only.iter().find(|(_, given)| *given) {
         return Err(format!("{option} needs --profile native"));
@@ -129,6 +176,7 @@ fn native_options(common: &CommonArgs) -> Result<NativeOptions, String> {
         context: common.context.clone().unwrap_or_default().into_bytes(),
         server_name,
         key_id: key_id.to_string(),
+        forward_secrecy: common.forward_secrecy,
     })
 }
 
@@ -159,7 +207,32 @@ pub fn check_key_id(id: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::check_key_id;
+    use hmac_handshake::native::ForwardSecrecy;
+
+    use super::{check_key_id, NativeOptions};
+
+    /// `--forward-secrecy` makes either side require the mode; without it
+    /// `serve` is off and `connect` follows the server (offered).
+    #[test]
+    fn forward_secrecy_settings_per_role() {
+        let options = |forward_secrecy| NativeOptions {
+            suite: None,
+            context: b"ctx".to_vec(),
+            server_name: Vec::new(),
+            key_id: "k1".into(),
+            forward_secrecy,
+        };
+        for (flag, server, client) in [
+            (false, ForwardSecrecy::Off, ForwardSecrecy::Offered),
+            (true, ForwardSecrecy::Required, ForwardSecrecy::Required),
+        ] {
+            let o = options(flag);
+            assert_eq!(o.server_forward_secrecy(), server);
+            assert_eq!(o.client_forward_secrecy(), client);
+            assert_eq!(o.server_config().unwrap().forward_secrecy(), server);
+            assert_eq!(o.client_config().unwrap().forward_secrecy(), client);
+        }
+    }
 
     #[test]
     fn key_ids_are_printable_ascii_without_spaces() {

@@ -50,7 +50,7 @@ where
             line(&format!(
                 "rejected {}: {}",
                 peer.label,
-                reason::handshake(&e, ctx.timeout)
+                reason::handshake(&e, ctx.timeout, ctx.keys.requires_forward_secrecy())
             ));
             return;
         }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hmac_handshake::adapter::tokio::{server_authenticate, AuthError, AuthStream};
-use hmac_handshake::native::{self, Keyring, SharedKeyring, Suite};
+use hmac_handshake::native::{self, ForwardSecrecy, Keyring, SharedKeyring, Suite};
 use hmac_handshake::{multiprocessing, recipe, Key};
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -35,8 +35,8 @@ pub enum Keys {
     Native {
         /// The current ring; each handshake takes a snapshot.
         ring: Arc<SharedKeyring>,
-        /// The context and server name (352 bytes, boxed: the other
-        /// variants are a pointer and a few bytes).
+        /// The context, server name and forward-secrecy setting (353
+        /// bytes, boxed: the other variants are a pointer and a few bytes).
         config: Box<native::Config>,
         /// The suite of every key.
         suite: Suite,
@@ -78,11 +78,18 @@ impl Keys {
                 };
                 Keys::Native {
                     ring: Arc::new(SharedKeyring::new(ring)),
-                    config: Box::new(options.config()?),
+                    config: Box::new(options.server_config()?),
                     suite,
                 }
             }
         })
+    }
+
+    /// `true` for a native server with `--forward-secrecy`: it takes only
+    /// clients that use the mode.
+    pub fn requires_forward_secrecy(&self) -> bool {
+        matches!(self, Keys::Native { config, .. }
+            if config.forward_secrecy() == ForwardSecrecy::Required)
     }
 
     /// `true` for the recipe, whose messages are raw bytes rather than
