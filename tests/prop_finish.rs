@@ -8,7 +8,7 @@
 
 mod prop_support;
 
-use hmac_handshake::native::Suite;
+use hmac_handshake::native::{ForwardSecrecy, Suite};
 use hmac_handshake::{Error, Key, Origin, Scheme};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -183,16 +183,22 @@ fn finish_fresh_machine_is_not_finished() {
     let input = NativeInput {
         ring: vec![(Bytes(b"k1".to_vec()), Bytes(vec![7; 32]))],
         client: 0,
-        server_nonce: Bytes(vec![1; 32]),
-        client_nonce: Bytes(vec![2; 32]),
+        server_random: Bytes(vec![1; 64]),
+        client_random: Bytes(vec![2; 64]),
         context: Bytes(b"ctx".to_vec()),
         allowed_mask: 0,
+        server_fs: ForwardSecrecy::Required,
+        client_fs: ForwardSecrecy::Offered,
     };
-    for suite in Suite::ALL {
-        let s = input.setup(suite);
-        let server = native_server(&s.ring, &input).finish_boxed();
-        let client = native_client(&s.client, &input).finish_boxed();
-        assert_eq!(server.err(), Some(Error::NotFinished), "{suite:?} server");
-        assert_eq!(client.err(), Some(Error::NotFinished), "{suite:?} client");
+    for (server_fs, client_fs) in fs_pairs() {
+        let input = input.with_fs(server_fs, client_fs);
+        for suite in Suite::ALL {
+            let s = input.setup(suite);
+            let server = native_server(&s.ring, &input).finish_boxed();
+            let client = native_client(&s.client, &input).finish_boxed();
+            let what = format!("{suite:?} {server_fs:?}/{client_fs:?}");
+            assert_eq!(server.err(), Some(Error::NotFinished), "{what} server");
+            assert_eq!(client.err(), Some(Error::NotFinished), "{what} client");
+        }
     }
 }

@@ -1,6 +1,9 @@
 //! Round trip, over every profile, digest and suite: random keys,
 //! randomness and contexts authenticate with the expected outcomes, and
-//! both native sides hold the same session and exports (from `finish()`).
+//! both native sides hold the same session and exports (from `finish()`),
+//! with forward secrecy exactly when both use the mode (the native
+//! settings are any pair that completes; tests/prop_forward_secrecy.rs
+//! has all nine, chunked).
 
 mod prop_support;
 
@@ -78,6 +81,8 @@ proptest! {
                 return Err(TestCaseError::fail(format!("{suite:?}: no session")));
             };
             prop_assert_eq!(view(ss), view(cs), "{:?} sessions", suite);
+            // The mode is used exactly when both sides have it on.
+            prop_assert_eq!(Some(ss.forward_secrecy()), input.fs(), "{:?} forward secrecy", suite);
             let l = suite.mac_len();
             let key_id = ss.key_id();
             prop_assert_eq!(key_id.as_bytes(), input.client_entry().0);

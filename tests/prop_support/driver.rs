@@ -485,6 +485,7 @@ pub fn setup_err(what: &str, e: Error) -> TestCaseError {
 pub struct SessionView {
     pub key_id: Vec<u8>,
     pub suite: hmac_handshake::native::Suite,
+    pub forward_secrecy: bool,
     pub handshake_hash: Vec<u8>,
     pub c2s: Vec<u8>,
     pub s2c: Vec<u8>,
@@ -494,6 +495,7 @@ pub fn view(s: &Session) -> SessionView {
     SessionView {
         key_id: s.key_id().as_bytes().to_vec(),
         suite: s.suite(),
+        forward_secrecy: s.forward_secrecy(),
         handshake_hash: s.handshake_hash().to_vec(),
         c2s: s.client_to_server_key().to_vec(),
         s2c: s.server_to_client_key().to_vec(),

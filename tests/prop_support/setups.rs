@@ -2,7 +2,7 @@
 //! exchange, and the machines built from them.
 
 use hmac_handshake::multiprocessing::{self as mp, message::ALLOWED_DIGESTS};
-use hmac_handshake::native::{self, KeyId, Keyring, NativeKey, Suite};
+use hmac_handshake::native::{self, ForwardSecrecy, KeyId, Keyring, NativeKey, Suite};
 use hmac_handshake::{recipe, ClientHandshake, Confirmation, Digest, Key, Scheme, ServerHandshake};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -188,6 +188,43 @@ pub fn run_classic(
     )
 }
 
+/// The three forward-secrecy settings.
+pub const FS_SETTINGS: [ForwardSecrecy; 3] = [
+    ForwardSecrecy::Off,
+    ForwardSecrecy::Offered,
+    ForwardSecrecy::Required,
+];
+
+/// PROTOCOL.md "Forward secrecy": whether a server with `server` and a
+/// client with `client` complete (one side requiring the mode and the
+/// other having it off do not), and if so whether they use the mode.
+pub fn fs_outcome(server: ForwardSecrecy, client: ForwardSecrecy) -> Option<bool> {
+    use ForwardSecrecy::{Off, Required};
+    match (server, client) {
+        (Off, Required) | (Required, Off) => None,
+        (Off, _) | (_, Off) => Some(false),
+        _ => Some(true),
+    }
+}
+
+/// Every (server, client) pair of settings, the seven that complete and
+/// the two that do not.
+pub fn fs_pairs() -> Vec<(ForwardSecrecy, ForwardSecrecy)> {
+    FS_SETTINGS
+        .into_iter()
+        .flat_map(|s| FS_SETTINGS.into_iter().map(move |c| (s, c)))
+        .collect()
+}
+
+/// A (server, client) pair of settings that completes, any of the seven.
+pub fn compatible_fs() -> impl Strategy<Value = (ForwardSecrecy, ForwardSecrecy)> {
+    let pairs: Vec<_> = fs_pairs()
+        .into_iter()
+        .filter(|&(s, c)| fs_outcome(s, c).is_some())
+        .collect();
+    prop::sample::select(pairs)
+}
+
 /// Random material for a native exchange.
 #[derive(Clone, Debug)]
 pub struct NativeInput {
@@ -195,11 +232,19 @@ pub struct NativeInput {
     pub ring: Vec<(Bytes, Bytes)>,
     /// Which keyring entry the client holds (modulo the ring's length).
     pub client: usize,
-    pub server_nonce: Bytes,
-    pub client_nonce: Bytes,
+    /// Each side's 64 random bytes: its nonce (distinct from the other's),
+    /// then its ephemeral X25519 secret.
+    pub server_random: Bytes,
+    pub client_random: Bytes,
     pub context: Bytes,
     /// Extra suites the client holds keys for besides the server's.
     pub allowed_mask: u8,
+    /// The server's and the client's forward-secrecy settings: a pair that
+    /// completes ([`compatible_fs`]), so every native property runs with
+    /// the mode off, offered and required on either side
+    /// (tests/prop_forward_secrecy.rs has all nine pairs).
+    pub server_fs: ForwardSecrecy,
+    pub client_fs: ForwardSecrecy,
 }
 
 pub fn native_input() -> impl Strategy<Value = NativeInput> {
@@ -207,22 +252,29 @@ pub fn native_input() -> impl Strategy<Value = NativeInput> {
     (
         prop::collection::vec(entry, 1..=3),
         any::<usize>(),
-        bytes(32),
-        bytes(32),
+        bytes(64),
+        bytes(64),
         bytes(0..64),
         any::<u8>(),
+        compatible_fs(),
     )
-        .prop_filter("distinct key ids and nonces", |(ring, _, sn, cn, _, _)| {
-            sn != cn && (1..ring.len()).all(|i| ring[..i].iter().all(|e| e.0 != ring[i].0))
-        })
+        .prop_filter(
+            "distinct key ids and nonces",
+            |(ring, _, sr, cr, _, _, _)| {
+                sr[..32] != cr[..32]
+                    && (1..ring.len()).all(|i| ring[..i].iter().all(|e| e.0 != ring[i].0))
+            },
+        )
         .prop_map(
-            |(ring, client, server_nonce, client_nonce, context, allowed_mask)| NativeInput {
+            |(ring, client, server_random, client_random, context, allowed_mask, fs)| NativeInput {
                 ring,
                 client,
-                server_nonce,
-                client_nonce,
+                server_random,
+                client_random,
                 context,
                 allowed_mask,
+                server_fs: fs.0,
+                client_fs: fs.1,
             },
         )
 }
@@ -284,8 +336,31 @@ impl NativeInput {
         }
     }
 
+    /// The settings both sides share: the context.
     pub fn config(&self) -> native::Config {
         native::Config::new(&self.context)
+    }
+
+    pub fn server_config(&self) -> native::Config {
+        self.config().with_forward_secrecy(self.server_fs)
+    }
+
+    pub fn client_config(&self) -> native::Config {
+        self.config().with_forward_secrecy(self.client_fs)
+    }
+
+    /// This input with other forward-secrecy settings.
+    pub fn with_fs(&self, server: ForwardSecrecy, client: ForwardSecrecy) -> NativeInput {
+        NativeInput {
+            server_fs: server,
+            client_fs: client,
+            ..self.clone()
+        }
+    }
+
+    /// Whether an honest exchange uses the mode (`None`: it fails).
+    pub fn fs(&self) -> Option<bool> {
+        fs_outcome(self.server_fs, self.client_fs)
     }
 
     /// Both sides' outcomes of an honest exchange, `consumed` left at 0.
@@ -312,16 +387,16 @@ impl NativeInput {
 pub fn native_server<'k>(ring: &'k Keyring, input: &NativeInput) -> Boxed<'k> {
     Box::new(ServerHandshake::with_pinned_random(
         ring,
-        input.config(),
-        &array(&input.server_nonce),
+        input.server_config(),
+        &array(&input.server_random),
     ))
 }
 
 pub fn native_client<'k>(keys: &'k [NativeKey], input: &NativeInput) -> Boxed<'k> {
     Box::new(ClientHandshake::with_pinned_random(
         keys,
-        input.config(),
-        &array(&input.client_nonce),
+        input.client_config(),
+        &array(&input.client_random),
     ))
 }
 
