@@ -5,8 +5,8 @@
 //! secret, [`any_suite`]); a server's keys are a [`Keyring`] of one suite.
 
 use hmac_handshake::native::{
-    self, ClientKeys, KeyId, KeyLookup, Keyring, NativeKey, Session, Suite, MAX_CLIENT_PROOF_LEN,
-    SERVER_HELLO_LEN,
+    self, ClientKeys, ForwardSecrecy, KeyId, KeyLookup, Keyring, NativeKey, Session, Suite,
+    MAX_CLIENT_PROOF_LEN, SERVER_HELLO_LEN,
 };
 use hmac_handshake::{ClientHandshake, Confirmation, Error, Handshake, ServerHandshake, Status};
 
@@ -40,6 +40,11 @@ fn ring(keys: impl IntoIterator<Item = NativeKey>) -> Keyring {
 
 fn context(c: &[u8]) -> native::Config {
     native::Config::new(c)
+}
+
+/// Context `c` with the forward-secrecy `setting`.
+fn fs(c: &[u8], setting: ForwardSecrecy) -> native::Config {
+    context(c).with_forward_secrecy(setting)
 }
 
 /// One flight: who sent it and the bytes.
@@ -175,8 +180,25 @@ fn p1_mutual_three_messages_client_proves_first() {
         .iter()
         .map(|f| (f.from_server, f.bytes.len()))
         .collect();
-    // hello 38, proof 2+2+32+32, finish 2+32: 1.5 round trips.
-    assert_eq!(shape, vec![(true, 38), (false, 68), (true, 34)]);
+    // hello 39, proof 2+2+32+32, finish 2+32: 1.5 round trips.
+    assert_eq!(shape, vec![(true, 39), (false, 68), (true, 34)]);
+    // With the forward-secrecy mode, the proof and the finish carry a
+    // 32-byte share each; still three messages.
+    let (s, c) = pair(
+        ring([key("k1", 1)]),
+        any_suite("k1", 1),
+        fs(b"app/v1", ForwardSecrecy::Required),
+        fs(b"app/v1", ForwardSecrecy::Offered),
+    );
+    let r = run(s, c, |_, _| {});
+    let shape: Vec<(bool, usize)> = r
+        .flights
+        .iter()
+        .map(|f| (f.from_server, f.bytes.len()))
+        .collect();
+    assert_eq!(shape, vec![(true, 39), (false, 100), (true, 66)]);
+    assert!(r.server_session.unwrap().forward_secrecy());
+    assert!(r.client_session.unwrap().forward_secrecy());
     assert!(matches!(r.server, Status::Done(o) if o.peer_authenticated));
     assert!(matches!(r.client, Status::Done(o) if o.confirmation == Confirmation::Confirmed));
 
@@ -224,30 +246,42 @@ fn p2_role_separation_and_reflection() {
 
 #[test]
 fn p3_transcript_binding_every_byte_and_the_context() {
-    let baseline = honest(Suite::HmacSha256);
+    use ForwardSecrecy::{Off, Offered, Required};
     let ring = ring([key("k1", 1)]);
     let client_keys = any_suite("k1", 1);
-    let app = context(b"app/v1");
-    for (flight, f) in baseline.flights.iter().enumerate() {
-        for pos in 0..f.bytes.len() {
-            let (s, c) = pair(&ring, &client_keys, app, app);
-            let r = run(s, c, |i, b| {
-                if i == flight {
-                    b[pos] ^= 0x01;
-                }
-            });
-            let both_done =
-                matches!(r.server, Status::Done(_)) && matches!(r.client, Status::Done(_));
-            assert!(
-                !both_done,
-                "flight {flight} byte {pos} flipped, yet both sides succeeded"
-            );
-            assert!(
-                !matches!(r.client, Status::Done(_)),
-                "flight {flight} byte {pos}: the client accepted"
-            );
+    // The mode off, and on (offered or required) on each side: every byte
+    // flipped, the shares and the mode byte included.
+    for (server_fs, client_fs) in [
+        (Off, Off),
+        (Offered, Offered),
+        (Offered, Required),
+        (Required, Offered),
+        (Required, Required),
+    ] {
+        let (sconf, cconf) = (fs(b"app/v1", server_fs), fs(b"app/v1", client_fs));
+        let (s, c) = pair(&ring, &client_keys, sconf, cconf);
+        let baseline = run(s, c, |_, _| {});
+        assert_eq!(baseline.flights.len(), 3);
+        for (flight, f) in baseline.flights.iter().enumerate() {
+            for pos in 0..f.bytes.len() {
+                let (s, c) = pair(&ring, &client_keys, sconf, cconf);
+                let r = run(s, c, |i, b| {
+                    if i == flight {
+                        b[pos] ^= 0x01;
+                    }
+                });
+                let what = format!("{server_fs:?}/{client_fs:?}: flight {flight} byte {pos}");
+                let both_done =
+                    matches!(r.server, Status::Done(_)) && matches!(r.client, Status::Done(_));
+                assert!(!both_done, "{what} flipped, yet both sides succeeded");
+                assert!(
+                    !matches!(r.client, Status::Done(_)),
+                    "{what}: the client accepted"
+                );
+            }
         }
     }
+    let app = context(b"app/v1");
     // Different contexts: the server rejects the proof.
     let (s, c) = pair(&ring, &client_keys, app, context(b"app/v2"));
     let r = run(s, c, |_, _| {});
@@ -508,5 +542,5 @@ fn p9_versioned() {
         ClientHandshake::with_pinned_random(&k, native::Config::default(), &pinned(CLIENT_NONCE));
     assert_eq!(c.receive(b"HMHX"), 4);
     assert_eq!(failed(&c.status()), Some(Error::NotNative));
-    assert_eq!(SERVER_HELLO_LEN, 38);
+    assert_eq!(SERVER_HELLO_LEN, 39);
 }

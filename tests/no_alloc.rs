@@ -1,7 +1,8 @@
 //! The state machines never touch the heap: a counting global allocator
 //! sees zero allocations over complete handshakes in every profile (the
 //! machines only; adapters are excluded), from building the machines to
-//! `finish()` and, for native, a session export. Machines hold their keys
+//! `finish()` and, for native, a session export, with the forward-secrecy
+//! mode (ephemeral X25519) off and on. Machines hold their keys
 //! borrowed (`&Key`, `&Keyring`, `&NativeKey`, `&[NativeKey; 4]`) or through
 //! `Arc` handles built before the counting window (cloning an `Arc` does not
 //! allocate). Also records `size_of` of each.
@@ -13,7 +14,7 @@ use std::sync::Arc;
 
 use getrandom::SysRng;
 use hmac_handshake::native::{
-    self, ClientKeys, KeyLookup, Keyring, NativeKey, SharedKeyring, Suite,
+    self, ClientKeys, ForwardSecrecy, KeyLookup, Keyring, NativeKey, SharedKeyring, Suite,
 };
 use hmac_handshake::{
     multiprocessing, recipe, ClientHandshake, Digest, Error, Finished, Handshake, Key,
@@ -182,27 +183,45 @@ fn zero_heap_allocations_in_every_profile() {
 
 const CONTEXT: &[u8] = b"billing-workers/v3";
 
-/// A native handshake, byte by byte, `finish()` on both sides and an
-/// export from each session; returns whether both sides finished.
+/// The (server, client) forward-secrecy settings under test: the mode off,
+/// and on (offered or required) on each side.
+const SETTINGS: [(ForwardSecrecy, ForwardSecrecy); 5] = [
+    (ForwardSecrecy::Off, ForwardSecrecy::Off),
+    (ForwardSecrecy::Offered, ForwardSecrecy::Offered),
+    (ForwardSecrecy::Offered, ForwardSecrecy::Required),
+    (ForwardSecrecy::Required, ForwardSecrecy::Offered),
+    (ForwardSecrecy::Required, ForwardSecrecy::Required),
+];
+
+/// A native handshake with forward-secrecy settings `fs` (server,
+/// client), byte by byte, `finish()` on both sides and an export from each
+/// session; returns whether both sides finished. A finished session has
+/// forward secrecy exactly when the mode is on on both sides.
 fn native_exchange(
     server_keys: impl KeyLookup,
     client_keys: impl ClientKeys,
     pinned: bool,
+    fs: (ForwardSecrecy, ForwardSecrecy),
 ) -> bool {
     let config = native::Config::new(CONTEXT);
+    let (server_config, client_config) = (
+        config.with_forward_secrecy(fs.0),
+        config.with_forward_secrecy(fs.1),
+    );
     let (server, client) = if pinned {
         settle(
-            ServerHandshake::with_pinned_random(server_keys, config, &[1; 64]),
-            ClientHandshake::with_pinned_random(client_keys, config, &[2; 64]),
+            ServerHandshake::with_pinned_random(server_keys, server_config, &[1; 64]),
+            ClientHandshake::with_pinned_random(client_keys, client_config, &[2; 64]),
             false,
         )
     } else {
         settle(
-            ServerHandshake::new(server_keys, config, &mut SysRng).unwrap(),
-            ClientHandshake::new(client_keys, config, &mut SysRng).unwrap(),
+            ServerHandshake::new(server_keys, server_config, &mut SysRng).unwrap(),
+            ClientHandshake::new(client_keys, client_config, &mut SysRng).unwrap(),
             false,
         )
     };
+    let mode_on = fs.0 != ForwardSecrecy::Off && fs.1 != ForwardSecrecy::Off;
     let mut exported = [[0u8; 64]; 2];
     for (finished, out) in [&server, &client].into_iter().zip(&mut exported) {
         if let Ok(Finished {
@@ -210,6 +229,7 @@ fn native_exchange(
             ..
         }) = finished
         {
+            assert_eq!(session.forward_secrecy(), mode_on, "{fs:?}");
             session.export(b"label", b"ctx", out).unwrap();
         }
     }
@@ -235,61 +255,73 @@ fn native_keys(suite: Suite) -> ([NativeKey; 3], NativeKey) {
 
 #[test]
 fn zero_heap_allocations_native() {
-    for suite in Suite::ALL {
-        // A keyring allocates when built: before the window.
-        let ring = Keyring::new(native_keys(suite).0).unwrap();
-
-        // `&Keyring` server, `&NativeKey` client built inside the window.
-        let ((ok, rejected), n) = allocations_in(|| {
-            let ([_, k2, _], wrong) = native_keys(suite);
-            (
-                native_exchange(&ring, &k2, true),
-                native_exchange(&ring, &wrong, true),
-            )
-        });
-        assert!(ok, "{suite}: &Keyring must authenticate");
-        assert!(!rejected, "{suite}: &Keyring, wrong key must not");
-        assert_eq!(n, 0, "{suite}: &Keyring: heap allocations");
-
-        // One `&NativeKey` as the server's store, a client holding a key of
-        // every suite (`&[NativeKey; 4]`), all built inside the window.
-        let ((ok, rejected), n) = allocations_in(|| {
-            let server = NativeKey::new(b"k2", &[2; 300], suite).unwrap();
-            let client = Suite::ALL.map(|s| NativeKey::new(b"k2", &[2; 300], s).unwrap());
-            let wrong = Suite::ALL.map(|s| NativeKey::new(b"k2", &[9; 32], s).unwrap());
-            (
-                native_exchange(&server, &client, true),
-                native_exchange(&server, &wrong, true),
-            )
-        });
-        assert!(ok, "{suite}: &NativeKey must authenticate");
-        assert!(!rejected, "{suite}: &NativeKey, wrong key must not");
-        assert_eq!(n, 0, "{suite}: &NativeKey: heap allocations");
-
-        // Arc handles built before the window, cloned inside it; the OS RNG.
-        let ring = Arc::new(ring);
-        let ([_, k2, _], wrong) = native_keys(suite);
-        let (k2, wrong) = (Arc::new(k2), Arc::new(wrong));
-        let ((ok, rejected), n) = allocations_in(|| {
-            (
-                native_exchange(Arc::clone(&ring), Arc::clone(&k2), false),
-                native_exchange(Arc::clone(&ring), Arc::clone(&wrong), false),
-            )
-        });
-        assert!(ok, "{suite}: Arc<Keyring> must authenticate");
-        assert!(!rejected, "{suite}: Arc<Keyring>, wrong key must not");
-        assert_eq!(n, 0, "{suite}: Arc<Keyring>: heap allocations");
-
-        // A rotation snapshot (`SharedKeyring::snapshot`, taken before the
-        // window) and a client's `Arc<Vec<NativeKey>>`.
-        let shared = SharedKeyring::new(Keyring::new(native_keys(suite).0).unwrap());
-        let snapshot = shared.snapshot();
-        let client = Arc::new(vec![NativeKey::new(b"k2", &[2; 300], suite).unwrap()]);
-        let (ok, n) =
-            allocations_in(|| native_exchange(Arc::clone(&snapshot), Arc::clone(&client), false));
-        assert!(ok, "{suite}: a snapshot must authenticate");
-        assert_eq!(n, 0, "{suite}: snapshot: heap allocations");
+    for fs in SETTINGS {
+        for suite in Suite::ALL {
+            native_allocations(suite, fs);
+        }
+        println!("native, forward secrecy {fs:?}: 0 heap allocations in every suite");
     }
+}
+
+/// Every handle of [`zero_heap_allocations_native`] for one suite and one
+/// pair of forward-secrecy settings.
+fn native_allocations(suite: Suite, fs: (ForwardSecrecy, ForwardSecrecy)) {
+    // A keyring allocates when built: before the window.
+    let ring = Keyring::new(native_keys(suite).0).unwrap();
+
+    // `&Keyring` server, `&NativeKey` client built inside the window.
+    let ((ok, rejected), n) = allocations_in(|| {
+        let ([_, k2, _], wrong) = native_keys(suite);
+        (
+            native_exchange(&ring, &k2, true, fs),
+            native_exchange(&ring, &wrong, true, fs),
+        )
+    });
+    assert!(ok, "{suite} {fs:?}: &Keyring must authenticate");
+    assert!(!rejected, "{suite} {fs:?}: &Keyring, wrong key must not");
+    assert_eq!(n, 0, "{suite} {fs:?}: &Keyring: heap allocations");
+
+    // One `&NativeKey` as the server's store, a client holding a key of
+    // every suite (`&[NativeKey; 4]`), all built inside the window.
+    let ((ok, rejected), n) = allocations_in(|| {
+        let server = NativeKey::new(b"k2", &[2; 300], suite).unwrap();
+        let client = Suite::ALL.map(|s| NativeKey::new(b"k2", &[2; 300], s).unwrap());
+        let wrong = Suite::ALL.map(|s| NativeKey::new(b"k2", &[9; 32], s).unwrap());
+        (
+            native_exchange(&server, &client, true, fs),
+            native_exchange(&server, &wrong, true, fs),
+        )
+    });
+    assert!(ok, "{suite} {fs:?}: &NativeKey must authenticate");
+    assert!(!rejected, "{suite} {fs:?}: &NativeKey, wrong key must not");
+    assert_eq!(n, 0, "{suite} {fs:?}: &NativeKey: heap allocations");
+
+    // Arc handles built before the window, cloned inside it; the OS RNG.
+    let ring = Arc::new(ring);
+    let ([_, k2, _], wrong) = native_keys(suite);
+    let (k2, wrong) = (Arc::new(k2), Arc::new(wrong));
+    let ((ok, rejected), n) = allocations_in(|| {
+        (
+            native_exchange(Arc::clone(&ring), Arc::clone(&k2), false, fs),
+            native_exchange(Arc::clone(&ring), Arc::clone(&wrong), false, fs),
+        )
+    });
+    assert!(ok, "{suite} {fs:?}: Arc<Keyring> must authenticate");
+    assert!(
+        !rejected,
+        "{suite} {fs:?}: Arc<Keyring>, wrong key must not"
+    );
+    assert_eq!(n, 0, "{suite} {fs:?}: Arc<Keyring>: heap allocations");
+
+    // A rotation snapshot (`SharedKeyring::snapshot`, taken before the
+    // window) and a client's `Arc<Vec<NativeKey>>`.
+    let shared = SharedKeyring::new(Keyring::new(native_keys(suite).0).unwrap());
+    let snapshot = shared.snapshot();
+    let client = Arc::new(vec![NativeKey::new(b"k2", &[2; 300], suite).unwrap()]);
+    let (ok, n) =
+        allocations_in(|| native_exchange(Arc::clone(&snapshot), Arc::clone(&client), false, fs));
+    assert!(ok, "{suite} {fs:?}: a snapshot must authenticate");
+    assert_eq!(n, 0, "{suite} {fs:?}: snapshot: heap allocations");
 }
 
 #[test]
