@@ -9,9 +9,11 @@
 //!   however the reads and writes are split; a pair where one side requires
 //!   the mode and the other has it off ends with the client refusing the
 //!   hello (`ForwardSecrecyRequired`) and sending nothing;
-//! - tamper rejection: one flipped bit anywhere in any message never lets
-//!   both sides finish, and the side that receives it fails (or, for a
-//!   byte that sets a message's length, waits for bytes that never come).
+//! - tamper rejection: one flipped bit anywhere in any message (a random
+//!   one, and each bit of the hello's mode byte, which strips, adds or
+//!   changes the mode) never lets both sides finish, and the side that
+//!   receives it fails (or, for a byte that sets a message's length, waits
+//!   for bytes that never come).
 
 mod prop_support;
 
@@ -147,7 +149,8 @@ proptest! {
     }
 
     /// All nine pairs of settings, every suite: one flipped bit, delivered
-    /// in random chunks.
+    /// in random chunks; besides the random one, each bit of the hello's
+    /// mode byte in turn (stripping or adding the mode in flight).
     #[test]
     fn tamper_rejected_every_setting(input in native_input(), seed in flip_seed(), chunking in chunking()) {
         for (server_fs, client_fs) in fs_pairs() {
@@ -155,36 +158,38 @@ proptest! {
             for suite in Suite::ALL {
                 let s = input.setup(suite);
                 let honest = honest_native(&s.ring, &s.client, &input)?;
-                let flip = seed.resolve(&honest.messages);
-                let what = format!("{suite:?} server {server_fs:?} client {client_fs:?} {flip:?}");
-                let plan = Plan { flip: Some(flip), ..Plan::default() };
-                let t = run_native(&s.ring, &s.client, &input, &chunking, &plan)?;
-                prop_assert!(
-                    !(t.server.end.is_done() && t.client.end.is_done()),
-                    "{}: both sides are Done",
-                    what
-                );
-                prop_assert!(
-                    t.server.session.is_none() || t.client.session.is_none(),
-                    "{}: both sides have a session",
-                    what
-                );
-                let receiver = if honest.messages[flip.msg].from_server {
-                    &t.client
-                } else {
-                    &t.server
-                };
-                let stalled = receiver.end == End::Waiting
-                    && receiver.leftover.is_empty()
-                    && length_field(&honest.messages, flip);
-                prop_assert!(
-                    matches!(receiver.end, End::Failed(_)) || stalled,
-                    "{}: the receiving side ended {:?} (server {:?}, client {:?})",
-                    what,
-                    receiver.end,
-                    t.server.end,
-                    t.client.end
-                );
+                let mode_flips = (0..8).map(|bit| Flip { msg: 0, byte: 6, bit });
+                for flip in std::iter::once(seed.resolve(&honest.messages)).chain(mode_flips) {
+                    let what = format!("{suite:?} server {server_fs:?} client {client_fs:?} {flip:?}");
+                    let plan = Plan { flip: Some(flip), ..Plan::default() };
+                    let t = run_native(&s.ring, &s.client, &input, &chunking, &plan)?;
+                    prop_assert!(
+                        !(t.server.end.is_done() && t.client.end.is_done()),
+                        "{}: both sides are Done",
+                        what
+                    );
+                    prop_assert!(
+                        t.server.session.is_none() || t.client.session.is_none(),
+                        "{}: both sides have a session",
+                        what
+                    );
+                    let receiver = if honest.messages[flip.msg].from_server {
+                        &t.client
+                    } else {
+                        &t.server
+                    };
+                    let stalled = receiver.end == End::Waiting
+                        && receiver.leftover.is_empty()
+                        && length_field(&honest.messages, flip);
+                    prop_assert!(
+                        matches!(receiver.end, End::Failed(_)) || stalled,
+                        "{}: the receiving side ended {:?} (server {:?}, client {:?})",
+                        what,
+                        receiver.end,
+                        t.server.end,
+                        t.client.end
+                    );
+                }
             }
         }
     }
