@@ -6,7 +6,10 @@
 //! and native the client the server) and hand the application bytes over
 //! untouched. Then the same exchange with one handshake byte changed in
 //! flight must not let both sides succeed (for the recipe, whose client
-//! learns nothing, the server must fail).
+//! learns nothing, the server must fail). Native forward-secrecy settings
+//! that cannot meet (one side requires the mode, the other has it off)
+//! must instead fail with `ForwardSecrecyRequired` at the client, which
+//! then sends nothing.
 
 use std::fmt;
 
@@ -38,8 +41,8 @@ use crate::reference::MP_DIGESTS;
 /// `NativeKey` per allowed suite, same id and secret), `(c[2] & 15) % 3` =
 /// decoy keys on the `Keyring`, `(c[2] >> 4 & 3) % 3` and `(c[2] >> 6) % 3`
 /// = the server's and the client's forward-secrecy settings (off, offered,
-/// required; a client that could not meet the server's setting offers the
-/// mode instead), `c[3]` = the client key's place among the decoys. A native
+/// required; all nine pairs, the two that cannot meet included),
+/// `c[3]` = the client key's place among the decoys. A native
 /// side's 64 random bytes are the first 32 of its random (the nonce), then
 /// its last 32 (the ephemeral secret). The
 /// `s2c` plan's writes are the server's write sizes and its chunks the
@@ -481,11 +484,16 @@ fn run_native(input: &PairInput) {
     }
     let decoys = usize::from((input.c[2] & 0x0f) % 3);
     let server_fs = crate::native::setting(input.c[2] >> 4 & 3);
-    let mut client_fs = crate::native::setting(input.c[2] >> 6);
-    if crate::native::client_share_for(client_fs, crate::native::mode(server_fs)).is_none() {
-        client_fs = ForwardSecrecy::Offered;
-    }
+    let client_fs = crate::native::setting(input.c[2] >> 6);
+    // PROTOCOL.md "Forward secrecy": whether the client sends a share, or
+    // (one side requires the mode, the other has it off) refuses.
+    let share = crate::native::client_share_for(client_fs, crate::native::mode(server_fs));
     let fs = server_fs != ForwardSecrecy::Off && client_fs != ForwardSecrecy::Off;
+    assert_eq!(
+        share.unwrap_or(fs),
+        fs,
+        "the table: a share exactly when both use the mode"
+    );
     let place = usize::from(input.c[3]) % (decoys + 1);
     let mut secret = input.key.clone();
     if secret.len() < 16 {
@@ -532,7 +540,12 @@ fn run_native(input: &PairInput) {
             ClientHandshake::with_pinned_random(&client_keys, cconfig, &crandom),
         )
     };
-    let (honest, tampered) = run_both(input, (MAX_SERVER_FINISH_LEN, MAX_CLIENT_PROOF_LEN), make);
+    let caps = (MAX_SERVER_FINISH_LEN, MAX_CLIENT_PROOF_LEN);
+    if share.is_none() {
+        run_incompatible(input, caps, make, (server_fs, client_fs));
+        return;
+    }
+    let (honest, tampered) = run_both(input, caps, make);
     let (so, co) = (
         honest.server.outcome().unwrap(),
         honest.client.outcome().unwrap(),
@@ -564,5 +577,58 @@ fn run_native(input: &PairInput) {
     assert!(
         !both_done(&tampered),
         "both sides succeeded over a changed byte"
+    );
+}
+
+/// One side requires the mode and the other has it off: the client refuses
+/// at the hello's mode byte (`ForwardSecrecyRequired`, 7 bytes consumed)
+/// and sends nothing, so the server waits for a proof; nobody may send
+/// application data, and nobody has a session. With one byte of the hello
+/// changed, the two still never both succeed.
+fn run_incompatible<S: Handshake, C: Handshake>(
+    input: &PairInput,
+    caps: (usize, usize),
+    make: impl Fn() -> (S, C),
+    settings: (ForwardSecrecy, ForwardSecrecy),
+) {
+    let (s, c) = make();
+    let x = exchange(s, c, input, caps, None);
+    if std::env::var_os("HH_FUZZ_DEBUG").is_some() {
+        eprintln!("cannot meet: {x:?}");
+    }
+    assert_eq!(
+        x.client,
+        Snap::Failed(Error::ForwardSecrecyRequired),
+        "{settings:?}: the client did not refuse"
+    );
+    assert_eq!(
+        x.client_consumed, 7,
+        "{settings:?}: refused at another byte"
+    );
+    assert_eq!(x.server, Snap::NeedInput, "{settings:?}: the server");
+    assert_eq!(
+        (x.server_written, x.client_written, x.handshake_bytes),
+        (SERVER_HELLO_LEN, 0, SERVER_HELLO_LEN),
+        "{settings:?}: only the hello may travel"
+    );
+    assert_eq!(
+        (x.server_app_at, x.client_app_at),
+        (None, None),
+        "{settings:?}: application data"
+    );
+    assert!(x.server_session.is_none() && x.client_session.is_none());
+    assert!(
+        x.server_left.is_empty(),
+        "{settings:?}: bytes reached the server"
+    );
+    let at = usize::from(input.tamper_index) % x.handshake_bytes;
+    let (s, c) = make();
+    let tampered = exchange(s, c, input, caps, Some((at, input.mask())));
+    if std::env::var_os("HH_FUZZ_DEBUG").is_some() {
+        eprintln!("tampered byte {at} ^ {:#04x}: {tampered:?}", input.mask());
+    }
+    assert!(
+        !both_done(&tampered),
+        "{settings:?}: both sides succeeded over a changed byte"
     );
 }
