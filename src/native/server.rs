@@ -32,7 +32,13 @@ const REJECTIONS: [Error; 3] = [Error::BadTag, Error::ReflectedNonce, Error::Unk
 /// so the two share their room). Boxing would allocate: fixed size by design.
 #[allow(clippy::large_enum_variant)]
 enum State {
-    Reading(Fill<MAX_CLIENT_PROOF_LEN>),
+    /// `ClientProof` as it arrives, and the ephemeral secret, used only for
+    /// a proof with a share and only once it verified (zeroized when the
+    /// state moves on, whatever the verdict).
+    Reading {
+        proof: Fill<MAX_CLIENT_PROOF_LEN>,
+        ephemeral: Ephemeral,
+    },
     /// The proof verified: its key id, a copy of its key's PRK (so that
     /// the session does not depend on the lookup answering again), and in
     /// the forward-secrecy mode the X25519 shared secret.
@@ -49,8 +55,6 @@ pub(crate) struct Server {
     /// The mode byte `ServerHello` announced.
     mode: u8,
     nonce: [u8; NONCE_LEN],
-    /// Used only for a proof with a share, and only once it verified.
-    ephemeral: Ephemeral,
     /// Fed `T1` as it arrives, then `client_tag` and `ServerFinish`.
     transcript: Hasher,
     state: State,
@@ -158,9 +162,11 @@ impl Server {
             suite,
             mode,
             nonce,
-            ephemeral,
             transcript,
-            state: State::Reading(Fill::new()),
+            state: State::Reading {
+                proof: Fill::new(),
+                ephemeral,
+            },
         }
     }
 
@@ -185,7 +191,10 @@ impl Server {
         self.transcript.update(head);
         let th1 = self.transcript.snapshot();
         let reflected = client_nonce.ct_eq(&self.nonce[..]);
-        let (suite, ephemeral, transcript) = (self.suite, &self.ephemeral, &mut self.transcript);
+        let State::Reading { ephemeral, .. } = &self.state else {
+            return;
+        };
+        let (suite, transcript) = (self.suite, &mut self.transcript);
         // A lookup that never calls back rejects, as an unknown id.
         let mut checked = Err(Error::UnknownKeyId);
         let mut called = false;
@@ -204,8 +213,8 @@ impl Server {
                 );
             }
         });
-        // The ephemeral secret has done its work (or never will).
-        self.ephemeral.wipe();
+        // Either way the state moves on, and the ephemeral secret, which has
+        // done its work (or never will), is zeroized with it.
         match checked {
             Err(e) => self.reject(core, e),
             Ok(accept) => {
@@ -238,7 +247,7 @@ impl Protocol for Server {
 
     fn receive(&mut self, keys: &dyn KeyLookup, core: &mut Core, input: &[u8]) -> usize {
         let suite = self.suite;
-        let State::Reading(proof) = &mut self.state else {
+        let State::Reading { proof, .. } = &mut self.state else {
             return 0;
         };
         // The type byte and the key id length, one byte at a time, each
@@ -277,7 +286,7 @@ impl Protocol for Server {
         let key_id = match &self.state {
             State::Accepted { key_id, .. } => *key_id,
             // Done only after a proof was accepted.
-            State::Reading(_) | State::Rejected => KeyId::placeholder(),
+            State::Reading { .. } | State::Rejected => KeyId::placeholder(),
         };
         Outcome {
             peer_authenticated: true,
