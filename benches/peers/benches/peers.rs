@@ -43,7 +43,7 @@
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use criterion::Criterion;
 use hmac_handshake::native::{self, ForwardSecrecy, NativeKey, Suite};
@@ -633,6 +633,179 @@ fn summary(since: SystemTime) {
     }
 }
 
+// ---------------------------------------------------------------- paired
+
+/// One case of a paired comparison: a name and one call of the work.
+struct Case<'a> {
+    name: &'a str,
+    run: &'a mut dyn FnMut(),
+}
+
+/// Times `a` and `b` alternately, in batches of ~2 ms each, `rounds`
+/// times, in ABBA order (so a drift in the machine's speed, e.g. another
+/// process starting, hits both alike); returns the per-round ratios a/b and
+/// the per-call times of each, in ns.
+fn paired(a: &mut Case<'_>, b: &mut Case<'_>, rounds: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    fn calibrate(f: &mut dyn FnMut()) -> usize {
+        let start = Instant::now();
+        let mut n = 0usize;
+        while start.elapsed() < Duration::from_millis(20) {
+            f();
+            n += 1;
+        }
+        // Calls per 2 ms batch.
+        (n / 10).max(1)
+    }
+    fn batch(f: &mut dyn FnMut(), n: usize) -> f64 {
+        let start = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        start.elapsed().as_nanos() as f64 / n as f64
+    }
+    let (na, nb) = (calibrate(a.run), calibrate(b.run));
+    let (mut ratios, mut ta, mut tb) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let (x, y) = if round % 2 == 0 {
+            let x = batch(a.run, na);
+            (x, batch(b.run, nb))
+        } else {
+            let y = batch(b.run, nb);
+            (batch(a.run, na), y)
+        };
+        ratios.push(x / y);
+        ta.push(x);
+        tb.push(y);
+    }
+    (ratios, ta, tb)
+}
+
+/// The `q` quantile (0 to 1) of `v`, by nearest rank.
+fn quantile(v: &[f64], q: f64) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s[((s.len() - 1) as f64 * q).round() as usize]
+}
+
+/// Paired ratios: the same comparisons as the summary's, measured so
+/// that the load of a shared machine cancels out of each ratio.
+fn paired_ratios() {
+    let key = NativeKey::new(b"k1", &PSK, Suite::HmacSha256).expect("key");
+    let (off, on) = (
+        config(ForwardSecrecy::Off),
+        config(ForwardSecrecy::Required),
+    );
+    let params: snow::params::NoiseParams = NOISE.parse().expect("noise params");
+    let (p256, ed25519) = (
+        tls_setup(&rcgen::PKCS_ECDSA_P256_SHA256),
+        tls_setup(&rcgen::PKCS_ED25519),
+    );
+    let secret = x25519_dalek::StaticSecret::from([0x77; 32]);
+    let peer = x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from([0x88; 32]));
+
+    let mut fs_osrng = || {
+        black_box(native_osrng(&key, black_box(on)));
+    };
+    let mut fs_pinned = || {
+        black_box(native_pinned(&key, black_box(on)));
+    };
+    let mut plain_osrng = || {
+        black_box(native_osrng(&key, black_box(off)));
+    };
+    let mut noise_nn = || {
+        black_box(noise(&params, black_box(&PSK)));
+    };
+    let mut tls_p256 = || {
+        black_box(tls(black_box(&p256)));
+    };
+    let mut tls_ed = || {
+        black_box(tls(black_box(&ed25519)));
+    };
+    let mut floor = || {
+        for _ in 0..2 {
+            black_box(x25519_dalek::PublicKey::from(black_box(&secret)));
+            black_box(black_box(&secret).diffie_hellman(black_box(&peer)));
+        }
+    };
+    // Pairs, by index into `cases`.
+    let pairs: [(usize, usize, &str, Option<f64>); 8] = [
+        (0, 3, "native+FS / snow (OS random, like snow)", Some(0.4)),
+        (1, 3, "native+FS / snow (pinned random)", Some(0.4)),
+        (2, 3, "native / snow (OS random)", None),
+        (2, 4, "native / rustls P-256 (OS random)", None),
+        (2, 5, "native / rustls Ed25519 (OS random)", None),
+        (0, 4, "native+FS / rustls P-256 (OS random)", None),
+        (
+            0,
+            6,
+            "native+FS / its X25519 floor (2 base + 2 variable-base)",
+            None,
+        ),
+        (3, 6, "snow / the same X25519 floor", None),
+    ];
+    let mut cases: [Case<'_>; 7] = [
+        Case {
+            name: "native_hmac-sha256_fs-on_osrng",
+            run: &mut fs_osrng,
+        },
+        Case {
+            name: "native_hmac-sha256_fs-on",
+            run: &mut fs_pinned,
+        },
+        Case {
+            name: "native_hmac-sha256_fs-off_osrng",
+            run: &mut plain_osrng,
+        },
+        Case {
+            name: "snow_nnpsk0",
+            run: &mut noise_nn,
+        },
+        Case {
+            name: "rustls_tls13_p256",
+            run: &mut tls_p256,
+        },
+        Case {
+            name: "rustls_tls13_ed25519",
+            run: &mut tls_ed,
+        },
+        Case {
+            name: "x25519_floor_2base_2var",
+            run: &mut floor,
+        },
+    ];
+    const ROUNDS: usize = 400;
+    println!(
+        "\n## Paired ratios (A and B alternated in ~2 ms batches, ABBA, {ROUNDS} rounds; \
+         median and interquartile range of the per-round ratios, and each side's median per call)\n"
+    );
+    println!("| ratio | median | IQR | A median (us) | B median (us) | goal |");
+    println!("|---|---:|---:|---:|---:|---|");
+    for (ia, ib, label, goal) in pairs {
+        let (lo, hi) = (ia.min(ib), ia.max(ib));
+        let (left, right) = cases.split_at_mut(hi);
+        let (a, b) = if ia < ib {
+            (&mut left[lo], &mut right[0])
+        } else {
+            (&mut right[0], &mut left[lo])
+        };
+        let (names_a, names_b) = (a.name, b.name);
+        let (r, ta, tb) = paired(a, b, ROUNDS);
+        let m = quantile(&r, 0.5);
+        let verdict = match goal {
+            Some(g) if m <= g => format!("<= {g}: met"),
+            Some(g) => format!("<= {g}: NOT met ({:.2}x the goal)", m / g),
+            None => String::new(),
+        };
+        println!(
+            "| {label} ({names_a} / {names_b}) | {m:.3} | {:.3} - {:.3} | {} | {} | {verdict} |",
+            quantile(&r, 0.25),
+            quantile(&r, 0.75),
+            us(quantile(&ta, 0.5)),
+            us(quantile(&tb, 0.5)),
+        );
+    }
+}
+
 fn main() {
     let since = SystemTime::now();
     let mut c = Criterion::default()
@@ -641,4 +814,12 @@ fn main() {
     bench(&mut c);
     c.final_summary();
     summary(since);
+    // Only when measuring (`cargo bench`), not for `--test` or `--list`;
+    // PEERS_PAIRED=0 skips it.
+    let args: Vec<String> = std::env::args().collect();
+    let measuring =
+        args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test" || a == "--list");
+    if measuring && std::env::var("PEERS_PAIRED").as_deref() != Ok("0") {
+        paired_ratios();
+    }
 }
