@@ -727,8 +727,25 @@ fn paired_ratios() {
             black_box(black_box(&secret).diffie_hellman(black_box(&peer)));
         }
     };
+    let suite = Suite::HmacSha256;
+    let (proof_off, proof_on) = (wrong_proof(suite, off), wrong_proof(suite, on));
+    let mut reject_off = || {
+        black_box(reject(
+            ServerHandshake::with_pinned_random(&key, black_box(off), &[0x5a; 64]),
+            black_box(&proof_off),
+        ));
+    };
+    let mut reject_on = || {
+        black_box(reject(
+            ServerHandshake::with_pinned_random(&key, black_box(on), &[0x5a; 64]),
+            black_box(&proof_on),
+        ));
+    };
+    let mut base = || {
+        black_box(x25519_dalek::PublicKey::from(black_box(&secret)));
+    };
     // Pairs, by index into `cases`.
-    let pairs: [(usize, usize, &str, Option<f64>); 8] = [
+    let pairs: [(usize, usize, &str, Option<f64>); 10] = [
         (0, 3, "native+FS / snow (OS random, like snow)", Some(0.4)),
         (1, 3, "native+FS / snow (pinned random)", Some(0.4)),
         (2, 3, "native / snow (OS random)", None),
@@ -742,8 +759,15 @@ fn paired_ratios() {
             None,
         ),
         (3, 6, "snow / the same X25519 floor", None),
+        (8, 7, "reject, mode on / mode off", None),
+        (
+            8,
+            9,
+            "reject, mode on / one X25519 base mult (the cheapest X25519 op)",
+            None,
+        ),
     ];
-    let mut cases: [Case<'_>; 7] = [
+    let mut cases: [Case<'_>; 10] = [
         Case {
             name: "native_hmac-sha256_fs-on_osrng",
             run: &mut fs_osrng,
@@ -772,13 +796,25 @@ fn paired_ratios() {
             name: "x25519_floor_2base_2var",
             run: &mut floor,
         },
+        Case {
+            name: "reject_fs-off",
+            run: &mut reject_off,
+        },
+        Case {
+            name: "reject_fs-on",
+            run: &mut reject_on,
+        },
+        Case {
+            name: "x25519_base_mult",
+            run: &mut base,
+        },
     ];
     const ROUNDS: usize = 400;
     println!(
         "\n## Paired ratios (A and B alternated in ~2 ms batches, ABBA, {ROUNDS} rounds; \
          median and interquartile range of the per-round ratios, and each side's median per call)\n"
     );
-    println!("| ratio | median | IQR | A median (us) | B median (us) | goal |");
+    println!("| ratio | median | IQR | A median (p10) us | B median (p10) us | goal |");
     println!("|---|---:|---:|---:|---:|---|");
     for (ia, ib, label, goal) in pairs {
         let (lo, hi) = (ia.min(ib), ia.max(ib));
@@ -797,17 +833,28 @@ fn paired_ratios() {
             None => String::new(),
         };
         println!(
-            "| {label} ({names_a} / {names_b}) | {m:.3} | {:.3} - {:.3} | {} | {} | {verdict} |",
+            "| {label} ({names_a} / {names_b}) | {m:.3} | {:.3} - {:.3} | {} ({}) | {} ({}) | {verdict} |",
             quantile(&r, 0.25),
             quantile(&r, 0.75),
             us(quantile(&ta, 0.5)),
+            us(quantile(&ta, 0.1)),
             us(quantile(&tb, 0.5)),
+            us(quantile(&tb, 0.1)),
         );
     }
 }
 
+/// `/proc/loadavg`'s 1, 5 and 15 minute figures (Linux), for the record:
+/// the ratios are only as good as the machine was quiet.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "n/a".to_string())
+}
+
 fn main() {
     let since = SystemTime::now();
+    let load_before = loadavg();
     let mut c = Criterion::default()
         .output_directory(&criterion_dir())
         .configure_from_args();
@@ -822,4 +869,8 @@ fn main() {
     if measuring && std::env::var("PEERS_PAIRED").as_deref() != Ok("0") {
         paired_ratios();
     }
+    println!(
+        "\nload average (1 5 15 min) before the run: {load_before}; after: {}",
+        loadavg()
+    );
 }
