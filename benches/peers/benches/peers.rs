@@ -578,7 +578,9 @@ fn summary(since: SystemTime) {
     if let (Some(base), Some(var)) = (get("x25519_base_mult"), get("x25519_scalar_mult")) {
         let floor = 2.0 * base.point + 2.0 * var.point;
         println!(
-            "\nX25519 floor (2 base + 2 variable-base mults, as native+FS and snow NNpsk0 each do): {} us",
+            "\nX25519 floor (2 base + 2 variable-base mults, as native+FS and snow NNpsk0 each do): {} us \
+             (criterion medians, measured one after another: a load that changes during the run moves \
+             these shares; the paired section below measures them side by side)",
             us(floor)
         );
         for id in [
@@ -816,6 +818,7 @@ fn paired_ratios() {
     );
     println!("| ratio | median | IQR | A median (p10) us | B median (p10) us | goal |");
     println!("|---|---:|---:|---:|---:|---|");
+    let mut medians = Vec::new();
     for (ia, ib, label, goal) in pairs {
         let (lo, hi) = (ia.min(ib), ia.max(ib));
         let (left, right) = cases.split_at_mut(hi);
@@ -841,7 +844,17 @@ fn paired_ratios() {
             us(quantile(&tb, 0.5)),
             us(quantile(&tb, 0.1)),
         );
+        medians.push(m);
     }
+    // Pairs 6 and 7: native+FS / floor and snow / floor.
+    let (fs_floor, snow_floor) = (medians[6], medians[7]);
+    println!(
+        "\nX25519's share (paired): {:.0}% of native+FS, {:.0}% of snow NNpsk0; \
+         a native+FS costing nothing beyond its 4 mults would be {:.3}x snow",
+        100.0 / fs_floor,
+        100.0 / snow_floor,
+        1.0 / snow_floor
+    );
 }
 
 /// `/proc/loadavg`'s 1, 5 and 15 minute figures (Linux), for the record:
