@@ -35,8 +35,8 @@ const SERVER_REFUSES: &str = "the client's proof carries no forward-secrecy shar
 
 /// What `serve --forward-secrecy` says of a client that hangs up during
 /// the handshake.
-const CLOSED_UNDER_THE_MODE: &str = " (this server requires forward secrecy, --forward-secrecy: \
-    a client that does not use it hangs up right after the server's hello)";
+const CLOSED_UNDER_THE_MODE: &str = " (if it hung up right after the server's hello, it may \
+    be a client without forward secrecy, which this server requires: connect --forward-secrecy)";
 
 /// `serve --profile native` with `extra`, keyed with [`KEY`].
 fn serve(extra: &[&str]) -> Server {

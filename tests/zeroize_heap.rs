@@ -356,3 +356,36 @@ fn machines_dropped_in_place_free_no_key() {
     }
     assert_eq!(found, 0);
 }
+
+/// A client that fails keeps no copy of its ephemeral secret: at the hello
+/// (a server without the mode), and after the server rejected its proof.
+#[test]
+fn a_failed_client_holds_no_ephemeral_secret() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let key = NativeKey::new(b"k1", &[0x42; 32], Suite::HmacSha256).unwrap();
+    let required = native::Config::new(b"ctx").with_forward_secrecy(ForwardSecrecy::Required);
+    let random: [u8; 64] = core::array::from_fn(|i| (i as u8).wrapping_mul(73) ^ 0x5a);
+    let secret = &random[32..];
+    let copies = |image: &[u8]| image.windows(32).filter(|w| *w == secret).count();
+    for (server_config, expected) in [
+        (
+            native::Config::new(b"ctx"),
+            hmac_handshake::Error::ForwardSecrecyRequired,
+        ),
+        (
+            native::Config::new(b"another context").with_forward_secrecy(ForwardSecrecy::Required),
+            hmac_handshake::Error::PeerRejected,
+        ),
+    ] {
+        let mut server = ServerHandshake::with_pinned_random(&key, server_config, &[1; 64]);
+        let mut client = Box::new(ClientHandshake::with_pinned_random(&key, required, &random));
+        assert_eq!(
+            copies(&image(&*client)),
+            1,
+            "the secret is where it is looked for"
+        );
+        pump(&mut server, &mut *client);
+        assert_eq!(client.status(), Status::Failed(expected));
+        assert_eq!(copies(&image(&*client)), 0, "after {expected:?}");
+    }
+}

@@ -36,7 +36,10 @@ pub(crate) const MODE_REQUIRED: u8 = 0x02;
 /// A side that requires the mode and meets a peer that does not use it fails
 /// with [`Error::ForwardSecrecyRequired`]. The mode byte is in the
 /// transcript, so an attacker who strips or adds it in flight fails the
-/// handshake ([`Error::BadTag`] or [`Error::PeerRejected`]).
+/// handshake: with [`Error::BadTag`] / [`Error::PeerRejected`] for a
+/// changed transcript, [`Error::ForwardSecrecyRequired`] or
+/// [`Error::UnexpectedMessage`] for a proof of the other type
+/// (PROTOCOL.md, "Forward secrecy").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum ForwardSecrecy {
     /// No ephemeral keys: the PSK-only handshake.

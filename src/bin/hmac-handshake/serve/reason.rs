@@ -21,10 +21,10 @@ const NO_FORWARD_SECRECY: &str = "the client's proof carries no forward-secrecy 
 /// What a server with `--forward-secrecy` adds when a client hangs up
 /// during the handshake: a client without the mode hangs up right after
 /// `ServerHello`, without a word.
-const CLOSED_MAYBE_NO_FORWARD_SECRECY: &str = " (this server requires forward secrecy, \
-                                                   --forward-secrecy: a client that does not \
-                                                   use it hangs up right after the server's \
-                                                   hello)";
+const CLOSED_MAYBE_NO_FORWARD_SECRECY: &str = " (if it hung up right after the server's \
+                                                   hello, it may be a client without forward \
+                                                   secrecy, which this server requires: \
+                                                   connect --forward-secrecy)";
 
 /// Why the handshake with a client failed, as the server sees it;
 /// `forward_secrecy`: the server requires the mode (`--forward-secrecy`).
