@@ -109,19 +109,24 @@ fn the_mode_runs_over_every_suite_with_its_wire_shapes() {
     }
 }
 
+/// Three rounds of server and client output, each handed to the other.
+fn exchange(server: &mut impl Handshake, client: &mut impl Handshake) {
+    let mut buf = [0u8; 256];
+    for _ in 0..3 {
+        let n = server.write_output(&mut buf);
+        client.receive(&buf[..n]);
+        let n = client.write_output(&mut buf);
+        server.receive(&buf[..n]);
+    }
+}
+
 #[test]
 fn the_ephemeral_secrets_go_into_the_session_keys() {
     let k = key(Suite::HmacSha256);
     let session = |server_e: u8, client_e: u8| {
         let mut s = ServerHandshake::with_pinned_random(&k, config(Required), &random(1, server_e));
         let mut c = ClientHandshake::with_pinned_random(&k, config(Required), &random(2, client_e));
-        let mut buf = [0u8; 256];
-        for _ in 0..3 {
-            let n = s.write_output(&mut buf);
-            c.receive(&buf[..n]);
-            let n = c.write_output(&mut buf);
-            s.receive(&buf[..n]);
-        }
+        exchange(&mut s, &mut c);
         let mut out = [0u8; 32];
         end(c).unwrap().export(b"l", b"", &mut out).unwrap();
         out
@@ -439,13 +444,7 @@ fn lookup_hold(setting: ForwardSecrecy) -> std::time::Duration {
             let mut s = ServerHandshake::with_pinned_random(&store, config(setting), &random(i, 1));
             let mut c =
                 ClientHandshake::with_pinned_random(&client_key, config(setting), &random(!i, 2));
-            let mut buf = [0u8; 256];
-            for _ in 0..3 {
-                let n = s.write_output(&mut buf);
-                c.receive(&buf[..n]);
-                let n = c.write_output(&mut buf);
-                s.receive(&buf[..n]);
-            }
+            exchange(&mut s, &mut c);
             assert!(matches!(s.status(), Status::Done(_)));
             store.held.get()
         })

@@ -72,7 +72,10 @@ struct Accept {
     prk: Prk,
 }
 
-#[allow(clippy::large_enum_variant, reason = "short-lived, on the stack; boxing would allocate")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "short-lived, on the stack; boxing would allocate"
+)]
 enum Finish {
     Tagged(Tag),
     AfterX25519(MacState),
