@@ -44,8 +44,19 @@ pub(crate) const fn span(sizes: &[usize]) -> usize {
 }
 
 /// How many bytes of the stack [`scrub_stack`] overwrites: more than the
-/// deepest key schedule uses (measured by `tests/zeroize_on_drop.rs`).
+/// deepest key schedule uses, debug builds included (`tests/zeroize_stack.rs`
+/// fails in debug at 16 KiB).
+#[cfg(feature = "std")]
 const SCRUB_LEN: usize = 32 * 1024;
+
+/// Without `std` (a microcontroller, whose whole stack may be a few tens
+/// of KiB), the scrub is 8 KiB: enough for an optimized key schedule (the
+/// release run of `tests/zeroize_stack.rs` passes at 8 KiB; at 4 KiB it
+/// finds a SHA3-256 PRK), not for a debug build. `Key::new`,
+/// `NativeKey::new` and a forward-secrecy handshake then need 8 KiB of
+/// stack below their own frame.
+#[cfg(not(feature = "std"))]
+const SCRUB_LEN: usize = 8 * 1024;
 
 /// Overwrites the `SCRUB_LEN` bytes of stack below the caller's frame with
 /// zeros: where the callees it just returned from left their temporaries
@@ -53,7 +64,8 @@ const SCRUB_LEN: usize = 32 * 1024;
 /// and expand blocks, moved states). Best effort: safe Rust cannot name
 /// dead stack, so this writes a fresh zeroed array that covers it and
 /// keeps the writes with `black_box`. About 1.5 us a scrub; run when a key
-/// is built, never per handshake (`cargo bench --bench handshake --
+/// is built and after X25519 in the forward-secrecy mode, never in the
+/// PSK-only handshake (`cargo bench --bench handshake --
 /// key_schedule`, side by side with the commit before the scrubs: the
 /// SHA-256 `NativeKey` schedule, which scrubs twice, 1.42 -> 4.50 us; the
 /// six-digest `Key` schedule 4.53 -> 8.77 us).
