@@ -57,9 +57,7 @@ fn flag(on: bool) -> &'static [&'static str] {
     }
 }
 
-/// Checks a successful connect: the echo alone on stdout, and `authenticated
-/// key_id=default suite=SUITE handshake_hash=HEX forward_secrecy=yes|no`
-/// alone on stderr, HEX being `hash_len` bytes of lowercase hex. Returns HEX.
+/// [`support::cli::assert_authenticated`] for key id `default`.
 #[track_caller]
 fn assert_authenticated(
     r: &Run,
@@ -68,25 +66,7 @@ fn assert_authenticated(
     hash_len: usize,
     forward_secrecy: bool,
 ) -> String {
-    assert_eq!(r.code, Some(0), "{r:?}");
-    assert_eq!(r.stdout(), format!("{message}\n"), "{r:?}");
-    let prefix = format!("authenticated key_id=default suite={suite} handshake_hash=");
-    let suffix = format!(
-        " forward_secrecy={}\n",
-        if forward_secrecy { "yes" } else { "no" }
-    );
-    let hash = r
-        .stderr
-        .strip_prefix(&prefix)
-        .and_then(|rest| rest.strip_suffix(&suffix))
-        .unwrap_or_else(|| panic!("stderr {:?} is not {prefix}HEX{suffix:?}", r.stderr));
-    assert_eq!(hash.len(), 2 * hash_len, "{hash:?}");
-    assert!(
-        hash.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
-        "{hash:?}"
-    );
-    hash.to_string()
+    support::cli::assert_authenticated(r, message, "default", suite, hash_len, forward_secrecy)
 }
 
 /// `accepted 127.0.0.1:PORT digest=DIGEST key_id=default`: the line does

@@ -75,11 +75,9 @@ fn connect(server: &Server, message: &str, key: &str, extra: &[&str]) -> Run {
     support::cli::connect(server, "native", message, key, extra)
 }
 
-/// Checks a successful native connect: the echo alone on stdout, and
-/// `authenticated key_id=ID suite=SUITE handshake_hash=HEX
-/// forward_secrecy=no` alone on stderr (these servers run without
-/// `--forward-secrecy`; tests/cli_forward_secrecy.rs has the mode), with
-/// `hash_len` bytes of lowercase hex. Returns HEX.
+/// [`support::cli::assert_authenticated`] for these servers, which run
+/// without `--forward-secrecy` (tests/cli_forward_secrecy.rs has the mode).
+#[track_caller]
 fn assert_authenticated(
     r: &Run,
     message: &str,
@@ -87,26 +85,7 @@ fn assert_authenticated(
     suite: &str,
     hash_len: usize,
 ) -> String {
-    assert_eq!(r.code, Some(0), "{r:?}");
-    assert_eq!(r.stdout(), format!("{message}\n"), "{r:?}");
-    let prefix = format!("authenticated key_id={key_id} suite={suite} handshake_hash=");
-    let hash = r
-        .stderr
-        .strip_prefix(&prefix)
-        .and_then(|rest| rest.strip_suffix(" forward_secrecy=no\n"))
-        .unwrap_or_else(|| {
-            panic!(
-                "stderr {:?} is not {prefix}HEX forward_secrecy=no",
-                r.stderr
-            )
-        });
-    assert_eq!(hash.len(), 2 * hash_len, "{hash:?}");
-    assert!(
-        hash.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
-        "{hash:?}"
-    );
-    hash.to_string()
+    support::cli::assert_authenticated(r, message, key_id, suite, hash_len, false)
 }
 
 /// `accepted 127.0.0.1:PORT digest=DIGEST key_id=ID`, any client port.

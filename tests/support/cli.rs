@@ -201,6 +201,40 @@ pub fn tcp(server: &Server) -> TcpStream {
     stream
 }
 
+/// Checks a successful native `connect`: the echo `message` alone on
+/// stdout, and `authenticated key_id=ID suite=SUITE handshake_hash=HEX
+/// forward_secrecy=yes|no` alone on stderr, HEX being `hash_len` bytes of
+/// lowercase hex. Returns HEX.
+#[track_caller]
+pub fn assert_authenticated(
+    r: &Run,
+    message: &str,
+    key_id: &str,
+    suite: &str,
+    hash_len: usize,
+    forward_secrecy: bool,
+) -> String {
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(r.stdout(), format!("{message}\n"), "{r:?}");
+    let prefix = format!("authenticated key_id={key_id} suite={suite} handshake_hash=");
+    let suffix = format!(
+        " forward_secrecy={}\n",
+        if forward_secrecy { "yes" } else { "no" }
+    );
+    let hash = r
+        .stderr
+        .strip_prefix(&prefix)
+        .and_then(|rest| rest.strip_suffix(&suffix))
+        .unwrap_or_else(|| panic!("stderr {:?} is not {prefix}HEX{suffix:?}", r.stderr));
+    assert_eq!(hash.len(), 2 * hash_len, "{hash:?}");
+    assert!(
+        hash.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+        "{hash:?}"
+    );
+    hash.to_string()
+}
+
 /// `accepted 127.0.0.1:PORT TAIL`, any client port; returns TAIL.
 #[track_caller]
 pub fn accepted_tail(line: &str) -> &str {
