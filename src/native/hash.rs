@@ -173,8 +173,13 @@ impl Prk {
 
     /// The PRK state of `prk`, `L` bytes from [`extract_bytes`].
     pub(crate) fn from_bytes(suite: Suite, prk: &Hash) -> Prk {
-        // An Extract output is exactly `L` bytes, which `from_prk` takes.
-        Prk::from_prk(suite, prk.as_bytes()).unwrap_or_else(Prk::wiped)
+        // An Extract output is exactly `L` bytes, which `from_prk` takes. A
+        // wiped PRK in its place would derive keys from nothing, so this is
+        // no fallback (as `keyed` in `crate::mac` for HMAC keys).
+        match Prk::from_prk(suite, prk.as_bytes()) {
+            Some(state) => state,
+            None => unreachable!("an HKDF-Extract output is L bytes"),
+        }
     }
 
     /// Uses `prk` (at least `L` bytes: an HKDF-Extract or -Expand output)
