@@ -31,7 +31,7 @@ where
         if server.outcome().is_some() && client.outcome().is_some() {
             let (s, c) = (server.finish(), client.finish());
             return match (s, c) {
-                (Ok(s), Ok(c)) => s.session.is_some() == c.session.is_some(),
+                (Ok(s), Ok(c)) => s.session().is_some() == c.session().is_some(),
                 _ => false,
             };
         }

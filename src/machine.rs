@@ -4,7 +4,7 @@
 //! pending message has been sent ([`Protocol`]).
 
 use crate::buf::Outbox;
-use crate::native::{self, ClientKeys, KeyLookup, Session};
+use crate::native::{self, ClientKeys, KeyLookup, SessionSeed};
 use crate::status::{Finished, Outcome, Status};
 use crate::wipe::{span, wipe, Wipe};
 use crate::{multiprocessing, recipe, Error, Key};
@@ -109,8 +109,9 @@ pub(crate) trait Protocol {
     /// This side has verified a MAC made by the peer.
     fn peer_verified(&self) -> bool;
 
-    /// The session secrets, once done (native only).
-    fn session(&self, keys: &Self::Keys<'_>) -> Option<Session> {
+    /// What the session secrets are derived from when the application asks
+    /// for them, once done (native only).
+    fn session_seed(&self, keys: &Self::Keys<'_>) -> Option<SessionSeed> {
         let _ = keys;
         None
     }
@@ -297,10 +298,10 @@ impl<K> Machine<K> {
         match self.core.phase {
             Phase::Done => {
                 let consumed = self.core.consumed;
-                Ok(each_proto!(&self.proto, &self.keys, |m, k| Finished {
-                    outcome: m.outcome(consumed),
-                    session: m.session(k),
-                }))
+                Ok(each_proto!(&self.proto, &self.keys, |m, k| Finished::new(
+                    m.outcome(consumed),
+                    m.session_seed(k)
+                )))
             }
             Phase::Failed(e) => Err(e),
             Phase::Open | Phase::Closing(_) => Err(Error::NotFinished),

@@ -1,6 +1,8 @@
 //! What a handshake machine wants next, and what it concluded.
 
-use crate::native::{KeyId, Session, Suite};
+use core::fmt;
+
+use crate::native::{KeyId, Session, SessionSeed, Suite};
 use crate::{Digest, Error, Profile};
 
 /// What a [`ServerHandshake`](crate::ServerHandshake) or
@@ -117,13 +119,57 @@ pub struct Outcome {
 /// What a finished machine hands over ([`Handshake::finish`](crate::Handshake::finish)):
 /// the machine itself is gone, so nothing of its nonces or key handle stays
 /// behind in a slab slot or a task.
-#[derive(Debug)]
+///
+/// For the native profile it also holds what the session secrets are
+/// derived from (the key's PRK, the X25519 secret in the forward-secrecy
+/// mode, the transcript), zeroized on drop: the secrets themselves are
+/// derived only when [`session`](Self::session) is called, so an
+/// application that only needs the peer authenticated never pays for them.
 #[non_exhaustive]
 pub struct Finished {
     /// What the handshake concluded.
     pub outcome: Outcome,
+    seed: Option<SessionSeed>,
+}
+
+impl Finished {
+    pub(crate) fn new(outcome: Outcome, seed: Option<SessionSeed>) -> Finished {
+        Finished { outcome, seed }
+    }
+
+    /// The outcome and the seed, for the adapters' streams.
+    #[cfg(feature = "std")]
+    pub(crate) fn into_parts(self) -> (Outcome, Option<SessionSeed>) {
+        (self.outcome, self.seed)
+    }
+
     /// The native profile's session secrets (PROTOCOL.md, "Session
-    /// secrets"), derived when `finish` is called; `None` for the other
-    /// profiles.
-    pub session: Option<Session>,
+    /// secrets": `handshake_hash` and three HKDF-Expands, both sides get
+    /// equal values), derived by this call; `None` for the other profiles.
+    ///
+    /// Each call derives them again, the same bytes each time (about 11
+    /// compressions of the suite's hash under HMAC-SHA-256, plus one
+    /// HKDF-Extract in the forward-secrecy mode): call it once and keep the
+    /// [`Session`].
+    #[must_use]
+    pub fn session(&self) -> Option<Session> {
+        self.seed.as_ref().map(SessionSeed::derive)
+    }
+
+    /// `true` when [`session`](Self::session) has a session to give (the
+    /// native profile), without deriving it.
+    #[must_use]
+    pub fn has_session(&self) -> bool {
+        self.seed.is_some()
+    }
+}
+
+impl fmt::Debug for Finished {
+    /// The outcome, and whether a session can be derived: never a secret.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Finished")
+            .field("outcome", &self.outcome)
+            .field("has_session", &self.has_session())
+            .finish_non_exhaustive()
+    }
 }

@@ -224,11 +224,7 @@ fn native_exchange(
     let mode_on = fs.0 != ForwardSecrecy::Off && fs.1 != ForwardSecrecy::Off;
     let mut exported = [[0u8; 64]; 2];
     for (finished, out) in [&server, &client].into_iter().zip(&mut exported) {
-        if let Ok(Finished {
-            session: Some(session),
-            ..
-        }) = finished
-        {
+        if let Some(session) = finished.as_ref().ok().and_then(Finished::session) {
             assert_eq!(session.forward_secrecy(), mode_on, "{fs:?}");
             session.export(b"label", b"ctx", out).unwrap();
         }

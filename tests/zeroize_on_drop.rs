@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use hmac_handshake::native::{self, NativeKey, Session, Suite};
-use hmac_handshake::{ClientHandshake, Finished, Handshake, Key, ServerHandshake, Status};
+use hmac_handshake::{ClientHandshake, Handshake, Key, ServerHandshake, Status};
 
 /// The most bytes of a watched block copied.
 const IMAGE_MAX: usize = 8192;
@@ -197,10 +197,7 @@ fn session(secret: &[u8], suite: Suite) -> Session {
     }
     assert!(matches!(client.status(), Status::Done(_)));
     match client.finish() {
-        Ok(Finished {
-            session: Some(session),
-            ..
-        }) => session,
+        Ok(f) if f.has_session() => f.session().expect("a native session"),
         other => panic!(
             "the handshake did not finish: {:?}",
             other.map(|f| f.outcome)

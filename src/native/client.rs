@@ -8,7 +8,7 @@ use super::hash::Hasher;
 use super::key::{KeyId, NativeKey};
 use super::lookup::ClientKeys;
 use super::server::split_random;
-use super::session::Session;
+use super::session::SessionSeed;
 use super::suite::Suite;
 use super::{
     labels, transcript_start, ACCEPT, CLIENT_PROOF, CLIENT_PROOF_SHARE, MAGIC,
@@ -325,7 +325,7 @@ impl Protocol for Client {
         matches!(self.state, State::Proving { verified: true, .. })
     }
 
-    fn session(&self, keys: &dyn ClientKeys) -> Option<Session> {
+    fn session_seed(&self, keys: &dyn ClientKeys) -> Option<SessionSeed> {
         let State::Proving {
             suite,
             key_id,
@@ -337,13 +337,13 @@ impl Protocol for Client {
         else {
             return None;
         };
-        let prk = &key_of(keys, *suite)?.keys().prk;
-        Some(Session::derive(
+        let prk = key_of(keys, *suite)?.keys().prk.clone();
+        Some(SessionSeed::new(
             prk,
-            dh.as_ref(),
+            dh.clone(),
             *suite,
             *key_id,
-            transcript.snapshot(),
+            transcript.clone(),
         ))
     }
 }

@@ -85,7 +85,9 @@ pub(crate) struct Ephemeral {
     secret: [u8; SHARE_LEN],
 }
 
-/// The X25519 shared secret, never all zeros, zeroized on drop.
+/// The X25519 shared secret, never all zeros, zeroized on drop. Cloned
+/// only into a finished machine's [`SessionSeed`](super::session::SessionSeed).
+#[derive(Clone)]
 pub(crate) struct DhSecret {
     bytes: [u8; SHARE_LEN],
 }

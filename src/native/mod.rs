@@ -42,6 +42,7 @@ pub use key::{KeyId, NativeKey};
 pub use keyring::{Keyring, SharedKeyring};
 pub use lookup::{ClientKeys, KeyLookup, Lookup};
 pub use session::Session;
+pub(crate) use session::SessionSeed;
 pub use suite::{Suite, MAX_LEN};
 
 /// `MAGIC`: the first four bytes of `ServerHello`.

@@ -9,7 +9,7 @@ use super::ephemeral::{DhSecret, Ephemeral, MODE_OFF, MODE_REQUIRED, SHARE_LEN};
 use super::hash::{Hash, Hasher, Prk};
 use super::key::KeyId;
 use super::lookup::{KeyLookup, Lookup};
-use super::session::Session;
+use super::session::SessionSeed;
 use super::suite::Suite;
 use super::{
     labels, transcript_start, ACCEPT, CLIENT_PROOF, CLIENT_PROOF_SHARE, MAGIC,
@@ -338,16 +338,16 @@ impl Protocol for Server {
         matches!(self.state, State::Accepted { .. })
     }
 
-    fn session(&self, _keys: &dyn KeyLookup) -> Option<Session> {
+    fn session_seed(&self, _keys: &dyn KeyLookup) -> Option<SessionSeed> {
         let State::Accepted { key_id, prk, dh } = &self.state else {
             return None;
         };
-        Some(Session::derive(
-            prk,
-            dh.as_ref(),
+        Some(SessionSeed::new(
+            prk.clone(),
+            dh.clone(),
             self.suite,
             *key_id,
-            self.transcript.snapshot(),
+            self.transcript.clone(),
         ))
     }
 }

@@ -4,7 +4,7 @@
 use core::fmt;
 
 use super::ephemeral::DhSecret;
-use super::hash::{hash, Hash, Prk};
+use super::hash::{hash, Hash, Hasher, Prk};
 use super::key::KeyId;
 use super::labels;
 use super::suite::{Suite, MAX_LEN};
@@ -25,6 +25,53 @@ pub struct Session {
     values: [u8; 4 * MAX_LEN],
 }
 
+/// What a finished native machine keeps so that its [`Session`] can be
+/// derived when the application asks for it
+/// ([`Finished::session`](crate::Finished::session)), and only then: the
+/// key's PRK, the X25519 secret in the forward-secrecy mode, and the
+/// transcript (public) as far as `server_tag`. Zeroized on drop (the PRK
+/// state is wiped whole, the X25519 secret zeroized).
+pub(crate) struct SessionSeed {
+    prk: Prk,
+    dh: Option<DhSecret>,
+    suite: Suite,
+    key_id: KeyId,
+    transcript: Hasher,
+}
+
+impl SessionSeed {
+    /// The seed of a handshake that verified the peer: `transcript` holds
+    /// the whole transcript, `T2 || server_tag`.
+    pub(crate) fn new(
+        prk: Prk,
+        dh: Option<DhSecret>,
+        suite: Suite,
+        key_id: KeyId,
+        transcript: Hasher,
+    ) -> SessionSeed {
+        SessionSeed {
+            prk,
+            dh,
+            suite,
+            key_id,
+            transcript,
+        }
+    }
+
+    /// PROTOCOL.md "Session secrets", from this seed: `handshake_hash` and
+    /// the three `Expand`s (and in the forward-secrecy mode the Extract of
+    /// the X25519 secret first).
+    pub(crate) fn derive(&self) -> Session {
+        Session::derive(
+            &self.prk,
+            self.dh.as_ref(),
+            self.suite,
+            self.key_id,
+            self.transcript.snapshot(),
+        )
+    }
+}
+
 /// Where each value sits in [`Session::values`].
 const HANDSHAKE_HASH: usize = 0;
 const C2S: usize = 1;
@@ -36,7 +83,7 @@ impl Session {
     /// `HkdfLabel` with the length `L`, the suite id, the label and
     /// `handshake_hash` as its context) from the key's PRK, or in the
     /// forward-secrecy mode from the PRK that mixes in the X25519 secret.
-    pub(crate) fn derive(
+    fn derive(
         prk: &Prk,
         dh: Option<&DhSecret>,
         suite: Suite,

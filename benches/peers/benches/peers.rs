@@ -75,8 +75,8 @@ fn drive<S: Handshake, C: Handshake>(
         let n = client.write_output(&mut wire);
         server.receive(&wire[..n]);
         if server.outcome().is_some() && client.outcome().is_some() {
-            let s = server.finish().ok()?.session?;
-            let c = client.finish().ok()?.session?;
+            let s = server.finish().ok()?.session()?;
+            let c = client.finish().ok()?.session()?;
             return Some((s, c));
         }
     }
