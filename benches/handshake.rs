@@ -1,7 +1,9 @@
 //! One complete in-memory handshake per profile (client and server driven
 //! against each other, no sockets, machines built and finished inside the
 //! timed loop), beside one bare HMAC-SHA256 tag with a pre-keyed state: the
-//! ratio of the two is the handshake's cost over the MAC floor.
+//! ratio of the two is the handshake's cost over the MAC floor. Native runs
+//! twice per suite: authentication only (`finish()`, the session never
+//! requested) and `_session` (both sides call `Finished::session`).
 //!
 //! Run: `cargo bench --bench handshake`
 
@@ -10,13 +12,39 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use hmac_handshake::native::{self, Keyring, NativeKey, Suite};
 use hmac_handshake::{
-    multiprocessing, recipe, ClientHandshake, Digest, Handshake, Key, ServerHandshake,
+    multiprocessing, recipe, ClientHandshake, Digest, Finished, Handshake, Key, ServerHandshake,
 };
 
 /// Builds both machines (in place: the builders run here), drives them to
 /// completion through a 256-byte wire buffer and finishes them; `true` when
-/// both authenticated (and, for native, both hold a session).
+/// both authenticated (and, for native, both can give a session). The
+/// session secrets are not derived: see [`run_with_session`].
 fn run<S, C>(server: impl FnOnce() -> S, client: impl FnOnce() -> C) -> bool
+where
+    S: Handshake,
+    C: Handshake,
+{
+    settle(server, client, |s, c| s.has_session() == c.has_session())
+}
+
+/// [`run`], and both sides derive their session secrets (`Finished::session`),
+/// which must agree.
+fn run_with_session<S, C>(server: impl FnOnce() -> S, client: impl FnOnce() -> C) -> bool
+where
+    S: Handshake,
+    C: Handshake,
+{
+    settle(server, client, |s, c| match (s.session(), c.session()) {
+        (Some(s), Some(c)) => s.client_to_server_key() == c.client_to_server_key(),
+        _ => false,
+    })
+}
+
+fn settle<S, C>(
+    server: impl FnOnce() -> S,
+    client: impl FnOnce() -> C,
+    judge: impl FnOnce(Finished, Finished) -> bool,
+) -> bool
 where
     S: Handshake,
     C: Handshake,
@@ -31,7 +59,7 @@ where
         if server.outcome().is_some() && client.outcome().is_some() {
             let (s, c) = (server.finish(), client.finish());
             return match (s, c) {
-                (Ok(s), Ok(c)) => s.session().is_some() == c.session().is_some(),
+                (Ok(s), Ok(c)) => judge(s, c),
                 _ => false,
             };
         }
@@ -97,6 +125,16 @@ fn bench(c: &mut Criterion) {
         assert!(run_native(), "native {suite} must authenticate");
         group.bench_function(format!("native_{}", suite.name()), |b| {
             b.iter(|| black_box(run_native()))
+        });
+        let with_session = || {
+            run_with_session(
+                || ServerHandshake::with_pinned_random(&k, config, &[0x5a; 64]),
+                || ClientHandshake::with_pinned_random(&k, config, &[0xa5; 64]),
+            )
+        };
+        assert!(with_session(), "native {suite} must agree on a session");
+        group.bench_function(format!("native_{}_session", suite.name()), |b| {
+            b.iter(|| black_box(with_session()))
         });
     }
     // The server's real store: a keyring, of 1 and of 10,000 keys.

@@ -69,6 +69,7 @@ extern crate std;
 pub mod adapter;
 mod buf;
 mod client;
+mod ct;
 mod digest;
 mod error;
 mod handshake;

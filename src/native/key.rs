@@ -69,7 +69,7 @@ impl KeyId {
 /// Equal ids, in constant time: every byte is looked at whatever differs.
 impl ConstantTimeEq for KeyId {
     fn ct_eq(&self, other: &KeyId) -> Choice {
-        self.bytes.ct_eq(&other.bytes) & self.len.ct_eq(&other.len)
+        crate::ct::eq32(&self.bytes, &other.bytes) & self.len.ct_eq(&other.len)
     }
 }
 

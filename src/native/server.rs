@@ -203,7 +203,9 @@ impl Server {
         };
         self.transcript.update(head);
         let th1 = self.transcript.snapshot();
-        let reflected = client_nonce.ct_eq(&self.nonce[..]);
+        let mut theirs = [0u8; NONCE_LEN];
+        theirs.copy_from_slice(client_nonce);
+        let reflected = crate::ct::eq32(&theirs, &self.nonce);
         let (suite, transcript) = (self.suite, &mut self.transcript);
         // A lookup that never calls back rejects, as an unknown id.
         let mut checked = Err(Error::UnknownKeyId);
