@@ -7,8 +7,11 @@
 //!   memory, and the one place a [`Finished`](hmac_handshake::Finished)'s
 //!   session is taken ([`machines::session_of`]);
 //! - [`noise`] and [`tls`]: snow's `Noise_NNpsk0` and rustls' TLS 1.3 in
-//!   memory.
+//!   memory;
+//! - [`bare`]: the crypto each profile must do, written directly with the
+//!   RustCrypto crates, and its check against the machines' wire bytes.
 
+pub mod bare;
 pub mod machines;
 pub mod noise;
 pub mod report;
