@@ -9,9 +9,11 @@
 //! - [`noise`] and [`tls`]: snow's `Noise_NNpsk0` and rustls' TLS 1.3 in
 //!   memory;
 //! - [`bare`]: the crypto each profile must do, written directly with the
-//!   RustCrypto crates, and its check against the machines' wire bytes.
+//!   RustCrypto crates, and its check against the machines' wire bytes;
+//! - [`e2e`]: loopback TCP servers and clients for every kind.
 
 pub mod bare;
+pub mod e2e;
 pub mod machines;
 pub mod noise;
 pub mod report;
