@@ -41,20 +41,19 @@
 //! Run: `cargo bench -p hmac-handshake-peer-bench` (release).
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::Criterion;
 use hmac_handshake::native::{self, ForwardSecrecy, NativeKey, Suite};
 use hmac_handshake::{ClientHandshake, Error, Handshake, ServerHandshake, Status};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
-use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
+use hmac_handshake_peer_bench::machines::sessions;
+use hmac_handshake_peer_bench::noise::{self, noise};
+use hmac_handshake_peer_bench::report::{self, criterion_dir, loadavg, us, Median};
+use hmac_handshake_peer_bench::tls::{tls, tls_setup};
 use sha2::Digest as _;
 
 const GROUP: &str = "peers";
 const PSK: [u8; 32] = [0x42; 32];
-const NOISE: &str = "Noise_NNpsk0_25519_ChaChaPoly_SHA256";
 
 // ---------------------------------------------------------------- native
 
@@ -65,22 +64,10 @@ fn config(fs: ForwardSecrecy) -> native::Config {
 /// Drives a server and a client to the end through a 256-byte wire buffer
 /// and finishes both; the two sessions.
 fn drive<S: Handshake, C: Handshake>(
-    mut server: S,
-    mut client: C,
+    server: S,
+    client: C,
 ) -> Option<(native::Session, native::Session)> {
-    let mut wire = [0u8; 256];
-    for _ in 0..4 {
-        let n = server.write_output(&mut wire);
-        client.receive(&wire[..n]);
-        let n = client.write_output(&mut wire);
-        server.receive(&wire[..n]);
-        if server.outcome().is_some() && client.outcome().is_some() {
-            let s = server.finish().ok()?.session()?;
-            let c = client.finish().ok()?.session()?;
-            return Some((s, c));
-        }
-    }
-    None
+    sessions(|| server, || client)
 }
 
 fn native_pinned(
@@ -134,108 +121,6 @@ fn reject<S: Handshake>(mut server: S, proof: &[u8]) -> ([u8; 2], Error) {
     (verdict, err)
 }
 
-// ---------------------------------------------------------------- snow
-
-fn noise(
-    params: &snow::params::NoiseParams,
-    psk: &[u8; 32],
-) -> Option<(snow::TransportState, snow::TransportState)> {
-    let mut i = snow::Builder::new(params.clone())
-        .psk(0, psk)
-        .ok()?
-        .build_initiator()
-        .ok()?;
-    let mut r = snow::Builder::new(params.clone())
-        .psk(0, psk)
-        .ok()?
-        .build_responder()
-        .ok()?;
-    let (mut msg, mut payload) = ([0u8; 128], [0u8; 64]);
-    let n = i.write_message(&[], &mut msg).ok()?; // -> psk, e
-    r.read_message(&msg[..n], &mut payload).ok()?;
-    let n = r.write_message(&[], &mut msg).ok()?; // <- e, ee
-    i.read_message(&msg[..n], &mut payload).ok()?;
-    Some((i.into_transport_mode().ok()?, r.into_transport_mode().ok()?))
-}
-
-// ---------------------------------------------------------------- rustls
-
-struct Tls {
-    client: Arc<ClientConfig>,
-    server: Arc<ServerConfig>,
-    name: ServerName<'static>,
-}
-
-/// Client and server configs around one self-signed certificate of
-/// `alg`, generated here (outside any timed loop).
-fn tls_setup(alg: &'static rcgen::SignatureAlgorithm) -> Tls {
-    let key = rcgen::KeyPair::generate_for(alg).expect("key pair");
-    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
-        .expect("params")
-        .self_signed(&key)
-        .expect("certificate");
-    let cert_der: CertificateDer<'static> = cert.der().clone();
-    let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-
-    let mut roots = RootCertStore::empty();
-    roots.add(cert_der.clone()).expect("root");
-    let mut client = ClientConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .expect("TLS 1.3")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    // Every iteration is a full handshake: no resumption, no tickets.
-    client.resumption = rustls::client::Resumption::disabled();
-    let mut server = ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .expect("TLS 1.3")
-        .with_no_client_auth()
-        .with_single_cert(vec![cert_der], key_der)
-        .expect("server certificate");
-    server.send_tls13_tickets = 0;
-    Tls {
-        client: Arc::new(client),
-        server: Arc::new(server),
-        name: ServerName::try_from("localhost").expect("name"),
-    }
-}
-
-/// Moves everything `from` wants to write into `to`, processing it there.
-fn pump(from: &mut rustls::Connection, to: &mut rustls::Connection, buf: &mut Vec<u8>) -> bool {
-    buf.clear();
-    while from.wants_write() {
-        if from.write_tls(buf).is_err() {
-            return false;
-        }
-    }
-    let mut rd = &buf[..];
-    while !rd.is_empty() {
-        if to.read_tls(&mut rd).is_err() || to.process_new_packets().is_err() {
-            return false;
-        }
-    }
-    true
-}
-
-/// One full TLS 1.3 handshake in memory; both connections, done.
-fn tls(t: &Tls) -> Option<(rustls::Connection, rustls::Connection)> {
-    let mut client: rustls::Connection = ClientConnection::new(t.client.clone(), t.name.clone())
-        .ok()?
-        .into();
-    let mut server: rustls::Connection = ServerConnection::new(t.server.clone()).ok()?.into();
-    let mut buf = Vec::with_capacity(4096);
-    for _ in 0..4 {
-        if !pump(&mut client, &mut server, &mut buf) || !pump(&mut server, &mut client, &mut buf) {
-            return None;
-        }
-        if !client.is_handshaking() && !server.is_handshaking() {
-            return Some((client, server));
-        }
-    }
-    None
-}
-
 // ---------------------------------------------------------------- benches
 
 fn bench(c: &mut Criterion) {
@@ -270,14 +155,8 @@ fn bench(c: &mut Criterion) {
     }
 
     // snow, Noise NNpsk0.
-    let params: snow::params::NoiseParams = NOISE.parse().expect("noise params");
-    {
-        let (mut i, mut r) = noise(&params, &PSK).expect("noise must complete");
-        let (mut ct, mut pt) = ([0u8; 64], [0u8; 64]);
-        let n = i.write_message(b"ping", &mut ct).expect("encrypt");
-        let m = r.read_message(&ct[..n], &mut pt).expect("decrypt");
-        assert_eq!(&pt[..m], b"ping");
-    }
+    let params = noise::params();
+    noise::check(&params, &PSK);
     g.bench_function("snow_nnpsk0", |b| {
         b.iter(|| black_box(noise(&params, black_box(&PSK))))
     });
@@ -288,11 +167,7 @@ fn bench(c: &mut Criterion) {
         ("rustls_tls13_ed25519", &rcgen::PKCS_ED25519),
     ] {
         let t = tls_setup(alg);
-        let (client, _) = tls(&t).expect("TLS must complete");
-        assert_eq!(
-            client.protocol_version(),
-            Some(rustls::ProtocolVersion::TLSv1_3)
-        );
+        hmac_handshake_peer_bench::tls::check(&t);
         g.bench_function(name, |b| b.iter(|| black_box(tls(black_box(&t)))));
     }
 
@@ -403,56 +278,6 @@ fn rand_fill(out: &mut [u8]) {
 
 // ---------------------------------------------------------------- summary
 
-/// Where criterion writes its estimates (the same rule as criterion's:
-/// `$CRITERION_HOME`, else `$CARGO_TARGET_DIR/criterion`, else the target
-/// directory this executable was built in).
-fn criterion_dir() -> PathBuf {
-    if let Some(home) = std::env::var_os("CRITERION_HOME") {
-        return PathBuf::from(home);
-    }
-    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
-        return PathBuf::from(target).join("criterion");
-    }
-    // <target>/release/deps/peers-<hash>
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.ancestors().nth(3).map(Path::to_path_buf))
-        .unwrap_or_else(|| PathBuf::from("target"))
-        .join("criterion")
-}
-
-/// Criterion's median estimate for one case, in ns: (point, CI low, CI
-/// high, median absolute deviation).
-#[derive(Clone, Copy)]
-struct Median {
-    point: f64,
-    lo: f64,
-    hi: f64,
-    mad: f64,
-}
-
-/// The estimates this run wrote for `id` (`None` if the case was filtered
-/// out or the file predates this run).
-fn median(dir: &Path, id: &str, since: SystemTime) -> Option<Median> {
-    let path = dir.join(GROUP).join(id).join("new").join("estimates.json");
-    let fresh = std::fs::metadata(&path).ok()?.modified().ok()? >= since;
-    if !fresh {
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
-    let m = &v["median"];
-    Some(Median {
-        point: m["point_estimate"].as_f64()?,
-        lo: m["confidence_interval"]["lower_bound"].as_f64()?,
-        hi: m["confidence_interval"]["upper_bound"].as_f64()?,
-        mad: v["median_abs_dev"]["point_estimate"].as_f64()?,
-    })
-}
-
-fn us(ns: f64) -> String {
-    format!("{:.3}", ns / 1000.0)
-}
-
 fn summary(since: SystemTime) {
     let dir = criterion_dir();
     let mut ids: Vec<String> = Vec::new();
@@ -483,26 +308,8 @@ fn summary(since: SystemTime) {
     ] {
         ids.push(id.to_string());
     }
-    let get = |id: &str| median(&dir, id, since);
-
-    println!(
-        "\n## Summary (this run; criterion's estimates from {})\n",
-        dir.display()
-    );
-    println!("| case | median (us) | 95% CI of the median (us) | MAD (us) |");
-    println!("|---|---:|---:|---:|");
-    for id in &ids {
-        match get(id) {
-            Some(m) => println!(
-                "| {id} | {} | {} - {} | {} |",
-                us(m.point),
-                us(m.lo),
-                us(m.hi),
-                us(m.mad)
-            ),
-            None => println!("| {id} | not measured in this run | | |"),
-        }
-    }
+    let get = |id: &str| -> Option<Median> { report::median(&dir, GROUP, id, since) };
+    report::print_table(&dir, GROUP, &ids, since);
 
     // Ratios of medians; the range pairs the CI bounds (a.lo / b.hi to
     // a.hi / b.lo).
@@ -697,7 +504,7 @@ fn paired_ratios() {
         config(ForwardSecrecy::Off),
         config(ForwardSecrecy::Required),
     );
-    let params: snow::params::NoiseParams = NOISE.parse().expect("noise params");
+    let params = noise::params();
     let (p256, ed25519) = (
         tls_setup(&rcgen::PKCS_ECDSA_P256_SHA256),
         tls_setup(&rcgen::PKCS_ED25519),
@@ -855,14 +662,6 @@ fn paired_ratios() {
         100.0 / snow_floor,
         1.0 / snow_floor
     );
-}
-
-/// `/proc/loadavg`'s 1, 5 and 15 minute figures (Linux), for the record:
-/// the ratios are only as good as the machine was quiet.
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "n/a".to_string())
 }
 
 fn main() {

@@ -1,0 +1,352 @@
+//! End to end over loopback TCP: one blocking server thread per kind,
+//! serving one connection at a time, and the client side of one whole
+//! connection (connect, handshake, a 5-byte echo, close).
+//!
+//! Lock-step, one client at a time: the client connects, runs its side of
+//! the handshake, writes `hello`, reads the echo, then reads until the
+//! server's close; the server accepts, runs its side, reads the 5 bytes
+//! (first the ones its handshake read past its last message), writes them
+//! back and closes. The server closing first keeps the clients' ports out
+//! of TIME_WAIT (the server's side of each connection takes it instead), so
+//! thousands of connections a second do not run out of ephemeral ports.
+//! `TCP_NODELAY` on both ends; randomness from the OS, as a real
+//! deployment draws it.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use getrandom::SysRng;
+use hmac_handshake::native::{self, NativeKey, Suite};
+use hmac_handshake::{
+    multiprocessing, ClientHandshake, Finished, Handshake, Key, ServerHandshake, Status,
+};
+use rustls::{ClientConnection, ServerConnection};
+
+use crate::machines::session_of;
+use crate::tls::Tls;
+
+/// The listen backlog of every server (std's `TcpListener::bind` uses 128).
+pub const BACKLOG: i32 = 4096;
+/// The most connections one server accepts before it stops on its own.
+pub const MAX_CONNECTIONS: u64 = 10_000_000;
+/// What the client sends and the server echoes.
+pub const MESSAGE: &[u8; 5] = b"hello";
+
+/// One kind of connection, with what both ends need for it.
+#[derive(Clone)]
+pub enum Kind {
+    /// No authentication: connect, echo, close.
+    BareTcp,
+    /// The native profile, `hmac-sha256`, forward secrecy off: `(psk, key
+    /// id, context)`; both sides take the session secrets.
+    Native(Vec<u8>, Vec<u8>, Vec<u8>),
+    /// CPython multiprocessing's `{sha256}` (`multiprocessing::Config::new()`).
+    Multiprocessing(Vec<u8>),
+    /// rustls TLS 1.3.
+    Tls(Arc<Tls>),
+}
+
+fn other<E: std::fmt::Display>(e: E) -> io::Error {
+    io::Error::other(e.to_string())
+}
+
+/// Runs `machine` to the end over `stream` with a small blocking loop over
+/// [`Handshake`]: writes what it hands out, reads into `buf` when it needs
+/// input, and keeps the bytes `receive` did not consume. Returns the
+/// [`Finished`] and where in `buf` the bytes read past the handshake are.
+///
+/// # Errors
+/// I/O errors; the handshake's error (as `io::ErrorKind::Other`); a stream
+/// that ends mid-handshake (`UnexpectedEof`).
+pub fn drive<H: Handshake, S: Read + Write>(
+    mut machine: H,
+    stream: &mut S,
+    buf: &mut [u8],
+) -> io::Result<(Finished, Range<usize>)> {
+    let (mut start, mut end) = (0usize, 0usize);
+    loop {
+        match machine.status() {
+            Status::Send(bytes) => {
+                let n = match stream.write(bytes) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    other => other?,
+                };
+                machine.sent(n).map_err(other)?;
+            }
+            Status::NeedInput => {
+                if start == end {
+                    let n = match stream.read(buf) {
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                        other => other?,
+                    };
+                    (start, end) = (0, n);
+                }
+                start += machine.receive(&buf[start..end]);
+            }
+            Status::Done(_) => return Ok((machine.finish().map_err(other)?, start..end)),
+            Status::Failed(e) => return Err(other(e)),
+            _ => return Err(other("unknown handshake status")),
+        }
+    }
+}
+
+/// Reads exactly `out.len()` bytes: first from `leftover`, then `stream`.
+fn read_after<S: Read>(stream: &mut S, leftover: &[u8], out: &mut [u8]) -> io::Result<()> {
+    let n = leftover.len().min(out.len());
+    out[..n].copy_from_slice(&leftover[..n]);
+    if leftover.len() > out.len() {
+        return Err(other("more bytes than the echo after the handshake"));
+    }
+    stream.read_exact(&mut out[n..])
+}
+
+/// Reads until the peer's close; anything more is an error.
+fn expect_eof<S: Read>(stream: &mut S) -> io::Result<()> {
+    let mut b = [0u8; 1];
+    match stream.read(&mut b)? {
+        0 => Ok(()),
+        _ => Err(other("bytes after the echo")),
+    }
+}
+
+/// One end's keys for a kind, built once (in the server's thread, or
+/// outside the client's timed loop); boxed, as they are large.
+enum Keys {
+    None,
+    Native(Box<(NativeKey, native::Config)>),
+    Multiprocessing(Box<Key>),
+    Tls(Arc<Tls>),
+}
+
+impl Keys {
+    fn new(kind: &Kind) -> Keys {
+        match kind {
+            Kind::BareTcp => Keys::None,
+            Kind::Native(psk, id, context) => Keys::Native(Box::new((
+                NativeKey::new(id, psk, Suite::HmacSha256).expect("native key"),
+                native::Config::new(context),
+            ))),
+            Kind::Multiprocessing(psk) => Keys::Multiprocessing(Box::new(Key::new(psk))),
+            Kind::Tls(t) => Keys::Tls(t.clone()),
+        }
+    }
+}
+
+/// The server's side of one connection.
+fn serve_one(keys: &Keys, mut stream: TcpStream) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut buf = [0u8; 256];
+    let mut echo = [0u8; MESSAGE.len()];
+    match keys {
+        Keys::None => stream.read_exact(&mut echo)?,
+        Keys::Native(native) => {
+            let (key, cfg) = &**native;
+            let machine = ServerHandshake::new(key, *cfg, &mut SysRng).map_err(other)?;
+            let (finished, rest) = drive(machine, &mut stream, &mut buf)?;
+            let session = session_of(finished).ok_or_else(|| other("no native session"))?;
+            std::hint::black_box(&session);
+            read_after(&mut stream, &buf[rest], &mut echo)?;
+        }
+        Keys::Multiprocessing(key) => {
+            let cfg = multiprocessing::Config::new();
+            let machine = ServerHandshake::new(&**key, cfg, &mut SysRng).map_err(other)?;
+            let (finished, rest) = drive(machine, &mut stream, &mut buf)?;
+            if !finished.outcome.peer_authenticated {
+                return Err(other("multiprocessing: peer not authenticated"));
+            }
+            read_after(&mut stream, &buf[rest], &mut echo)?;
+        }
+        Keys::Tls(t) => {
+            let mut conn = ServerConnection::new(t.server.clone()).map_err(other)?;
+            let mut tls = rustls::Stream::new(&mut conn, &mut stream);
+            tls.read_exact(&mut echo)?;
+            tls.write_all(&echo)?;
+            tls.flush()?;
+            conn.send_close_notify();
+            conn.complete_io(&mut stream)?;
+            return Ok(());
+        }
+    }
+    if &echo != MESSAGE {
+        return Err(other("the echo is not hello"));
+    }
+    stream.write_all(&echo)?;
+    Ok(())
+    // Dropped here: the server closes first.
+}
+
+/// What a server did, returned when it stops.
+#[derive(Debug, Default)]
+pub struct Served {
+    /// Connections served to the end.
+    pub ok: u64,
+    /// Connections that failed.
+    pub failed: u64,
+    /// The first failure.
+    pub first_error: Option<String>,
+}
+
+/// A running loopback server of one kind.
+pub struct Server {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Served>>,
+}
+
+/// A listener on 127.0.0.1, a free port, with [`BACKLOG`].
+///
+/// # Errors
+/// The socket calls' errors.
+pub fn listener() -> io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+    s.set_reuse_address(true)?;
+    s.bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())?;
+    s.listen(BACKLOG)?;
+    Ok(s.into())
+}
+
+impl Server {
+    /// Starts a server thread for `kind`: it serves connections one after
+    /// another (at most [`MAX_CONNECTIONS`]) until [`Server::stop`].
+    ///
+    /// # Panics
+    /// When the listener cannot be made.
+    #[must_use]
+    pub fn start(kind: &Kind) -> Server {
+        let listener = listener().expect("loopback listener");
+        let addr = listener.local_addr().expect("local address");
+        let stop = Arc::new(AtomicBool::new(false));
+        let (kind, flag) = (kind.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let keys = Keys::new(&kind);
+            let mut served = Served::default();
+            for _ in 0..MAX_CONNECTIONS {
+                let stream = match listener.accept() {
+                    Ok((s, _)) => s,
+                    Err(e) => {
+                        served.failed += 1;
+                        served.first_error.get_or_insert_with(|| e.to_string());
+                        continue;
+                    }
+                };
+                if flag.load(Ordering::Acquire) {
+                    break;
+                }
+                match serve_one(&keys, stream) {
+                    Ok(()) => served.ok += 1,
+                    Err(e) => {
+                        served.failed += 1;
+                        served.first_error.get_or_insert_with(|| e.to_string());
+                    }
+                }
+            }
+            served
+        });
+        Server {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Where it listens.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops the server (one last connection wakes its `accept`) and
+    /// returns what it did.
+    ///
+    /// # Panics
+    /// When its thread panicked.
+    pub fn stop(mut self) -> Served {
+        self.stop.store(true, Ordering::Release);
+        let _ = TcpStream::connect(self.addr);
+        self.thread
+            .take()
+            .map(|t| t.join().expect("server thread"))
+            .unwrap_or_default()
+    }
+}
+
+/// The client's keys for a kind, built once outside the timed loop.
+pub struct Client {
+    addr: SocketAddr,
+    keys: Keys,
+}
+
+impl Client {
+    /// A client of `kind` for the server at `addr`.
+    ///
+    /// # Panics
+    /// For an invalid native key.
+    #[must_use]
+    pub fn new(kind: &Kind, addr: SocketAddr) -> Client {
+        Client {
+            addr,
+            keys: Keys::new(kind),
+        }
+    }
+
+    /// One whole connection: connect, `TCP_NODELAY`, the handshake, write
+    /// `hello`, read the echo, read until the server's close, close.
+    ///
+    /// # Errors
+    /// Any I/O or handshake error, and an echo that is not `hello`.
+    pub fn connect_once(&self) -> io::Result<()> {
+        let mut stream = TcpStream::connect(self.addr)?;
+        stream.set_nodelay(true)?;
+        let mut buf = [0u8; 256];
+        let mut echo = [0u8; MESSAGE.len()];
+        match &self.keys {
+            Keys::None => {
+                stream.write_all(MESSAGE)?;
+                stream.read_exact(&mut echo)?;
+                expect_eof(&mut stream)?;
+            }
+            Keys::Native(native) => {
+                let (key, cfg) = &**native;
+                let machine = ClientHandshake::new(key, *cfg, &mut SysRng).map_err(other)?;
+                let (finished, rest) = drive(machine, &mut stream, &mut buf)?;
+                let session = session_of(finished).ok_or_else(|| other("no native session"))?;
+                std::hint::black_box(&session);
+                stream.write_all(MESSAGE)?;
+                read_after(&mut stream, &buf[rest], &mut echo)?;
+                expect_eof(&mut stream)?;
+            }
+            Keys::Multiprocessing(key) => {
+                let cfg = multiprocessing::Config::new();
+                let machine = ClientHandshake::new(&**key, cfg, &mut SysRng).map_err(other)?;
+                let (finished, rest) = drive(machine, &mut stream, &mut buf)?;
+                if !finished.outcome.peer_authenticated {
+                    return Err(other("multiprocessing: peer not authenticated"));
+                }
+                stream.write_all(MESSAGE)?;
+                read_after(&mut stream, &buf[rest], &mut echo)?;
+                expect_eof(&mut stream)?;
+            }
+            Keys::Tls(t) => {
+                let mut conn =
+                    ClientConnection::new(t.client.clone(), t.name.clone()).map_err(other)?;
+                let mut tls = rustls::Stream::new(&mut conn, &mut stream);
+                tls.write_all(MESSAGE)?;
+                tls.flush()?;
+                tls.read_exact(&mut echo)?;
+                // The server's close_notify, then its close.
+                expect_eof(&mut tls)?;
+            }
+        }
+        if &echo != MESSAGE {
+            return Err(other("the echo is not hello"));
+        }
+        Ok(())
+    }
+}
