@@ -2,16 +2,22 @@
 
 use crate::Error;
 
-/// Bytes waiting to be sent: one protocol message at a time.
+/// Bytes waiting to be sent: one protocol message at a time, of at most
+/// `N` bytes (`N` < 65,536: the positions are `u16`, which keeps every
+/// machine within 1 KiB).
 #[derive(Clone)]
 pub(crate) struct Outbox<const N: usize> {
     buf: [u8; N],
-    len: usize,
-    pos: usize,
+    len: u16,
+    pos: u16,
 }
 
 impl<const N: usize> Outbox<N> {
     pub(crate) const fn new() -> Self {
+        assert!(
+            N <= u16::MAX as usize,
+            "an outbox holds at most 65,535 bytes"
+        );
         Outbox {
             buf: [0; N],
             len: 0,
@@ -23,17 +29,20 @@ impl<const N: usize> Outbox<N> {
     /// compile time for the largest message of each profile, so a part that
     /// would not fit is a bug in this crate; it is cut, never a panic.
     pub(crate) fn push(&mut self, parts: &[&[u8]]) {
+        let mut len = usize::from(self.len);
         for part in parts {
-            let room = N - self.len;
+            let room = N - len;
             let n = part.len().min(room);
             debug_assert_eq!(n, part.len(), "outbox capacity {N} too small");
-            self.buf[self.len..self.len + n].copy_from_slice(&part[..n]);
-            self.len += n;
+            self.buf[len..len + n].copy_from_slice(&part[..n]);
+            len += n;
         }
+        // `len` <= N <= u16::MAX (checked in `new`).
+        self.len = len as u16;
     }
 
     pub(crate) fn pending(&self) -> &[u8] {
-        &self.buf[self.pos..self.len]
+        &self.buf[usize::from(self.pos)..usize::from(self.len)]
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -42,7 +51,11 @@ impl<const N: usize> Outbox<N> {
 
     /// Marks `n` pending bytes as written; the buffer resets once drained.
     pub(crate) fn sent(&mut self, n: usize) -> Result<(), Error> {
-        if n > self.len - self.pos {
+        let left = self.len - self.pos;
+        let Ok(n) = u16::try_from(n) else {
+            return Err(Error::SentTooMuch);
+        };
+        if n > left {
             return Err(Error::SentTooMuch);
         }
         self.pos += n;

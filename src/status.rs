@@ -133,6 +133,7 @@ pub struct Finished {
 }
 
 impl Finished {
+    #[inline(always)]
     pub(crate) fn new(outcome: Outcome, seed: Option<SessionSeed>) -> Finished {
         Finished { outcome, seed }
     }

@@ -56,9 +56,7 @@ fn the_session_is_derived_after_the_keys_are_gone() {
             assert!(server.has_session() && client.has_session());
             // Nothing of the keys is left: the ring holds another key, the
             // client's key is dropped (the machine held the other handle).
-            ring.replace(
-                Keyring::new([NativeKey::new(b"k2", &[8; 32], suite).unwrap()]).unwrap(),
-            );
+            ring.replace(Keyring::new([NativeKey::new(b"k2", &[8; 32], suite).unwrap()]).unwrap());
             assert_eq!(Arc::strong_count(&key), 1);
             drop(key);
             let (s, c) = (values(&server), values(&client));
@@ -105,7 +103,10 @@ fn debug_shows_no_secret() {
     let shown = format!("{server:?}");
     assert!(shown.contains("has_session: true"), "{shown}");
     let session = server.session().unwrap();
-    for secret in [session.client_to_server_key(), session.server_to_client_key()] {
+    for secret in [
+        session.client_to_server_key(),
+        session.server_to_client_key(),
+    ] {
         let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
         assert!(!shown.contains(&hex[..16]), "{shown}");
         let decimal = format!("{}, {}, {}, {}", secret[0], secret[1], secret[2], secret[3]);

@@ -33,7 +33,8 @@ enum State {
     Proving {
         suite: Suite,
         key_id: KeyId,
-        /// Fed `T1`, `client_tag`, then `ServerFinish`.
+        /// Fed `T1`, `client_tag`, then `ServerFinish` up to the server
+        /// tag (`T2`).
         transcript: Hasher,
         finish: Fill<MAX_SERVER_FINISH_LEN>,
         /// `ClientProof` has been handed out.
@@ -62,6 +63,7 @@ pub(crate) struct Client {
 }
 
 impl Client {
+    #[inline(always)]
     pub(crate) fn new(config: Config, random: &[u8; RANDOM_LEN]) -> Client {
         let (nonce, ephemeral) = split_random(random);
         Client {
@@ -268,7 +270,9 @@ impl Client {
             }
             match agreed {
                 Ok(secret) => {
-                    transcript.update(server_tag);
+                    // The transcript takes `server_tag` only when the
+                    // session is derived (`SessionSeed`): it stays in
+                    // `finish`.
                     *dh = secret;
                     *verified = true;
                     core.done();
@@ -325,11 +329,13 @@ impl Protocol for Client {
         matches!(self.state, State::Proving { verified: true, .. })
     }
 
+    #[inline(always)]
     fn session_seed(&self, keys: &dyn ClientKeys) -> Option<SessionSeed> {
         let State::Proving {
             suite,
             key_id,
             transcript,
+            finish,
             verified: true,
             dh,
             ..
@@ -337,13 +343,16 @@ impl Protocol for Client {
         else {
             return None;
         };
-        let prk = key_of(keys, *suite)?.keys().prk.clone();
+        let prk = &key_of(keys, *suite)?.keys().prk;
+        // `ServerFinish` ends with the server tag.
+        let finish = finish.bytes();
+        let server_tag = &finish[finish.len().saturating_sub(suite.mac_len())..];
         Some(SessionSeed::new(
             prk,
-            dh.clone(),
-            *suite,
+            dh.as_ref(),
             *key_id,
-            transcript.clone(),
+            transcript,
+            server_tag,
         ))
     }
 }

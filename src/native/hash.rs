@@ -41,6 +41,17 @@ impl Hasher {
         }
     }
 
+    /// The suite whose hash this is (the variant says it: a machine
+    /// stores no suite beside its transcript).
+    pub(crate) fn suite(&self) -> Suite {
+        match self {
+            Hasher::Sha256(_) => Suite::HmacSha256,
+            Hasher::Sha384(_) => Suite::HmacSha384,
+            Hasher::Sha512(_) => Suite::HmacSha512,
+            Hasher::Sha3_256(_) => Suite::HmacSha3_256,
+        }
+    }
+
     pub(crate) fn update(&mut self, data: &[u8]) {
         each_hasher!(self, h => h.update(data));
     }

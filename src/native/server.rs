@@ -10,7 +10,7 @@ use super::hash::{Hash, Hasher, Prk};
 use super::key::KeyId;
 use super::lookup::{KeyLookup, Lookup};
 use super::session::SessionSeed;
-use super::suite::Suite;
+use super::suite::{Suite, MAX_LEN};
 use super::{
     labels, transcript_start, ACCEPT, CLIENT_PROOF, CLIENT_PROOF_SHARE, MAGIC,
     MAX_CLIENT_PROOF_LEN, MAX_KEY_ID_LEN, NONCE_LEN, RANDOM_LEN, REJECT, SERVER_FINISH, VERSION,
@@ -40,24 +40,31 @@ enum State {
     Reading {
         proof: Fill<MAX_CLIENT_PROOF_LEN>,
         ephemeral: Ephemeral,
+        /// The nonce `ServerHello` carried, for the reflection check.
+        nonce: [u8; NONCE_LEN],
+        /// The mode byte `ServerHello` announced.
+        mode: u8,
     },
     /// The proof verified: its key id, a copy of its key's PRK (so that
-    /// the session does not depend on the lookup answering again), and in
-    /// the forward-secrecy mode the X25519 shared secret.
+    /// the session does not depend on the lookup answering again), in
+    /// the forward-secrecy mode the X25519 shared secret, and the server
+    /// tag (`L` bytes of the 64), which the transcript takes only when the
+    /// session is derived.
     Accepted {
         key_id: KeyId,
         prk: Prk,
         dh: Option<DhSecret>,
+        server_tag: [u8; MAX_LEN],
     },
     Rejected,
 }
 
+/// The suite is the transcript's ([`Hasher::suite`]) and the mode byte
+/// is kept only while the proof is read: with the server tag kept for the
+/// session, every byte counts to keep a machine within 1 KiB.
 pub(crate) struct Server {
-    suite: Suite,
-    /// The mode byte `ServerHello` announced.
-    mode: u8,
-    nonce: [u8; NONCE_LEN],
-    /// Fed `T1` as it arrives, then `client_tag` and `ServerFinish`.
+    /// Fed `T1` as it arrives, then `client_tag` and `ServerFinish` up to
+    /// the server tag (`T2`).
     transcript: Hasher,
     state: State,
 }
@@ -155,6 +162,7 @@ fn proof_type(mode: u8, t: u8) -> Result<bool, Error> {
 
 impl Server {
     /// Queues `ServerHello` on `core`; the suite is the key lookup's.
+    #[inline(always)]
     pub(crate) fn new(
         keys: &dyn KeyLookup,
         config: &Config,
@@ -171,13 +179,12 @@ impl Server {
         }
         core.send(&hello);
         Server {
-            suite,
-            mode,
-            nonce,
             transcript,
             state: State::Reading {
                 proof: Fill::new(),
                 ephemeral,
+                nonce,
+                mode,
             },
         }
     }
@@ -187,84 +194,111 @@ impl Server {
         core.reject(&[&[SERVER_FINISH, REJECT]], error);
     }
 
-    /// Checks the complete proof (PROTOCOL.md server step 2) and answers.
-    fn on_proof(&mut self, proof: &[u8], keys: &dyn KeyLookup, core: &mut Core) {
-        let id_len = usize::from(proof[1]);
-        let share = proof[0] == CLIENT_PROOF_SHARE;
-        let head_len = 2 + id_len + NONCE_LEN + if share { SHARE_LEN } else { 0 };
-        let (head, tag) = proof.split_at(head_len);
-        let client_nonce = &head[2 + id_len..][..NONCE_LEN];
-        // `head` ends with the 32-byte share exactly when there is one.
-        let client_share: Option<&[u8; SHARE_LEN]> = head[2 + id_len + NONCE_LEN..].try_into().ok();
-        // The length byte was checked (1..=32) as it arrived.
-        let Ok(id) = KeyId::new(&head[2..2 + id_len]) else {
-            self.reject(core, Error::KeyIdLength { len: id_len });
+    /// Checks the complete proof (PROTOCOL.md server step 2) and answers:
+    /// `ServerFinish` and [`State::Accepted`], or the reject verdict. The
+    /// proof is read where it arrived (no copy); the state it was read in
+    /// is replaced either way, and its ephemeral secret, which has done its
+    /// work (or never will), is zeroized with it.
+    fn on_proof(&mut self, keys: &dyn KeyLookup, core: &mut Core) {
+        let Server { transcript, state } = self;
+        let suite = transcript.suite();
+        let State::Reading {
+            proof,
+            ephemeral,
+            nonce,
+            ..
+        } = &*state
+        else {
             return;
         };
-        self.transcript.update(head);
-        let th1 = self.transcript.snapshot();
-        let mut theirs = [0u8; NONCE_LEN];
-        theirs.copy_from_slice(client_nonce);
-        let reflected = crate::ct::eq32(&theirs, &self.nonce);
-        let (suite, transcript) = (self.suite, &mut self.transcript);
-        // A lookup that never calls back rejects, as an unknown id.
-        let mut checked = Err(Error::UnknownKeyId);
-        let mut called = false;
-        keys.lookup(&id, &mut |found| {
-            if !called {
-                called = true;
-                checked = check(found, suite, &th1, tag, reflected, share, transcript);
-            }
-        });
-        // Either way the state moves on, and the ephemeral secret, which has
-        // done its work (or never will), is zeroized with it.
-        let accept = match checked {
-            Ok(accept) => accept,
-            Err(e) => return self.reject(core, e),
-        };
-        let (server_tag, server_share, dh) = match accept.finish {
-            Finish::Tagged(tag) => (tag, None, None),
-            Finish::AfterX25519(server_key) => {
-                // Both hold: the proof had a share, and the state is still
-                // `Reading` (this proof is the one being checked).
-                let (Some(client_share), State::Reading { ephemeral, .. }) =
-                    (client_share, &self.state)
-                else {
-                    return self.reject(
-                        core,
-                        Error::UnexpectedMessage {
-                            expected: CLIENT_PROOF_SHARE,
-                            got: proof[0],
-                        },
-                    );
+        let answered = answer(suite, proof.bytes(), nonce, ephemeral, keys, transcript);
+        match answered {
+            Ok((accepted, server_share)) => {
+                *state = accepted;
+                let State::Accepted { server_tag, .. } = &*state else {
+                    return;
                 };
-                let server_share = ephemeral.share();
-                let dh = ephemeral.agree(client_share);
-                // X25519's copies of the secrets go from the stack (README,
-                // "Assurance"): about 1.5 us, against about 100 for X25519.
-                scrub_stack();
-                let dh = match dh {
-                    Ok(dh) => dh,
-                    Err(e) => return self.reject(core, e),
+                let share: &[u8] = match &server_share {
+                    Some(share) => share,
+                    None => &[],
                 };
-                self.transcript.update(&server_share);
-                let tag = server_tag(&server_key, &self.transcript);
-                (tag, Some(server_share), Some(dh))
+                let tag = &server_tag[..suite.mac_len()];
+                core.send_last(&[&[SERVER_FINISH, ACCEPT], share, tag]);
             }
-        };
-        let share: &[u8] = match &server_share {
-            Some(share) => share,
-            None => &[],
-        };
-        let tag = server_tag.as_bytes();
-        self.transcript.update(tag);
-        core.send_last(&[&[SERVER_FINISH, ACCEPT], share, tag]);
-        self.state = State::Accepted {
-            key_id: id,
-            prk: accept.prk,
-            dh,
-        };
+            Err(e) => self.reject(core, e),
+        }
     }
+}
+
+/// PROTOCOL.md server step 2 on the complete `proof`: the accepted state
+/// (key id, PRK, X25519 secret, server tag) and the server's share, if the
+/// proof carried one. `transcript` takes the proof's head (and, once
+/// accepted, `client_tag`, `03 00` and the share): `T2`. The server tag is
+/// made over `T2` and kept, not fed to the transcript: only the session's
+/// `handshake_hash` needs it there, and that is derived on request
+/// ([`SessionSeed`]).
+fn answer(
+    suite: Suite,
+    proof: &[u8],
+    nonce: &[u8; NONCE_LEN],
+    ephemeral: &Ephemeral,
+    keys: &dyn KeyLookup,
+    transcript: &mut Hasher,
+) -> Result<(State, Option<[u8; SHARE_LEN]>), Error> {
+    let id_len = usize::from(proof[1]);
+    let share = proof[0] == CLIENT_PROOF_SHARE;
+    let head_len = 2 + id_len + NONCE_LEN + if share { SHARE_LEN } else { 0 };
+    let (head, tag) = proof.split_at(head_len);
+    let mut client_nonce = [0u8; NONCE_LEN];
+    client_nonce.copy_from_slice(&head[2 + id_len..][..NONCE_LEN]);
+    // `head` ends with the 32-byte share exactly when there is one.
+    let client_share: Option<&[u8; SHARE_LEN]> = head[2 + id_len + NONCE_LEN..].try_into().ok();
+    // The length byte was checked (1..=32) as it arrived.
+    let id = KeyId::new(&head[2..2 + id_len]).map_err(|_| Error::KeyIdLength { len: id_len })?;
+    transcript.update(head);
+    let th1 = transcript.snapshot();
+    let reflected = crate::ct::eq32(&client_nonce, nonce);
+    // A lookup that never calls back rejects, as an unknown id.
+    let mut checked = Err(Error::UnknownKeyId);
+    let mut called = false;
+    keys.lookup(&id, &mut |found| {
+        if !called {
+            called = true;
+            checked = check(found, suite, &th1, tag, reflected, share, transcript);
+        }
+    });
+    let accept = checked?;
+    let (server_tag, server_share, dh) = match accept.finish {
+        Finish::Tagged(tag) => (tag, None, None),
+        Finish::AfterX25519(server_key) => {
+            // The proof had a share (`check` is asked for this finish only
+            // then).
+            let Some(client_share) = client_share else {
+                return Err(Error::UnexpectedMessage {
+                    expected: CLIENT_PROOF_SHARE,
+                    got: proof[0],
+                });
+            };
+            let server_share = ephemeral.share();
+            let dh = ephemeral.agree(client_share);
+            // X25519's copies of the secrets go from the stack (README,
+            // "Assurance"): about 1.5 us, against about 100 for X25519.
+            scrub_stack();
+            let dh = dh?;
+            transcript.update(&server_share);
+            let tag = server_tag(&server_key, transcript);
+            (tag, Some(server_share), Some(dh))
+        }
+    };
+    let mut tag_bytes = [0u8; MAX_LEN];
+    tag_bytes[..suite.mac_len()].copy_from_slice(server_tag.as_bytes());
+    let accepted = State::Accepted {
+        key_id: id,
+        prk: accept.prk,
+        dh,
+        server_tag: tag_bytes,
+    };
+    Ok((accepted, server_share))
 }
 
 /// The nonce and the ephemeral secret out of a role's 64 random bytes.
@@ -278,10 +312,11 @@ impl Protocol for Server {
     type Keys<'k> = dyn KeyLookup + 'k;
 
     fn receive(&mut self, keys: &dyn KeyLookup, core: &mut Core, input: &[u8]) -> usize {
-        let suite = self.suite;
-        let State::Reading { proof, .. } = &mut self.state else {
+        let suite = self.transcript.suite();
+        let State::Reading { proof, mode, .. } = &mut self.state else {
             return 0;
         };
+        let mode = *mode;
         // The type byte and the key id length, one byte at a time, each
         // checked as it arrives: every later length follows from them, and a
         // bad one consumes the same bytes however the input is split.
@@ -292,7 +327,7 @@ impl Protocol for Server {
             }
             used += proof.fill(&input[used..], proof.len() + 1);
             let bad = match *proof.bytes() {
-                [t] => proof_type(self.mode, t).err(),
+                [t] => proof_type(mode, t).err(),
                 [_, n] if n == 0 || usize::from(n) > MAX_KEY_ID_LEN => {
                     Some(Error::KeyIdLength { len: n.into() })
                 }
@@ -307,9 +342,7 @@ impl Protocol for Server {
         let want = proof_len(suite, usize::from(proof.bytes()[1]), share);
         used += proof.fill(&input[used..], want);
         if proof.len() == want {
-            let mut bytes = [0u8; MAX_CLIENT_PROOF_LEN];
-            bytes[..want].copy_from_slice(proof.bytes());
-            self.on_proof(&bytes[..want], keys, core);
+            self.on_proof(keys, core);
         }
         used
     }
@@ -324,7 +357,7 @@ impl Protocol for Server {
             peer_authenticated: true,
             confirmation: Confirmation::Unknown,
             scheme: Scheme::Native {
-                suite: self.suite,
+                suite: self.transcript.suite(),
                 key_id,
             },
             consumed,
@@ -340,16 +373,24 @@ impl Protocol for Server {
         matches!(self.state, State::Accepted { .. })
     }
 
+    #[inline(always)]
     fn session_seed(&self, _keys: &dyn KeyLookup) -> Option<SessionSeed> {
-        let State::Accepted { key_id, prk, dh } = &self.state else {
+        let State::Accepted {
+            key_id,
+            prk,
+            dh,
+            server_tag,
+        } = &self.state
+        else {
             return None;
         };
+        let suite = self.transcript.suite();
         Some(SessionSeed::new(
-            prk.clone(),
-            dh.clone(),
-            self.suite,
+            prk,
+            dh.as_ref(),
             *key_id,
-            self.transcript.clone(),
+            &self.transcript,
+            &server_tag[..suite.mac_len()],
         ))
     }
 }

@@ -28,33 +28,42 @@ pub struct Session {
 /// What a finished native machine keeps so that its [`Session`] can be
 /// derived when the application asks for it
 /// ([`Finished::session`](crate::Finished::session)), and only then: the
-/// key's PRK, the X25519 secret in the forward-secrecy mode, and the
-/// transcript (public) as far as `server_tag`. Zeroized on drop (the PRK
-/// state is wiped whole, the X25519 secret zeroized).
+/// key's PRK, the X25519 secret in the forward-secrecy mode, the
+/// transcript (public) up to `T2`, and `server_tag` (public), which the
+/// transcript takes only here: a handshake that never derives its session
+/// never hashes it. Zeroized on drop (the PRK state is wiped whole, the
+/// X25519 secret zeroized).
 pub(crate) struct SessionSeed {
     prk: Prk,
     dh: Option<DhSecret>,
-    suite: Suite,
     key_id: KeyId,
+    /// Also says the suite ([`Hasher::suite`]).
     transcript: Hasher,
+    server_tag: [u8; MAX_LEN],
 }
 
 impl SessionSeed {
-    /// The seed of a handshake that verified the peer: `transcript` holds
-    /// the whole transcript, `T2 || server_tag`.
+    /// The seed of a handshake that verified the peer, copied from what
+    /// the machine holds: `transcript` holds `T2`, `server_tag` is the `L`
+    /// bytes that follow it. Built in one expression from references, so
+    /// that the copies go straight into place.
+    #[inline(always)]
     pub(crate) fn new(
-        prk: Prk,
-        dh: Option<DhSecret>,
-        suite: Suite,
+        prk: &Prk,
+        dh: Option<&DhSecret>,
         key_id: KeyId,
-        transcript: Hasher,
+        transcript: &Hasher,
+        server_tag: &[u8],
     ) -> SessionSeed {
+        let mut tag = [0u8; MAX_LEN];
+        let n = server_tag.len().min(MAX_LEN);
+        tag[..n].copy_from_slice(&server_tag[..n]);
         SessionSeed {
-            prk,
-            dh,
-            suite,
+            prk: prk.clone(),
+            dh: dh.cloned(),
             key_id,
-            transcript,
+            transcript: transcript.clone(),
+            server_tag: tag,
         }
     }
 
@@ -62,12 +71,15 @@ impl SessionSeed {
     /// the three `Expand`s (and in the forward-secrecy mode the Extract of
     /// the X25519 secret first).
     pub(crate) fn derive(&self) -> Session {
+        let suite = self.transcript.suite();
+        let mut transcript = self.transcript.clone();
+        transcript.update(&self.server_tag[..suite.mac_len()]);
         Session::derive(
             &self.prk,
             self.dh.as_ref(),
-            self.suite,
+            suite,
             self.key_id,
-            self.transcript.snapshot(),
+            transcript.snapshot(),
         )
     }
 }
