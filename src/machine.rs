@@ -6,7 +6,7 @@
 use crate::buf::Outbox;
 use crate::native::{self, ClientKeys, KeyLookup, SessionSeed};
 use crate::status::{Finished, Outcome, Status};
-use crate::wipe::{span, wipe, Wipe};
+use crate::wipe::{span, span_aligned, wipe, Wipe};
 use crate::{multiprocessing, recipe, Error, Key};
 
 /// Capacity of the outbox: the largest message of any profile (a native
@@ -22,6 +22,27 @@ enum Phase {
     Closing(Option<Error>),
     Done,
     Failed(Error),
+    /// Zeros over the room an error takes ([`crate::wipe`]): a phase is
+    /// built over it, so that `Open` and `Done`, which write only the tag,
+    /// leave zeros in that room, not stale stack bytes (a key schedule's,
+    /// say) that a move would carry into a machine on the heap. Also what
+    /// a dropped machine's phase becomes.
+    #[allow(dead_code, reason = "never read: written for its bytes")]
+    Wiped([u8; PHASE_SPAN]),
+}
+
+const PHASE_SPAN: usize = span_aligned(
+    &[
+        core::mem::size_of::<Option<Error>>(),
+        core::mem::size_of::<Error>(),
+    ],
+    core::mem::align_of::<Error>(),
+);
+
+impl Wipe for Phase {
+    fn wiped() -> Phase {
+        Phase::Wiped([0; PHASE_SPAN])
+    }
 }
 
 /// The part of every machine that is not the protocol.
@@ -32,12 +53,14 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    const fn new() -> Core {
-        Core {
+    fn new() -> Core {
+        let mut core = Core {
             out: Outbox::new(),
-            phase: Phase::Open,
+            phase: Phase::wiped(),
             consumed: 0,
-        }
+        };
+        core.phase = Phase::Open;
+        core
     }
 
     /// Queues a message; the protocol stays open, and its
@@ -211,6 +234,7 @@ pub struct Machine<K> {
 impl<K> Drop for Machine<K> {
     fn drop(&mut self) {
         wipe(&mut self.proto);
+        wipe(&mut self.core.phase);
     }
 }
 
@@ -231,7 +255,7 @@ impl<K> Machine<K> {
         match self.core.phase {
             Phase::Done => Status::Done(self.outcome_unchecked()),
             Phase::Failed(e) => Status::Failed(e),
-            Phase::Open | Phase::Closing(_) => Status::NeedInput,
+            Phase::Open | Phase::Closing(_) | Phase::Wiped(_) => Status::NeedInput,
         }
     }
 
@@ -266,7 +290,7 @@ impl<K> Machine<K> {
                 }
                 Phase::Closing(None) => self.core.phase = Phase::Done,
                 Phase::Closing(Some(e)) => self.core.phase = Phase::Failed(e),
-                Phase::Done | Phase::Failed(_) => {}
+                Phase::Done | Phase::Failed(_) | Phase::Wiped(_) => {}
             }
         }
         Ok(())
@@ -304,18 +328,19 @@ impl<K> Machine<K> {
                 )))
             }
             Phase::Failed(e) => Err(e),
-            Phase::Open | Phase::Closing(_) => Err(Error::NotFinished),
+            Phase::Open | Phase::Closing(_) | Phase::Wiped(_) => Err(Error::NotFinished),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Proto, PROTO_SPAN};
+    use super::{Phase, Proto, PHASE_SPAN, PROTO_SPAN};
 
     /// The `Wiped` array and the tag are the whole enum (see `crate::wipe`).
     #[test]
     fn spans_every_byte() {
         assert_eq!(core::mem::size_of::<Proto<()>>(), 1 + PROTO_SPAN);
+        assert_eq!(core::mem::size_of::<Phase>(), 1 + PHASE_SPAN);
     }
 }

@@ -43,6 +43,22 @@ pub(crate) const fn span(sizes: &[usize]) -> usize {
     (max + 16 + 1).div_ceil(16) * 16 - 1
 }
 
+/// [`span`] for payloads whose alignment is known to be at most `align`
+/// (a power of two): the payload then sits at offset `align`, so the
+/// enum is `align + max` rounded up to `align`, and the array is that less
+/// the tag. Exact where `span` allows 16 bytes of slack.
+pub(crate) const fn span_aligned(sizes: &[usize], align: usize) -> usize {
+    let mut max = 0;
+    let mut i = 0;
+    while i < sizes.len() {
+        if sizes[i] > max {
+            max = sizes[i];
+        }
+        i += 1;
+    }
+    (align + max).div_ceil(align) * align - 1
+}
+
 /// How many bytes of the stack [`scrub_stack`] overwrites: more than the
 /// deepest key schedule uses, debug builds included (`tests/zeroize_stack.rs`
 /// fails in debug at 16 KiB).

@@ -152,7 +152,7 @@ impl Client {
         let tag = key
             .keys()
             .client
-            .tag(&[labels::CLIENT_PROOF, th1.as_bytes()]);
+            .wire_tag(&[labels::CLIENT_PROOF, th1.as_bytes()]);
         transcript.update(tag.as_bytes());
         core.send(&head);
         core.send(&[tag.as_bytes()]);

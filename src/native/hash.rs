@@ -57,10 +57,36 @@ impl Hasher {
     }
 
     /// The hash of everything fed so far (the state is kept): `L` bytes.
-    pub(crate) fn snapshot(&self) -> Hash {
-        let mut out = Hash::new();
-        each_hasher!(self, h => out.set(&h.clone().finalize()));
+    pub(crate) fn snapshot(&self) -> PublicHash {
+        let mut out = PublicHash {
+            bytes: [0; MAX_LEN],
+            len: 0,
+        };
+        each_hasher!(self, h => {
+            let digest = h.clone().finalize();
+            out.bytes[..digest.len()].copy_from_slice(&digest);
+            // L <= 64.
+            out.len = digest.len() as u8;
+        });
         out
+    }
+}
+
+/// A hash of public bytes, of up to [`MAX_LEN`] bytes, inline: a
+/// transcript hash (`H(T1)`, `H(T2)`, `handshake_hash`) or `H(context)`.
+/// Not zeroized: it never holds a secret (the transcript is the messages on
+/// the wire and the hashes of the context and server name, which
+/// [`Config`](super::Config)'s `Debug` shows), and wiping the four a
+/// handshake makes cost more than a tenth of its non-hashing time.
+#[derive(Clone, Copy)]
+pub(crate) struct PublicHash {
+    bytes: [u8; MAX_LEN],
+    len: u8,
+}
+
+impl PublicHash {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
     }
 }
 
@@ -87,14 +113,15 @@ pub(crate) fn extract_bytes(suite: Suite, salt: &[u8], ikm: &[u8]) -> Hash {
     prk
 }
 
-/// `H(data)` in one call.
-pub(crate) fn hash(suite: Suite, data: &[u8]) -> Hash {
+/// `H(data)` in one call, for public `data`.
+pub(crate) fn hash(suite: Suite, data: &[u8]) -> PublicHash {
     let mut h = Hasher::new(suite);
     h.update(data);
     h.snapshot()
 }
 
-/// A hash or key of up to [`MAX_LEN`] bytes, inline, zeroized on drop.
+/// A key of up to [`MAX_LEN`] bytes (a PRK, an HKDF-Expand output),
+/// inline, zeroized on drop.
 pub(crate) struct Hash {
     bytes: [u8; MAX_LEN],
     len: usize,

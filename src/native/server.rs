@@ -6,7 +6,7 @@ use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 use super::config::Config;
 use super::ephemeral::{DhSecret, Ephemeral, MODE_OFF, MODE_REQUIRED, SHARE_LEN};
-use super::hash::{Hash, Hasher, Prk};
+use super::hash::{Hasher, Prk, PublicHash};
 use super::key::KeyId;
 use super::lookup::{KeyLookup, Lookup};
 use super::session::SessionSeed;
@@ -16,11 +16,11 @@ use super::{
     MAX_CLIENT_PROOF_LEN, MAX_KEY_ID_LEN, NONCE_LEN, RANDOM_LEN, REJECT, SERVER_FINISH, VERSION,
 };
 use crate::buf::Fill;
-use crate::mac::MacState;
+use crate::mac::{MacState, WireTag};
 use crate::machine::{Core, Protocol};
 use crate::status::{Confirmation, Outcome, Scheme};
 use crate::wipe::scrub_stack;
-use crate::{Error, Tag};
+use crate::Error;
 
 /// The verdict on a complete proof; a rejection indexes [`REJECTIONS`].
 const ACCEPTED: u8 = 0;
@@ -84,7 +84,7 @@ struct Accept {
     reason = "short-lived, on the stack; boxing would allocate"
 )]
 enum Finish {
-    Tagged(Tag),
+    Tagged(WireTag),
     AfterX25519(MacState),
 }
 
@@ -98,7 +98,7 @@ enum Finish {
 fn check(
     found: Lookup<'_>,
     suite: Suite,
-    th1: &Hash,
+    th1: &PublicHash,
     tag: &[u8],
     reflected: Choice,
     share: bool,
@@ -131,9 +131,9 @@ fn check(
 
 /// `server_tag = HMAC(server_key, "server finish" || H(T2))`, with `T2` as
 /// far as the transcript has it.
-fn server_tag(server_key: &MacState, transcript: &Hasher) -> Tag {
+fn server_tag(server_key: &MacState, transcript: &Hasher) -> WireTag {
     let th2 = transcript.snapshot();
-    server_key.tag(&[labels::SERVER_FINISH, th2.as_bytes()])
+    server_key.wire_tag(&[labels::SERVER_FINISH, th2.as_bytes()])
 }
 
 /// Bytes `ClientProof` has once its type and key id length are known.

@@ -4,7 +4,7 @@
 use core::fmt;
 
 use super::ephemeral::DhSecret;
-use super::hash::{hash, Hash, Hasher, Prk};
+use super::hash::{hash, Hasher, Prk, PublicHash};
 use super::key::KeyId;
 use super::labels;
 use super::suite::{Suite, MAX_LEN};
@@ -100,7 +100,7 @@ impl Session {
         dh: Option<&DhSecret>,
         suite: Suite,
         key_id: KeyId,
-        handshake_hash: Hash,
+        handshake_hash: PublicHash,
     ) -> Session {
         let fs_prk = dh.map(|dh| dh.session_prk(prk, suite));
         let prk = fs_prk.as_ref().unwrap_or(prk);
@@ -197,8 +197,14 @@ impl Session {
 }
 
 impl Drop for Session {
+    /// Zeroizes the four values, `L` bytes each: the rest of their
+    /// 64-byte slots was never written (zeros since `derive`). For SHA-256,
+    /// 128 bytes, not 256. (`handshake_hash` is public, but it is made from
+    /// the tags, so it differs with the key: wiped too.)
     fn drop(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.values);
+        for slot in [HANDSHAKE_HASH, C2S, S2C, EXPORTER] {
+            zeroize::Zeroize::zeroize(self.slot_mut(slot));
+        }
     }
 }
 
