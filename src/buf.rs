@@ -104,3 +104,32 @@ impl<const N: usize> Fill<N> {
         self.have = 0;
     }
 }
+
+/// Up to 64 public bytes, inline, not zeroized: a transcript hash
+/// (`H(T1)`, `H(T2)`, `H(context)`) or a tag that goes on the wire. Never a
+/// secret: wiping the handful a handshake makes would cost more than a
+/// tenth of its time outside the hash function.
+#[derive(Clone, Copy)]
+pub(crate) struct Public64 {
+    bytes: [u8; 64],
+    len: u8,
+}
+
+impl Public64 {
+    /// The first 64 bytes of `data`.
+    pub(crate) fn from_slice(data: &[u8]) -> Public64 {
+        let mut out = Public64 {
+            bytes: [0; 64],
+            len: 0,
+        };
+        let n = data.len().min(64);
+        out.bytes[..n].copy_from_slice(&data[..n]);
+        // n <= 64.
+        out.len = n as u8;
+        out
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}

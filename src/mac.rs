@@ -6,24 +6,12 @@ use core::mem::size_of;
 
 use hmac::{Hmac, KeyInit, Mac, SimpleHmac};
 
-use crate::digest::MAX_TAG_LEN;
 use crate::wipe::{span, wipe, Wipe};
 use crate::{Digest, Tag};
 
 /// A tag made to go on the wire (a native client or server tag): public
-/// once sent, so, unlike [`Tag`], not zeroized on drop (a zeroizing drop
-/// costs about 64 single-byte volatile writes per tag).
-#[derive(Clone, Copy)]
-pub(crate) struct WireTag {
-    bytes: [u8; MAX_TAG_LEN],
-    len: u8,
-}
-
-impl WireTag {
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..usize::from(self.len)]
-    }
-}
+/// once sent, so, unlike [`Tag`], not zeroized on drop.
+pub(crate) type WireTag = crate::buf::Public64;
 
 /// One digest's keyed HMAC state, wiped whole on drop ([`crate::wipe`]).
 #[derive(Clone)]
@@ -137,18 +125,8 @@ impl MacState {
     /// HMAC over the concatenation of `parts`, for a tag that is sent:
     /// [`Digest::tag_len`] bytes.
     pub(crate) fn wire_tag(&self, parts: &[&[u8]]) -> WireTag {
-        let mut out = WireTag {
-            bytes: [0; MAX_TAG_LEN],
-            len: 0,
-        };
-        each_state!(self, m => {
-            let tag = absorbed(m, parts).finalize().into_bytes();
-            let n = tag.len().min(MAX_TAG_LEN);
-            out.bytes[..n].copy_from_slice(&tag[..n]);
-            // n <= 64.
-            out.len = n as u8;
-        }, wiped => {});
-        out
+        each_state!(self, m => WireTag::from_slice(&absorbed(m, parts).finalize().into_bytes()),
+            wiped => WireTag::from_slice(&[]))
     }
 
     /// Checks `tag` against HMAC over `parts`. Constant time in the tag

@@ -32,6 +32,10 @@ pub(crate) fn wipe<T: Wipe>(state: &mut T) {
 /// that tag and array fill a whole number of 16-byte units. Then the enum
 /// is exactly one tag byte and the array (checked by `spans_every_byte`).
 pub(crate) const fn span(sizes: &[usize]) -> usize {
+    (largest(sizes) + 16 + 1).div_ceil(16) * 16 - 1
+}
+
+const fn largest(sizes: &[usize]) -> usize {
     let mut max = 0;
     let mut i = 0;
     while i < sizes.len() {
@@ -40,7 +44,7 @@ pub(crate) const fn span(sizes: &[usize]) -> usize {
         }
         i += 1;
     }
-    (max + 16 + 1).div_ceil(16) * 16 - 1
+    max
 }
 
 /// [`span`] for payloads whose alignment is known to be at most `align`
@@ -48,15 +52,7 @@ pub(crate) const fn span(sizes: &[usize]) -> usize {
 /// enum is `align + max` rounded up to `align`, and the array is that less
 /// the tag. Exact where `span` allows 16 bytes of slack.
 pub(crate) const fn span_aligned(sizes: &[usize], align: usize) -> usize {
-    let mut max = 0;
-    let mut i = 0;
-    while i < sizes.len() {
-        if sizes[i] > max {
-            max = sizes[i];
-        }
-        i += 1;
-    }
-    (align + max).div_ceil(align) * align - 1
+    (align + largest(sizes)).div_ceil(align) * align - 1
 }
 
 /// How many bytes of the stack [`scrub_stack`] overwrites: more than the

@@ -58,37 +58,16 @@ impl Hasher {
 
     /// The hash of everything fed so far (the state is kept): `L` bytes.
     pub(crate) fn snapshot(&self) -> PublicHash {
-        let mut out = PublicHash {
-            bytes: [0; MAX_LEN],
-            len: 0,
-        };
-        each_hasher!(self, h => {
-            let digest = h.clone().finalize();
-            out.bytes[..digest.len()].copy_from_slice(&digest);
-            // L <= 64.
-            out.len = digest.len() as u8;
-        });
-        out
+        each_hasher!(self, h => PublicHash::from_slice(&h.clone().finalize()))
     }
 }
 
-/// A hash of public bytes, of up to [`MAX_LEN`] bytes, inline: a
-/// transcript hash (`H(T1)`, `H(T2)`, `handshake_hash`) or `H(context)`.
-/// Not zeroized: it never holds a secret (the transcript is the messages on
-/// the wire and the hashes of the context and server name, which
-/// [`Config`](super::Config)'s `Debug` shows), and wiping the four a
-/// handshake makes cost more than a tenth of its non-hashing time.
-#[derive(Clone, Copy)]
-pub(crate) struct PublicHash {
-    bytes: [u8; MAX_LEN],
-    len: u8,
-}
-
-impl PublicHash {
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..usize::from(self.len)]
-    }
-}
+/// A hash of public bytes: a transcript hash (`H(T1)`, `H(T2)`,
+/// `handshake_hash`) or `H(context)`. Not zeroized: it never holds a secret
+/// (the transcript is the messages on the wire and the hashes of the
+/// context and server name, which [`Config`](super::Config)'s `Debug`
+/// shows).
+pub(crate) type PublicHash = crate::buf::Public64;
 
 /// HKDF-Extract(salt, ikm) (RFC 5869 section 2.2): the PRK's `L` bytes.
 ///
