@@ -58,6 +58,10 @@
 //! `e2e_native_hmac-sha256_pipelined` (the same, but the client writes
 //! `hello` right behind `ClientProof`, as `may_send_application_data()`
 //! allows: one round trip less, sent before the server is verified),
+//! both corked (`peers::e2e::drive` gathers a side's bytes and writes them
+//! when it is about to wait: the client's `hello` leaves with its proof,
+//! the server's echo with `ServerFinish`; multiprocessing's `#WELCOME#`
+//! leaves with `hello`),
 //! `e2e_multiprocessing_sha256`, `e2e_rustls_tls13_p256`. Each
 //! iteration is one whole new TCP connection: connect, handshake, `hello`
 //! echoed, close; lock-step, one client at a time, `TCP_NODELAY` on both
@@ -461,8 +465,8 @@ fn summary(since: SystemTime, load_before: &str) {
         None => println!("\nnative hmac-sha256 auth only: not measured in this run"),
     }
     println!(
-        "\nAuth only never asks for the session (peers::machines::session_of is not called); \
-         whether finish() still derives it is the library's Finished API's doing."
+        "\nAuth only never asks for the session (peers::machines::session_of is not called), \
+         so it is never derived: Finished::session derives it on request."
     );
     println!("\nmachine: {}", report::cpu());
     println!(

@@ -60,12 +60,15 @@ fn other<E: std::fmt::Display>(e: E) -> io::Error {
 }
 
 /// Runs `machine` to the end over `stream` with a small blocking loop over
-/// [`Handshake`]: writes what it hands out, reads into `buf` when it needs
-/// input, and keeps the bytes `receive` did not consume. Returns the
-/// [`Finished`] and where in `buf` the bytes read past the handshake are.
-/// `pipeline`, if given, is written as soon as
-/// `may_send_application_data()` says it may follow the handshake's bytes
-/// (at the latest once the handshake is done).
+/// [`Handshake`]: reads into `buf` when it needs input, and keeps the bytes
+/// `receive` did not consume. What it hands out is gathered in `out` and
+/// written in one `write_all` only when the machine is about to wait for
+/// input (corked, as a `BufWriter` flushed before each read would): a
+/// message and the bytes behind it leave in one segment. `pipeline`, if
+/// given, joins `out` as soon as `may_send_application_data()` says it may
+/// follow the handshake's bytes. Returns the [`Finished`], where in `buf`
+/// the bytes read past the handshake are, and `out` unwritten once the
+/// handshake is done: the caller writes it, with its own bytes behind.
 ///
 /// # Errors
 /// I/O errors; the handshake's error (as `io::ErrorKind::Other`); a stream
@@ -75,25 +78,27 @@ pub fn drive<H: Handshake, S: Read + Write>(
     stream: &mut S,
     buf: &mut [u8],
     mut pipeline: Option<&[u8]>,
+    out: &mut Vec<u8>,
 ) -> io::Result<(Finished, Range<usize>)> {
     let (mut start, mut end) = (0usize, 0usize);
     loop {
         if machine.may_send_application_data() {
             if let Some(payload) = pipeline.take() {
-                stream.write_all(payload)?;
+                out.extend_from_slice(payload);
             }
         }
         match machine.status() {
             Status::Send(bytes) => {
-                let n = match stream.write(bytes) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                    other => other?,
-                };
+                out.extend_from_slice(bytes);
+                let n = bytes.len();
                 machine.sent(n).map_err(other)?;
             }
             Status::NeedInput => {
                 if start == end {
+                    if !out.is_empty() {
+                        stream.write_all(out)?;
+                        out.clear();
+                    }
                     let n = match stream.read(buf) {
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                         Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
@@ -104,10 +109,30 @@ pub fn drive<H: Handshake, S: Read + Write>(
                 start += machine.receive(&buf[start..end]);
             }
             Status::Done(_) => return Ok((machine.finish().map_err(other)?, start..end)),
-            Status::Failed(e) => return Err(other(e)),
+            Status::Failed(e) => {
+                // The failure message (`#FAILURE#`, `03 01`) goes out.
+                stream.write_all(out)?;
+                return Err(other(e));
+            }
             _ => return Err(other("unknown handshake status")),
         }
     }
+}
+
+/// Reads the echo after the handshake ([`read_after`]); when it is not
+/// all there yet, writes `out` (the handshake's last message) first, as
+/// the peer waits for it.
+fn flush_then_read(
+    stream: &mut TcpStream,
+    out: &mut Vec<u8>,
+    rest: &[u8],
+    echo: &mut [u8],
+) -> io::Result<()> {
+    if rest.len() < echo.len() {
+        stream.write_all(out)?;
+        out.clear();
+    }
+    read_after(stream, rest, echo)
 }
 
 /// Reads exactly `out.len()` bytes: first from `leftover`, then `stream`.
@@ -161,24 +186,28 @@ fn serve_one(keys: &Keys, mut stream: TcpStream) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let mut buf = [0u8; 256];
     let mut echo = [0u8; MESSAGE.len()];
+    // The handshake's last message, written with the echo when the echo
+    // came with the peer's last message (a pipelining client), before it
+    // is read otherwise.
+    let mut out = Vec::with_capacity(256);
     match keys {
         Keys::None => stream.read_exact(&mut echo)?,
         Keys::Native(native, _) => {
             let (key, cfg) = &**native;
             let machine = ServerHandshake::new(key, *cfg, &mut SysRng).map_err(other)?;
-            let (finished, rest) = drive(machine, &mut stream, &mut buf, None)?;
+            let (finished, rest) = drive(machine, &mut stream, &mut buf, None, &mut out)?;
             let session = session_of(finished).ok_or_else(|| other("no native session"))?;
             std::hint::black_box(&session);
-            read_after(&mut stream, &buf[rest], &mut echo)?;
+            flush_then_read(&mut stream, &mut out, &buf[rest], &mut echo)?;
         }
         Keys::Multiprocessing(key) => {
             let cfg = multiprocessing::Config::new();
             let machine = ServerHandshake::new(&**key, cfg, &mut SysRng).map_err(other)?;
-            let (finished, rest) = drive(machine, &mut stream, &mut buf, None)?;
+            let (finished, rest) = drive(machine, &mut stream, &mut buf, None, &mut out)?;
             if !finished.outcome.peer_authenticated {
                 return Err(other("multiprocessing: peer not authenticated"));
             }
-            read_after(&mut stream, &buf[rest], &mut echo)?;
+            flush_then_read(&mut stream, &mut out, &buf[rest], &mut echo)?;
         }
         Keys::Tls(t) => {
             let mut conn = ServerConnection::new(t.server.clone()).map_err(other)?;
@@ -194,7 +223,8 @@ fn serve_one(keys: &Keys, mut stream: TcpStream) -> io::Result<()> {
     if &echo != MESSAGE {
         return Err(other("the echo is not hello"));
     }
-    stream.write_all(&echo)?;
+    out.extend_from_slice(&echo);
+    stream.write_all(&out)?;
     Ok(())
     // Dropped here: the server closes first.
 }
@@ -334,23 +364,29 @@ impl Client {
                 let (key, cfg) = &**native;
                 let machine = ClientHandshake::new(key, *cfg, &mut SysRng).map_err(other)?;
                 let pipeline = pipelined.then_some(&MESSAGE[..]);
-                let (finished, rest) = drive(machine, &mut stream, &mut buf, pipeline)?;
+                let mut out = Vec::with_capacity(256);
+                let (finished, rest) = drive(machine, &mut stream, &mut buf, pipeline, &mut out)?;
                 let session = session_of(finished).ok_or_else(|| other("no native session"))?;
                 std::hint::black_box(&session);
                 if !pipelined {
-                    stream.write_all(MESSAGE)?;
+                    out.extend_from_slice(MESSAGE);
                 }
+                stream.write_all(&out)?;
                 read_after(&mut stream, &buf[rest], &mut echo)?;
                 expect_eof(&mut stream)?;
             }
             Keys::Multiprocessing(key) => {
                 let cfg = multiprocessing::Config::new();
                 let machine = ClientHandshake::new(&**key, cfg, &mut SysRng).map_err(other)?;
-                let (finished, rest) = drive(machine, &mut stream, &mut buf, None)?;
+                let mut out = Vec::with_capacity(256);
+                let (finished, rest) = drive(machine, &mut stream, &mut buf, None, &mut out)?;
                 if !finished.outcome.peer_authenticated {
                     return Err(other("multiprocessing: peer not authenticated"));
                 }
-                stream.write_all(MESSAGE)?;
+                // The handshake's last message (`#WELCOME#`) and `hello`
+                // in one write.
+                out.extend_from_slice(MESSAGE);
+                stream.write_all(&out)?;
                 read_after(&mut stream, &buf[rest], &mut echo)?;
                 expect_eof(&mut stream)?;
             }
