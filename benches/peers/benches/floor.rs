@@ -73,7 +73,11 @@
 //! confidence interval of the median and the median absolute deviation,
 //! read back from the estimates this run wrote), the ratios with their
 //! goals, and the machine (CPU, `sha_ni`, load average) with the command
-//! that reproduces the run. Medians of cases measured one after another:
+//! that reproduces the run. Last, **paired ratios** of the in-memory goals:
+//! the two cases of each pair timed alternately in ~2 ms batches, ABBA, 400
+//! rounds (`peers::report::paired`), so that a shared machine's drifting
+//! load cancels out of the ratio (`FLOOR_PAIRED=0` skips them). Medians of
+//! cases measured one after another:
 //! a load that changes during the run moves the ratios (each machine case
 //! runs right beside its bare floor to keep that short).
 //!
@@ -93,7 +97,7 @@ use hmac_handshake::{
 use hmac_handshake_peer_bench::bare::{self, MpFloor, NativeCase, NativeFloor, RecipeFloor};
 use hmac_handshake_peer_bench::e2e::{self, Kind};
 use hmac_handshake_peer_bench::machines::{handshake, sessions};
-use hmac_handshake_peer_bench::report::{self, us, Median};
+use hmac_handshake_peer_bench::report::{self, us, Case, Median};
 use hmac_handshake_peer_bench::{noise, tls};
 
 const GROUP: &str = "floor";
@@ -502,4 +506,145 @@ fn main() {
     }
     c.final_summary();
     summary(since, &load_before);
+    // Only when measuring (`cargo bench`), not for `--test` or `--list`;
+    // FLOOR_PAIRED=0 skips it.
+    let args: Vec<String> = std::env::args().collect();
+    let measuring =
+        args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test" || a == "--list");
+    if measuring && std::env::var("FLOOR_PAIRED").as_deref() != Ok("0") {
+        paired_ratios();
+    }
+}
+
+/// The in-memory goals again, each pair timed alternately so that a
+/// shared machine's drifting load cancels out of the ratio (the medians
+/// above are measured a minute apart).
+fn paired_ratios() {
+    let key = Key::new(&PSK);
+    let native_key = NativeKey::new(KEY_ID, &PSK, Suite::HmacSha256).expect("key");
+    let off = config(ForwardSecrecy::Off);
+    let (sr, cr) = (&NATIVE_SERVER_RANDOM, &NATIVE_CLIENT_RANDOM);
+    let native_floor = NativeFloor::new(&PSK, KEY_ID, CONTEXT, b"");
+    let mp_floor = MpFloor::new(&PSK);
+    let recipe_floor = RecipeFloor::new(&PSK);
+    let params = noise::params();
+    let p256 = tls::tls_setup(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let mp = multiprocessing::Config::new();
+    let rc = recipe::Config::default();
+
+    let mut auth = || {
+        black_box(native_auth(&native_key, black_box(off)));
+    };
+    let mut bare_auth = || {
+        black_box(native_floor.auth_only(black_box(sr), black_box(cr)));
+    };
+    let mut session = || {
+        black_box(native_session(&native_key, black_box(off)));
+    };
+    let mut bare_session = || {
+        black_box(native_floor.with_session(black_box(sr), black_box(cr)));
+    };
+    let mut mp_run = || {
+        black_box(multiprocessing(&key, black_box(mp)));
+    };
+    let mut bare_mp = || {
+        black_box(mp_floor.run(black_box(&MP_RANDOM), black_box(&MP_RANDOM)));
+    };
+    let mut recipe_run = || {
+        black_box(recipe(&key, black_box(rc)));
+    };
+    let mut bare_recipe = || {
+        black_box(recipe_floor.sha256(black_box(&RECIPE_CHALLENGE)));
+    };
+    let mut snow = || {
+        black_box(noise::noise(&params, black_box(&PSK)));
+    };
+    let mut tls_p256 = || {
+        black_box(tls::tls(black_box(&p256)));
+    };
+    let mut cases = [
+        Case {
+            name: "native_hmac-sha256_auth-only",
+            run: &mut auth,
+        },
+        Case {
+            name: "bare_native_hmac-sha256_auth-only",
+            run: &mut bare_auth,
+        },
+        Case {
+            name: "native_hmac-sha256_session",
+            run: &mut session,
+        },
+        Case {
+            name: "bare_native_hmac-sha256_session",
+            run: &mut bare_session,
+        },
+        Case {
+            name: "multiprocessing_sha256",
+            run: &mut mp_run,
+        },
+        Case {
+            name: "bare_multiprocessing_sha256",
+            run: &mut bare_mp,
+        },
+        Case {
+            name: "recipe_sha256",
+            run: &mut recipe_run,
+        },
+        Case {
+            name: "bare_recipe_sha256",
+            run: &mut bare_recipe,
+        },
+        Case {
+            name: "snow_nnpsk0",
+            run: &mut snow,
+        },
+        Case {
+            name: "rustls_tls13_p256",
+            run: &mut tls_p256,
+        },
+    ];
+    let pairs: [(usize, usize, &str, Goal); 9] = [
+        (
+            0,
+            1,
+            "native auth only / its bare floor",
+            Goal::AtMost(1.15),
+        ),
+        (
+            2,
+            3,
+            "native with session / its bare floor",
+            Goal::AtMost(1.1),
+        ),
+        (
+            4,
+            5,
+            "multiprocessing {sha256} / its bare floor",
+            Goal::AtMost(1.15),
+        ),
+        (6, 7, "recipe sha256 / its bare floor", Goal::None),
+        (2, 0, "native with session / auth only", Goal::None),
+        (8, 0, "snow NNpsk0 / native auth only", Goal::AtLeast(150.0)),
+        (
+            8,
+            2,
+            "snow NNpsk0 / native with session",
+            Goal::AtLeast(150.0),
+        ),
+        (
+            9,
+            0,
+            "rustls P-256 / native auth only",
+            Goal::AtLeast(250.0),
+        ),
+        (
+            9,
+            2,
+            "rustls P-256 / native with session",
+            Goal::AtLeast(250.0),
+        ),
+    ];
+    let labels: Vec<(usize, usize, &str)> = pairs.iter().map(|&(a, b, l, _)| (a, b, l)).collect();
+    report::paired_table(&mut cases, &labels, 400, |i, m| verdict(m, pairs[i].3));
 }

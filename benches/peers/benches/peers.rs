@@ -41,14 +41,16 @@
 //! Run: `cargo bench -p hmac-handshake-peer-bench` (release).
 
 use std::hint::black_box;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use criterion::Criterion;
 use hmac_handshake::native::{self, ForwardSecrecy, NativeKey, Suite};
 use hmac_handshake::{ClientHandshake, Error, Handshake, ServerHandshake, Status};
 use hmac_handshake_peer_bench::machines::sessions;
 use hmac_handshake_peer_bench::noise::{self, noise};
-use hmac_handshake_peer_bench::report::{self, criterion_dir, loadavg, us, Median};
+use hmac_handshake_peer_bench::report::{
+    self, criterion_dir, loadavg, paired_table, us, Case, Median,
+};
 use hmac_handshake_peer_bench::tls::{tls, tls_setup};
 use sha2::Digest as _;
 
@@ -444,58 +446,6 @@ fn summary(since: SystemTime) {
 
 // ---------------------------------------------------------------- paired
 
-/// One case of a paired comparison: a name and one call of the work.
-struct Case<'a> {
-    name: &'a str,
-    run: &'a mut dyn FnMut(),
-}
-
-/// Times `a` and `b` alternately, in batches of ~2 ms each, `rounds`
-/// times, in ABBA order (so a drift in the machine's speed, e.g. another
-/// process starting, hits both alike); returns the per-round ratios a/b and
-/// the per-call times of each, in ns.
-fn paired(a: &mut Case<'_>, b: &mut Case<'_>, rounds: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    fn calibrate(f: &mut dyn FnMut()) -> usize {
-        let start = Instant::now();
-        let mut n = 0usize;
-        while start.elapsed() < Duration::from_millis(20) {
-            f();
-            n += 1;
-        }
-        // Calls per 2 ms batch.
-        (n / 10).max(1)
-    }
-    fn batch(f: &mut dyn FnMut(), n: usize) -> f64 {
-        let start = Instant::now();
-        for _ in 0..n {
-            f();
-        }
-        start.elapsed().as_nanos() as f64 / n as f64
-    }
-    let (na, nb) = (calibrate(a.run), calibrate(b.run));
-    let (mut ratios, mut ta, mut tb) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 0..rounds {
-        let (x, y) = if round % 2 == 0 {
-            let x = batch(a.run, na);
-            (x, batch(b.run, nb))
-        } else {
-            let y = batch(b.run, nb);
-            (batch(a.run, na), y)
-        };
-        ratios.push(x / y);
-        ta.push(x);
-        tb.push(y);
-    }
-    (ratios, ta, tb)
-}
-
-/// The `q` quantile (0 to 1) of `v`, by nearest rank.
-fn quantile(v: &[f64], q: f64) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    s[((s.len() - 1) as f64 * q).round() as usize]
-}
-
 /// Paired ratios: the same comparisons as the summary's, measured so
 /// that the load of a shared machine cancels out of each ratio.
 fn paired_ratios() {
@@ -618,41 +568,12 @@ fn paired_ratios() {
             run: &mut base,
         },
     ];
-    const ROUNDS: usize = 400;
-    println!(
-        "\n## Paired ratios (A and B alternated in ~2 ms batches, ABBA, {ROUNDS} rounds; \
-         median and interquartile range of the per-round ratios, and each side's median per call)\n"
-    );
-    println!("| ratio | median | IQR | A median (p10) us | B median (p10) us | goal |");
-    println!("|---|---:|---:|---:|---:|---|");
-    let mut medians = Vec::new();
-    for (ia, ib, label, goal) in pairs {
-        let (lo, hi) = (ia.min(ib), ia.max(ib));
-        let (left, right) = cases.split_at_mut(hi);
-        let (a, b) = if ia < ib {
-            (&mut left[lo], &mut right[0])
-        } else {
-            (&mut right[0], &mut left[lo])
-        };
-        let (names_a, names_b) = (a.name, b.name);
-        let (r, ta, tb) = paired(a, b, ROUNDS);
-        let m = quantile(&r, 0.5);
-        let verdict = match goal {
-            Some(g) if m <= g => format!("<= {g}: met"),
-            Some(g) => format!("<= {g}: NOT met ({:.2}x the goal)", m / g),
-            None => String::new(),
-        };
-        println!(
-            "| {label} ({names_a} / {names_b}) | {m:.3} | {:.3} - {:.3} | {} ({}) | {} ({}) | {verdict} |",
-            quantile(&r, 0.25),
-            quantile(&r, 0.75),
-            us(quantile(&ta, 0.5)),
-            us(quantile(&ta, 0.1)),
-            us(quantile(&tb, 0.5)),
-            us(quantile(&tb, 0.1)),
-        );
-        medians.push(m);
-    }
+    let labels: Vec<(usize, usize, &str)> = pairs.iter().map(|&(a, b, l, _)| (a, b, l)).collect();
+    let medians = paired_table(&mut cases, &labels, 400, |i, m| match pairs[i].3 {
+        Some(g) if m <= g => format!("<= {g}: met"),
+        Some(g) => format!("<= {g}: NOT met ({:.2}x the goal)", m / g),
+        None => String::new(),
+    });
     // Pairs 6 and 7: native+FS / floor and snow / floor.
     let (fs_floor, snow_floor) = (medians[6], medians[7]);
     println!(

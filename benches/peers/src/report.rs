@@ -2,7 +2,7 @@
 //! printed from them.
 
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 /// Where criterion writes its estimates (the same rule as criterion's:
 /// `$CRITERION_HOME`, else `$CARGO_TARGET_DIR/criterion`, else the target
@@ -119,4 +119,103 @@ pub fn cpu() -> String {
         None => "sha_ni: unknown",
     };
     format!("{model}, {cpus} logical CPUs, {sha_ni}")
+}
+
+/// One case of a paired comparison: a name and one call of the work.
+pub struct Case<'a> {
+    /// What it is, for the report.
+    pub name: &'a str,
+    /// One call of the work.
+    pub run: &'a mut dyn FnMut(),
+}
+
+/// Times `a` and `b` alternately, in batches of ~2 ms each, `rounds`
+/// times, in ABBA order (so a drift in the machine's speed, e.g. another
+/// process starting, hits both alike); returns the per-round ratios a/b and
+/// the per-call times of each, in ns.
+#[must_use]
+pub fn paired(a: &mut Case<'_>, b: &mut Case<'_>, rounds: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    fn calibrate(f: &mut dyn FnMut()) -> usize {
+        let start = Instant::now();
+        let mut n = 0usize;
+        while start.elapsed() < Duration::from_millis(20) {
+            f();
+            n += 1;
+        }
+        // Calls per 2 ms batch.
+        (n / 10).max(1)
+    }
+    fn batch(f: &mut dyn FnMut(), n: usize) -> f64 {
+        let start = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        start.elapsed().as_nanos() as f64 / n as f64
+    }
+    let (na, nb) = (calibrate(a.run), calibrate(b.run));
+    let (mut ratios, mut ta, mut tb) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let (x, y) = if round % 2 == 0 {
+            let x = batch(a.run, na);
+            (x, batch(b.run, nb))
+        } else {
+            let y = batch(b.run, nb);
+            (batch(a.run, na), y)
+        };
+        ratios.push(x / y);
+        ta.push(x);
+        tb.push(y);
+    }
+    (ratios, ta, tb)
+}
+
+/// The `q` quantile (0 to 1) of `v`, by nearest rank.
+#[must_use]
+pub fn quantile(v: &[f64], q: f64) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s[((s.len() - 1) as f64 * q).round() as usize]
+}
+
+/// Runs each pair `(a, b, label)` of `cases` through [`paired`] and prints
+/// a table: the median and interquartile range of the per-round ratios
+/// a/b, each side's median (and 10th percentile) per call, and
+/// `verdict(pair index, median)`. Returns the medians, in order.
+pub fn paired_table(
+    cases: &mut [Case<'_>],
+    pairs: &[(usize, usize, &str)],
+    rounds: usize,
+    verdict: impl Fn(usize, f64) -> String,
+) -> Vec<f64> {
+    println!(
+        "\n## Paired ratios (A and B alternated in ~2 ms batches, ABBA, {rounds} rounds; \
+         median and interquartile range of the per-round ratios, and each side's median per call)\n"
+    );
+    println!("| ratio | median | IQR | A median (p10) us | B median (p10) us | goal |");
+    println!("|---|---:|---:|---:|---:|---|");
+    let mut medians = Vec::new();
+    for (i, &(ia, ib, label)) in pairs.iter().enumerate() {
+        let (lo, hi) = (ia.min(ib), ia.max(ib));
+        let (left, right) = cases.split_at_mut(hi);
+        let (a, b) = if ia < ib {
+            (&mut left[lo], &mut right[0])
+        } else {
+            (&mut right[0], &mut left[lo])
+        };
+        let (names_a, names_b) = (a.name, b.name);
+        let (r, ta, tb) = paired(a, b, rounds);
+        let m = quantile(&r, 0.5);
+        println!(
+            "| {label} ({names_a} / {names_b}) | {m:.3} | {:.3} - {:.3} | {} ({}) | {} ({}) | {} |",
+            quantile(&r, 0.25),
+            quantile(&r, 0.75),
+            us(quantile(&ta, 0.5)),
+            us(quantile(&ta, 0.1)),
+            us(quantile(&tb, 0.5)),
+            us(quantile(&tb, 0.1)),
+            verdict(i, m),
+        );
+        medians.push(m);
+    }
+    medians
 }
