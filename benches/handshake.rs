@@ -3,7 +3,7 @@
 //! timed loop), beside one bare HMAC-SHA256 tag with a pre-keyed state: the
 //! ratio of the two is the handshake's cost over the MAC floor. Native runs
 //! twice per suite: authentication only (`finish()`, the session never
-//! requested) and `_session` (both sides call `Finished::session`).
+//! requested) and `_session` (both sides call `Finished::into_session`).
 //!
 //! Run: `cargo bench --bench handshake`
 
@@ -27,16 +27,18 @@ where
     settle(server, client, |s, c| s.has_session() == c.has_session())
 }
 
-/// [`run`], and both sides derive their session secrets (`Finished::session`),
-/// which must agree.
+/// [`run`], and both sides derive their session secrets (`Finished::into_session`),
+/// which must agree (`Finished::into_session`).
 fn run_with_session<S, C>(server: impl FnOnce() -> S, client: impl FnOnce() -> C) -> bool
 where
     S: Handshake,
     C: Handshake,
 {
-    settle(server, client, |s, c| match (s.session(), c.session()) {
-        (Some(s), Some(c)) => s.client_to_server_key() == c.client_to_server_key(),
-        _ => false,
+    settle(server, client, |s, c| {
+        match (s.into_session(), c.into_session()) {
+            (Some(s), Some(c)) => s.client_to_server_key() == c.client_to_server_key(),
+            _ => false,
+        }
     })
 }
 

@@ -162,7 +162,7 @@ fn native_demo() {
             let peer = stream.peer_addr().expect("peer");
             match server_authenticate_within(&stream, Arc::clone(&keyring), config, TIMEOUT) {
                 Ok(mut auth) => {
-                    let session = auth.session().expect("native session");
+                    let session = auth.session.as_ref().expect("native session");
                     println!("  server: accepted {peer} key_id={}", session.key_id());
                     echo_once(&mut auth, Profile::Native);
                 }
@@ -180,7 +180,7 @@ fn native_demo() {
                 let mut auth = client_authenticate_within(stream, key, config, TIMEOUT)?;
                 auth.send_bytes(b"hello over native")?;
                 let echo = auth.recv_bytes(1 << 20)?.ok_or(AuthError::Closed)?;
-                Ok((auth.session().expect("native session"), echo))
+                Ok((auth.session.expect("native session"), echo))
             });
         match result {
             Ok((session, echo)) => println!(

@@ -1,5 +1,5 @@
-//! Constant-time equality of 32-byte values (key ids, nonces, X25519
-//! secrets), four 64-bit words at a time.
+//! Constant-time equality of 32-byte values (key ids, nonces), four
+//! 64-bit words at a time.
 //!
 //! `subtle`'s `ct_eq` on a slice hides every byte's comparison behind its
 //! own `black_box` (32 per value, about 3% of a native handshake in a

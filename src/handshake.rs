@@ -53,8 +53,9 @@ pub trait Handshake {
     fn peer_verified(&self) -> bool;
 
     /// Consumes a finished machine and hands over its outcome and, for the
-    /// native profile, the session secrets (derived here, not before), like
-    /// snow's `into_transport_mode`.
+    /// native profile, what its session secrets are derived from when
+    /// asked ([`Finished::into_session`]), like snow's
+    /// `into_transport_mode`.
     ///
     /// # Errors
     /// The handshake's own error if it failed; [`Error::NotFinished`] if the

@@ -308,27 +308,27 @@ fn native_authenticate_with_shared_keys_gives_equal_sessions_and_leftover() {
         let ring = Arc::clone(&ring);
         thread::spawn(move || {
             let mut end = server_end.corked();
-            let mut auth = server_authenticate(&mut end, ring, config)
+            let auth = server_authenticate(&mut end, ring, config)
                 .unwrap()
                 .into_parts()
                 .1;
             // Application data right behind ServerFinish, in the same write.
             send_bytes(&mut end, b"hello from the server").unwrap();
             end.push();
-            let mut pending = std::mem::take(&mut auth.leftover);
+            let mut pending = auth.leftover;
             assert!(pending.is_empty(), "server leftover {pending:?}");
             let reply = recv_bytes(&mut end, &mut pending, 1024).unwrap();
-            (auth.outcome, auth.session(), reply)
+            (auth.outcome, auth.session, reply)
         })
     };
-    let mut auth = client_authenticate(&mut client_end, Arc::clone(&key), config)
+    let auth = client_authenticate(&mut client_end, Arc::clone(&key), config)
         .unwrap()
         .into_parts()
         .1;
     let mut expected_leftover = Vec::new();
     send_bytes(&mut expected_leftover, b"hello from the server").unwrap();
     assert_eq!(auth.leftover, expected_leftover, "the client's leftover");
-    let mut pending = std::mem::take(&mut auth.leftover);
+    let mut pending = auth.leftover;
     assert_eq!(
         recv_bytes(&mut client_end, &mut pending, 1024).unwrap(),
         Some(b"hello from the server".to_vec())
@@ -352,7 +352,7 @@ fn native_authenticate_with_shared_keys_gives_equal_sessions_and_leftover() {
     assert_eq!(server_outcome.consumed, 2 + 7 + 32 + 48);
     assert_eq!(auth.outcome.consumed, 39 + 2 + 48);
     let server_session = server_session.expect("the server's session");
-    let client_session = auth.session().expect("the client's session");
+    let client_session = auth.session.expect("the client's session");
     assert_eq!(server_session.key_id(), KeyId::new(b"2026-q2").unwrap());
     assert_eq!(server_session.suite(), SUITE);
     assert_same_session(&server_session, &client_session);

@@ -199,11 +199,7 @@ fn connect_to_library_server(setting: ForwardSecrecy, extra: &[&str]) -> (Run, O
         let key = NativeKey::new(b"default", KEY.as_bytes(), Suite::HmacSha256).unwrap();
         let config = native::Config::new(b"").with_forward_secrecy(setting);
         let mut auth = server_authenticate(stream, &key, config).ok()?;
-        let fs = auth
-            .session()
-            .as_ref()
-            .expect("a session")
-            .forward_secrecy();
+        let fs = auth.session.as_ref().expect("a session").forward_secrecy();
         let message = auth.recv_bytes(1 << 16).unwrap().expect("a message");
         auth.send_bytes(&message).unwrap();
         Some(fs)

@@ -302,10 +302,7 @@ fn native_server_echoes_each_frame() {
         .unwrap()
         .into_parts()
         .1;
-    assert_eq!(
-        auth.session().expect("a session").key_id().as_bytes(),
-        b"k2"
-    );
+    assert_eq!(auth.session.expect("a session").key_id().as_bytes(), b"k2");
     let mut pending = auth.leftover;
     let big = vec![0x5au8; 1 << 20];
     for payload in [b"one".as_slice(), b"", &big, b"last"] {

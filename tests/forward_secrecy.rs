@@ -35,7 +35,9 @@ type End = Result<Session, Error>;
 fn end<H: Handshake>(m: H) -> End {
     match m.status() {
         Status::Failed(e) => Err(e),
-        _ => m.finish().map(|f| f.session().expect("a native session")),
+        _ => m
+            .finish()
+            .map(|f| f.into_session().expect("a native session")),
     }
 }
 

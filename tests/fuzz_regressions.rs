@@ -64,7 +64,7 @@ fn session_iff_done<H: Handshake>(m: H, who: &str, step: usize) -> Option<Vec<u8
                 done,
                 "{who}, step {step}: finish() succeeded while {status}"
             );
-            let session = f.session().unwrap_or_else(|| {
+            let session = f.into_session().unwrap_or_else(|| {
                 panic!("{who}, step {step}: a done native machine without a session")
             });
             Some(session.handshake_hash().to_vec())

@@ -226,7 +226,9 @@ fn finish<H: Handshake>(
         _ => Error::NotFinished,
     };
     match m.finish() {
-        Ok(f) if done && f.outcome.scheme.profile() == profile => Ok((done, consumed, f.session())),
+        Ok(f) if done && f.outcome.scheme.profile() == profile => {
+            Ok((done, consumed, f.into_session()))
+        }
         Ok(f) => Err(format!("{status} but finish() gave {:?}", f.outcome)),
         Err(e) if !done && e == refusal => Ok((done, consumed, None)),
         Err(e) => Err(format!("{status} but finish() refused with {e:?}")),

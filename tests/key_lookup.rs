@@ -77,7 +77,7 @@ fn a_store_behind_a_lock_can_change_without_touching_accepted_handshakes() {
         store.keys.write().unwrap().clear();
     });
     let (s, c) = (s.unwrap(), c.unwrap());
-    let (s, c) = (s.session().unwrap(), c.session().unwrap());
+    let (s, c) = (s.into_session().unwrap(), c.into_session().unwrap());
     assert_eq!(s.client_to_server_key(), c.client_to_server_key());
     assert_eq!(s.server_to_client_key(), c.server_to_client_key());
     assert_eq!(s.handshake_hash(), c.handshake_hash());

@@ -1,8 +1,9 @@
-//! The native session secrets are derived on request (`Finished::session`),
-//! from what `finish()` kept: the key's PRK, the X25519 secret in the
-//! forward-secrecy mode, and the transcript. They do not depend on the
-//! keys still being there, every call gives the same bytes, and the other
-//! profiles have none. (That `finish()` without `session()` costs less is
+//! The native session secrets are derived on request
+//! (`Finished::into_session`, or `Finished::session` without consuming),
+//! from what `finish()` kept: the key's PRK (in the forward-secrecy mode,
+//! `PRK_fs`, made at `finish()`), the transcript and the server tag. They
+//! do not depend on the keys still being there, every call gives the same
+//! bytes, and the other profiles have none. (That `finish()` without `session()` costs less is
 //! measured, not tested: `cargo bench -p hmac-handshake-peer-bench --bench
 //! floor`, native auth only against with session.) The values themselves
 //! are checked against `vectors/handshake/native.json` by
@@ -64,7 +65,9 @@ fn the_session_is_derived_after_the_keys_are_gone() {
             assert_eq!(s, values(&server), "{suite} {fs:?}: a second call");
             assert_eq!(s[0].len(), suite.mac_len());
             assert!(s.iter().all(|v| v.iter().any(|&b| b != 0)));
-            let session = server.session().unwrap();
+            let session = server.into_session().unwrap();
+            assert_eq!(session.handshake_hash(), &s[0][..]);
+            assert_eq!(session.client_to_server_key(), &s[1][..]);
             assert_eq!(session.key_id().as_bytes(), b"k1");
             assert_eq!(session.suite(), suite);
             assert_eq!(session.forward_secrecy(), fs == ForwardSecrecy::Required);

@@ -56,7 +56,7 @@ fn selfie(server_name: &'static [u8], expects: &'static [u8]) -> Ends {
         let ring = Arc::new(Keyring::new([k()]).unwrap());
         let mut conn = with_timeouts(conn);
         server_authenticate(&mut conn, ring, config(server_name))
-            .map(|auth| auth.into_parts().1.session().unwrap())
+            .map(|auth| auth.into_parts().1.session.unwrap())
     });
     // The attacker: what A believes is B's address relays to A itself.
     let relay = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -69,7 +69,7 @@ fn selfie(server_name: &'static [u8], expects: &'static [u8]) -> Ends {
     });
     let mut conn = with_timeouts(TcpStream::connect(b_addr).unwrap());
     let client = client_authenticate(&mut conn, Arc::new(k()), config(expects))
-        .map(|auth| auth.into_parts().1.session().unwrap());
+        .map(|auth| auth.into_parts().1.session.unwrap());
     drop(conn);
     (server.join().unwrap(), client)
 }
@@ -147,8 +147,8 @@ fn sessions(sconf: native::Config, cconf: native::Config) -> (Session, Session) 
         pass(&mut c, &mut s);
     }
     (
-        s.finish().unwrap().session().unwrap(),
-        c.finish().unwrap().session().unwrap(),
+        s.finish().unwrap().into_session().unwrap(),
+        c.finish().unwrap().into_session().unwrap(),
     )
 }
 

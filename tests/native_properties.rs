@@ -87,7 +87,7 @@ fn drain(m: &mut dyn Handshake) -> Vec<u8> {
 
 /// The session a machine hands over when finished (none unless Done).
 fn session(m: impl Handshake) -> Option<Session> {
-    m.finish().ok().and_then(|f| f.session())
+    m.finish().ok().and_then(|f| f.into_session())
 }
 
 /// Runs server and client against each other; `tamper` may change each

@@ -80,7 +80,10 @@ fn a_handshake_built_outside_a_thread_moves_into_it() {
     .join()
     .unwrap();
     let (server, client) = (joined.0.unwrap(), joined.1.unwrap());
-    let (s, c) = (server.session().unwrap(), client.session().unwrap());
+    let (s, c) = (
+        server.into_session().unwrap(),
+        client.into_session().unwrap(),
+    );
     assert_eq!(s.key_id().as_bytes(), b"k1");
     assert_eq!(s.client_to_server_key(), c.client_to_server_key());
 }

@@ -151,7 +151,7 @@ async fn native_through_the_key_lookup_seam_with_sessions_that_agree() {
         .await
         .unwrap();
     let server = server.await.unwrap().unwrap();
-    let (s, c) = (server.session().unwrap(), client.session().unwrap());
+    let (s, c) = (server.session.unwrap(), client.session.unwrap());
     assert_eq!(s.key_id().as_bytes(), b"db-7");
     assert_eq!(s.handshake_hash(), c.handshake_hash());
     assert_eq!(s.client_to_server_key(), c.client_to_server_key());

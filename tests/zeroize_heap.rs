@@ -281,8 +281,8 @@ fn stack_handshake(key: &NativeKey, config: native::Config) {
     let mut server = ServerHandshake::with_pinned_random(key, config, &[3; 64]);
     let mut client = ClientHandshake::with_pinned_random(key, config, &[4; 64]);
     pump(&mut client, &mut server);
-    let _ = std::hint::black_box(server.finish().map(|f| f.session()));
-    let _ = std::hint::black_box(client.finish().map(|f| f.session()));
+    let _ = std::hint::black_box(server.finish().map(|f| f.into_session()));
+    let _ = std::hint::black_box(client.finish().map(|f| f.into_session()));
 }
 
 #[test]

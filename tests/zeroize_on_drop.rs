@@ -22,8 +22,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use hmac_handshake::native::{self, NativeKey, Session, Suite};
-use hmac_handshake::{ClientHandshake, Handshake, Key, ServerHandshake, Status};
+use hmac_handshake::native::{self, ForwardSecrecy, NativeKey, Session, Suite};
+use hmac_handshake::{ClientHandshake, Finished, Handshake, Key, ServerHandshake, Status};
 
 /// The most bytes of a watched block copied.
 const IMAGE_MAX: usize = 8192;
@@ -181,11 +181,11 @@ fn a_dropped_native_key_leaves_no_secret_in_its_block() {
     assert_eq!(left, 0);
 }
 
-/// The client's session of a native handshake with `secret` on both
-/// sides, pinned nonces.
-fn session(secret: &[u8], suite: Suite) -> Session {
+/// The client's `Finished` of a native handshake with `secret` on both
+/// sides, pinned nonces, the forward-secrecy mode as `fs` says.
+fn finished(secret: &[u8], suite: Suite, fs: ForwardSecrecy) -> Finished {
     let key = NativeKey::new(b"k1", secret, suite).unwrap();
-    let config = native::Config::new(b"zeroize test");
+    let config = native::Config::new(b"zeroize test").with_forward_secrecy(fs);
     let mut server = ServerHandshake::with_pinned_random(&key, config, &[1; 64]);
     let mut client = ClientHandshake::with_pinned_random(&key, config, &[2; 64]);
     let mut buf = [0u8; 512];
@@ -197,12 +197,38 @@ fn session(secret: &[u8], suite: Suite) -> Session {
     }
     assert!(matches!(client.status(), Status::Done(_)));
     match client.finish() {
-        Ok(f) if f.has_session() => f.session().expect("a native session"),
+        Ok(f) if f.has_session() => f,
         other => panic!(
             "the handshake did not finish: {:?}",
             other.map(|f| f.outcome)
         ),
     }
+}
+
+/// The client's session of [`finished`], without forward secrecy.
+fn session(secret: &[u8], suite: Suite) -> Session {
+    finished(secret, suite, ForwardSecrecy::Off)
+        .into_session()
+        .expect("a native session")
+}
+
+/// A native `Finished` holds what its session comes from (the key's PRK,
+/// or `PRK_fs`) until it is dropped: then none of it is left, nor of the
+/// key's MAC states.
+#[test]
+fn a_dropped_finished_leaves_no_secret_in_its_block() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let (a, b) = secrets();
+    let mut left = 0;
+    for suite in Suite::ALL {
+        for fs in [ForwardSecrecy::Off, ForwardSecrecy::Required] {
+            let image_a = freed_image(Box::new(finished(&a, suite, fs)));
+            let image_b = freed_image(Box::new(finished(&b, suite, fs)));
+            let what = format!("Finished {suite} {fs:?}");
+            left += remaining(&what, &image_a, &image_b, &hmac_patterns(&a));
+        }
+    }
+    assert_eq!(left, 0);
 }
 
 #[test]

@@ -81,7 +81,7 @@ pub fn check_finished(status: &Snap, finished: Result<Finished, Error>) -> Optio
                 f.outcome, *o,
                 "finish() handed over another Outcome than status() showed"
             );
-            match (o.scheme, f.session()) {
+            match (o.scheme, f.into_session()) {
                 (Scheme::Native { suite, key_id }, Some(s)) => {
                     assert_eq!(s.suite(), suite, "session suite differs from the Outcome's");
                     assert_eq!(

@@ -143,16 +143,16 @@ pub fn drive_within<H: Handshake, S: Read + Write + Timeouts>(
 ) -> Result<AuthStream<S>, AuthError> {
     let saved = (stream.read_timeout()?, stream.write_timeout()?);
     let mut deadline = Deadline::new(stream, within);
-    let result = drive(machine, &mut deadline).map(|a| (a.outcome, a.seed, a.pending));
+    let result = drive(machine, &mut deadline).map(|a| (a.outcome, a.session, a.pending));
     let restored = deadline
         .get_ref()
         .set_read_timeout(saved.0)
         .and_then(|()| deadline.get_ref().set_write_timeout(saved.1));
-    let (outcome, seed, pending) = result?;
+    let (outcome, session, pending) = result?;
     restored?;
     Ok(AuthStream {
         outcome,
-        seed,
+        session,
         stream: deadline.into_inner(),
         pending,
     })

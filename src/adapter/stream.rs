@@ -4,12 +4,11 @@
 
 use std::vec::Vec;
 
-use core::fmt;
-
-use crate::native::{Session, SessionSeed};
+use crate::native::Session;
 use crate::Outcome;
 
 /// A completed handshake apart from its stream (see `AuthStream::into_parts`).
+#[derive(Debug)]
 #[non_exhaustive]
 pub struct Authenticated {
     /// What the handshake concluded.
@@ -18,27 +17,8 @@ pub struct Authenticated {
     /// application's bytes that came with the last handshake message): to
     /// be processed, in order, before anything read next.
     pub leftover: Vec<u8>,
-    pub(crate) seed: Option<SessionSeed>,
-}
-
-impl Authenticated {
-    /// The native profile's session secrets, derived by this call (as
-    /// [`Finished::session`](crate::Finished::session): each call derives
-    /// the same bytes again); `None` for the other profiles.
-    #[must_use]
-    pub fn session(&self) -> Option<Session> {
-        self.seed.as_ref().map(SessionSeed::derive)
-    }
-}
-
-impl fmt::Debug for Authenticated {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Authenticated")
-            .field("outcome", &self.outcome)
-            .field("leftover", &self.leftover.len())
-            .field("has_session", &self.seed.is_some())
-            .finish_non_exhaustive()
-    }
+    /// The native profile's session secrets; `None` for the other profiles.
+    pub session: Option<Session>,
 }
 
 /// Defines an authenticated stream type named `$name` with the fields and
@@ -49,9 +29,10 @@ macro_rules! auth_stream {
         pub struct $name<S> {
             /// What the handshake concluded.
             pub outcome: $crate::Outcome,
-            /// What the native session secrets are derived from, on
-            /// request ([`session`](Self::session)).
-            seed: Option<$crate::native::SessionSeed>,
+            /// The native profile's session secrets (key id, suite,
+            /// handshake hash, session keys, exporter), derived when the
+            /// handshake completed; `None` for the other profiles.
+            pub session: Option<$crate::native::Session>,
             stream: S,
             /// Bytes read from `stream` and not yet handed out: the
             /// leftover, then any part of a message `recv_bytes` has read.
@@ -62,31 +43,23 @@ macro_rules! auth_stream {
             fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 f.debug_struct(stringify!($name))
                     .field("outcome", &self.outcome)
-                    .field("has_session", &self.seed.is_some())
+                    .field("session", &self.session)
                     .field("pending", &self.pending.len())
                     .finish_non_exhaustive()
             }
         }
 
         impl<S> $name<S> {
+            /// The session is derived here, once, and what it came from
+            /// (for the native profile without forward secrecy, the key's
+            /// PRK) dropped: a stream lives as long as its connection.
             fn new(finished: $crate::Finished, stream: S, leftover: &[u8]) -> $name<S> {
-                let (outcome, seed) = finished.into_parts();
                 $name {
-                    outcome,
-                    seed,
+                    outcome: finished.outcome,
+                    session: finished.into_session(),
                     stream,
                     pending: leftover.to_vec(),
                 }
-            }
-
-            /// The native profile's session secrets (key id, suite,
-            /// handshake hash, session keys, exporter), derived by this
-            /// call (as [`Finished::session`](crate::Finished::session):
-            /// each call derives the same bytes again); `None` for the
-            /// other profiles.
-            #[must_use]
-            pub fn session(&self) -> Option<$crate::native::Session> {
-                self.seed.as_ref().map($crate::native::SessionSeed::derive)
             }
 
             /// Bytes already read from the stream and not yet handed out:
@@ -116,7 +89,7 @@ macro_rules! auth_stream {
                 let auth = $crate::adapter::Authenticated {
                     outcome: self.outcome,
                     leftover: self.pending,
-                    seed: self.seed,
+                    session: self.session,
                 };
                 (self.stream, auth)
             }

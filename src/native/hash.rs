@@ -283,6 +283,16 @@ mod tests {
         assert_eq!(core::mem::size_of::<PrkState>(), 1 + PRK_SPAN);
     }
 
+    /// A machine reads its suite off its transcript's hash: each suite has
+    /// a hash of its own. A future suite on a hash already used fails here
+    /// (and then the suite must be stored).
+    #[test]
+    fn the_transcript_says_its_suite() {
+        for suite in Suite::ALL {
+            assert_eq!(super::Hasher::new(suite).suite(), suite);
+        }
+    }
+
     /// The suite id is in every `HkdfLabel`: the same PRK, label, context
     /// and length give other bytes under another suite id (a future suite on
     /// SHA-256 shares no key with `hmac-sha256`), and the output length is

@@ -27,8 +27,10 @@ pub struct Lookup<'a> {
 /// The key is handed to a callback rather than returned, so a store can
 /// lend it from inside a lock guard or a cache entry: the server uses it
 /// only during the call (it checks the proof, makes its own tag and keeps
-/// a copy of the key's HKDF PRK for the session), so a key replaced or
-/// revoked afterwards does not change a handshake already accepted.
+/// a copy of the key's HKDF PRK for the session, which `finish()` hands on
+/// to the [`Finished`](crate::Finished) until the session is derived), so a
+/// key replaced or revoked afterwards does not change a handshake already
+/// accepted.
 ///
 /// A server holds its lookup through the handle it was built with (an
 /// `Arc<Keyring>` snapshot, say), so a handshake keeps the keys it started
@@ -83,7 +85,7 @@ impl KeyLookup for NativeKey {
 /// Contract: `key_for(suite)` returns a key of that `suite` (another is
 /// refused like a missing one), and the same key for as long as a
 /// handshake holds the handle: the client asks again to check the
-/// server's tag and to derive the session.
+/// server's tag and, at `finish()`, for the PRK its session comes from.
 ///
 /// Implemented for one key, arrays, slices and (with `alloc`) vectors of
 /// keys (the first of a suite is used), and references and `Box` / `Rc` /

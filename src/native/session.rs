@@ -8,6 +8,7 @@ use super::hash::{hash, Hasher, Prk, PublicHash};
 use super::key::KeyId;
 use super::labels;
 use super::suite::{Suite, MAX_LEN};
+use crate::wipe::scrub_stack;
 use crate::Error;
 
 /// The session secrets of a completed native handshake: identical on both
@@ -27,15 +28,20 @@ pub struct Session {
 
 /// What a finished native machine keeps so that its [`Session`] can be
 /// derived when the application asks for it
-/// ([`Finished::session`](crate::Finished::session)), and only then: the
-/// key's PRK, the X25519 secret in the forward-secrecy mode, the
-/// transcript (public) up to `T2`, and `server_tag` (public), which the
-/// transcript takes only here: a handshake that never derives its session
-/// never hashes it. Zeroized on drop (the PRK state is wiped whole, the
-/// X25519 secret zeroized).
+/// ([`Finished::into_session`](crate::Finished::into_session)), and only
+/// then: the PRK the session secrets are expanded from, the transcript
+/// (public) up to `T2`, and `server_tag` (public), which the transcript
+/// takes only here: a handshake that never derives its session never
+/// hashes it. Zeroized on drop (the PRK state is wiped whole).
+///
+/// That PRK is the key's own without the forward-secrecy mode: as good as
+/// the key (it makes both roles' tags), and held as long as the seed is.
+/// In the mode it is the session's own, `PRK_fs`, made here from the
+/// X25519 secret, which is not kept: neither the key's PRK nor the X25519
+/// secret outlives `finish()` then.
 pub(crate) struct SessionSeed {
     prk: Prk,
-    dh: Option<DhSecret>,
+    forward_secrecy: bool,
     key_id: KeyId,
     /// Also says the suite ([`Hasher::suite`]).
     transcript: Hasher,
@@ -43,10 +49,13 @@ pub(crate) struct SessionSeed {
 }
 
 impl SessionSeed {
-    /// The seed of a handshake that verified the peer, copied from what
-    /// the machine holds: `transcript` holds `T2`, `server_tag` is the `L`
-    /// bytes that follow it. Built in one expression from references, so
-    /// that the copies go straight into place.
+    /// The seed of a handshake that verified the peer, from what the
+    /// machine holds: `prk` is the key's PRK, `dh` the X25519 secret in the
+    /// forward-secrecy mode, `transcript` holds `T2`, `server_tag` is the
+    /// `L` bytes that follow it. With `dh`, `PRK_fs` is made now (PROTOCOL.md
+    /// "Forward secrecy": one Expand and one Extract, against about 100 us
+    /// for X25519) and the stack scrubbed of the key's PRK states that
+    /// HKDF left there.
     #[inline(always)]
     pub(crate) fn new(
         prk: &Prk,
@@ -58,29 +67,51 @@ impl SessionSeed {
         let mut tag = [0u8; MAX_LEN];
         let n = server_tag.len().min(MAX_LEN);
         tag[..n].copy_from_slice(&server_tag[..n]);
-        SessionSeed {
-            prk: prk.clone(),
-            dh: dh.cloned(),
-            key_id,
-            transcript: transcript.clone(),
-            server_tag: tag,
+        match dh {
+            None => SessionSeed {
+                prk: prk.clone(),
+                forward_secrecy: false,
+                key_id,
+                transcript: transcript.clone(),
+                server_tag: tag,
+            },
+            Some(dh) => {
+                let seed = SessionSeed {
+                    prk: dh.session_prk(prk, transcript.suite()),
+                    forward_secrecy: true,
+                    key_id,
+                    transcript: transcript.clone(),
+                    server_tag: tag,
+                };
+                scrub_stack();
+                seed
+            }
         }
     }
 
     /// PROTOCOL.md "Session secrets", from this seed: `handshake_hash` and
-    /// the three `Expand`s (and in the forward-secrecy mode the Extract of
-    /// the X25519 secret first).
+    /// the three `Expand`s.
     pub(crate) fn derive(&self) -> Session {
         let suite = self.transcript.suite();
         let mut transcript = self.transcript.clone();
         transcript.update(&self.server_tag[..suite.mac_len()]);
         Session::derive(
             &self.prk,
-            self.dh.as_ref(),
+            self.forward_secrecy,
             suite,
             self.key_id,
             transcript.snapshot(),
         )
+    }
+}
+
+impl Drop for SessionSeed {
+    /// The PRK state wipes itself and the transcript state is zeroized by
+    /// `sha2`/`sha3`; the server tag is public (it was sent) but made with
+    /// the key, so it goes too: nothing that depends on the key is left.
+    fn drop(&mut self) {
+        let n = self.transcript.suite().mac_len();
+        zeroize::Zeroize::zeroize(&mut self.server_tag[..n]);
     }
 }
 
@@ -93,21 +124,19 @@ const EXPORTER: usize = 3;
 impl Session {
     /// PROTOCOL.md "Session secrets": the three `Expand`s (each an
     /// `HkdfLabel` with the length `L`, the suite id, the label and
-    /// `handshake_hash` as its context) from the key's PRK, or in the
-    /// forward-secrecy mode from the PRK that mixes in the X25519 secret.
+    /// `handshake_hash` as its context) from `prk`: the key's PRK, or in
+    /// the forward-secrecy mode `PRK_fs`, which mixes in the X25519 secret.
     fn derive(
         prk: &Prk,
-        dh: Option<&DhSecret>,
+        forward_secrecy: bool,
         suite: Suite,
         key_id: KeyId,
         handshake_hash: PublicHash,
     ) -> Session {
-        let fs_prk = dh.map(|dh| dh.session_prk(prk, suite));
-        let prk = fs_prk.as_ref().unwrap_or(prk);
         let mut session = Session {
             key_id,
             suite,
-            forward_secrecy: dh.is_some(),
+            forward_secrecy,
             values: [0; 4 * MAX_LEN],
         };
         let hh = handshake_hash.as_bytes();
@@ -199,8 +228,8 @@ impl Session {
 impl Drop for Session {
     /// Zeroizes the four values, `L` bytes each: the rest of their
     /// 64-byte slots was never written (zeros since `derive`). For SHA-256,
-    /// 128 bytes, not 256. (`handshake_hash` is public, but it is made from
-    /// the tags, so it differs with the key: wiped too.)
+    /// 128 bytes, not 256. (`handshake_hash` is not secret, but it is
+    /// wiped with the rest, so that no value of a dropped session is left.)
     fn drop(&mut self) {
         for slot in [HANDSHAKE_HASH, C2S, S2C, EXPORTER] {
             zeroize::Zeroize::zeroize(self.slot_mut(slot));

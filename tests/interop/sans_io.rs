@@ -57,7 +57,7 @@ fn drive_bytewise<H: Handshake>(
                     .finish()
                     .map_err(|e| format!("finish() of a done machine: {e:?}"))?;
                 eq("outcome from finish()", finished.outcome, outcome)?;
-                return eq("session", finished.session().is_none(), true);
+                return eq("session", !finished.has_session(), true);
             }
             Status::Failed(e) => {
                 return Err(format!("handshake failed after {reads} bytes: {e:?}"))

@@ -60,7 +60,7 @@ fn finish<H: Handshake>(m: H, exports: &[Export]) -> Option<SessionValues> {
         Ok(finished) => {
             assert!(done, "finish() succeeded on a machine that was not done");
             let session = finished
-                .session()
+                .into_session()
                 .expect("a finished native machine hands over its session");
             Some(session_values(&session, exports))
         }

@@ -442,7 +442,7 @@ pub fn drive(
     }
     let [server, client] = machines;
     let finish = |m: Boxed<'_>| match m.finish_boxed() {
-        Ok(f) => (Ok(OutcomeView::from(f.outcome)), f.session()),
+        Ok(f) => (Ok(OutcomeView::from(f.outcome)), f.into_session()),
         Err(e) => (Err(e), None),
     };
     let (server_finish, server_session) = finish(server);

@@ -81,8 +81,8 @@
 //! a load that changes during the run moves the ratios (each machine case
 //! runs right beside its bare floor to keep that short).
 //!
-//! Run: `cargo bench -p hmac-handshake-peer-bench --bench floor` (about a
-//! minute and a half; `-- --quick` or `-- --warm-up-time 0.3
+//! Run: `cargo bench -p hmac-handshake-peer-bench --bench floor` (about
+//! three and a half minutes; `-- --quick` or `-- --warm-up-time 0.3
 //! --measurement-time 1` for a smoke run).
 
 use std::hint::black_box;
@@ -470,7 +470,7 @@ fn summary(since: SystemTime, load_before: &str) {
     }
     println!(
         "\nAuth only never asks for the session (peers::machines::session_of is not called), \
-         so it is never derived: Finished::session derives it on request."
+         so it is never derived: Finished::into_session derives it on request."
     );
     println!("\nmachine: {}", report::cpu());
     println!(

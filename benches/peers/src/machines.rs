@@ -5,13 +5,13 @@ use hmac_handshake::native::Session;
 use hmac_handshake::{Finished, Handshake};
 
 /// The session secrets of a finished native handshake (`None` for the
-/// other profiles), derived here by `Finished::session`: the only place the
+/// other profiles), derived here by `Finished::into_session`: the only place the
 /// benches take them. A case that never calls this helper (auth only)
 /// skips the derivation.
 #[inline(always)]
 #[must_use]
 pub fn session_of(f: Finished) -> Option<Session> {
-    f.session()
+    f.into_session()
 }
 
 /// Builds both machines (in place: the builders run here), drives them to

@@ -135,7 +135,7 @@ where
         ClientKeys::Native(keys, config, options) => {
             let auth = client_authenticate_within(stream, keys, config, timeout)
                 .map_err(|e| native_failure(&e, &options, timeout))?;
-            if let Some(session) = &auth.session() {
+            if let Some(session) = &auth.session {
                 report_session(session);
             }
             relax(stream, timeout)?;

@@ -65,7 +65,7 @@ where
         return;
     };
     let digest = auth.outcome.scheme.digest();
-    match &auth.session() {
+    match &auth.session {
         Some(session) => line(&format!(
             "accepted {} digest={digest} key_id={}",
             peer.label,
