@@ -69,13 +69,13 @@ fn assert_authenticated(
     support::cli::assert_authenticated(r, message, "default", suite, hash_len, forward_secrecy)
 }
 
-/// `accepted 127.0.0.1:PORT digest=DIGEST key_id=default`: the line does
-/// not change with the mode (the server's flag alone decides it).
+/// `accepted 127.0.0.1:PORT suite=hmac-DIGEST key_id=default`: the line
+/// does not change with the mode (the server's flag alone decides it).
 #[track_caller]
 fn assert_accepted(line: &str, digest: &str) {
     assert_eq!(
         accepted_tail(line),
-        format!("digest={digest} key_id=default"),
+        format!("suite=hmac-{digest} key_id=default"),
         "{line:?}"
     );
 }

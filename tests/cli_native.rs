@@ -88,15 +88,59 @@ fn assert_authenticated(
     support::cli::assert_authenticated(r, message, key_id, suite, hash_len, false)
 }
 
-/// `accepted 127.0.0.1:PORT digest=DIGEST key_id=ID`, any client port.
+/// `accepted 127.0.0.1:PORT suite=hmac-DIGEST key_id=ID`, any client port.
 #[track_caller]
 fn assert_accepted(line: &str, digest: &str, key_id: &str) {
     let tail = accepted_tail(line);
     assert_eq!(
         tail,
-        format!("digest={digest} key_id={key_id}"),
+        format!("suite=hmac-{digest} key_id={key_id}"),
         "line {line:?}"
     );
+}
+
+/// `HMAC_HANDSHAKE_KEY=hex:HEX` is the key a keyring line `KEY_ID HEX`
+/// holds (issue 12: `HMAC_HANDSHAKE_KEY="$(hmac-handshake keygen)"` was
+/// the 64 hex characters as the key, which no keyring line matched); the
+/// same characters without `hex:` are their text, another key; a `hex:`
+/// value that is not hex is refused, exit 1, without printing it.
+#[test]
+fn a_hex_key_in_the_environment_is_the_keyring_line_key() {
+    let hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    let keyring = Keyring::new("hex-key", format!("k1 {hex}\n").as_bytes());
+    let server = Server::with_keyring(&keyring, &[]);
+    let r = connect(
+        &server,
+        "hello hex",
+        &format!("hex:{hex}"),
+        &["--key-id", "k1"],
+    );
+    assert_authenticated(&r, "hello hex", "k1", "hmac-sha256", 32);
+    assert_accepted(&server.next_line(), "sha256", "k1");
+    // Upper case and a trailing newline (a `$(...)` keeps none, a file
+    // read into the variable may) are the same key.
+    let upper = format!("hex:{}\n", hex.to_uppercase());
+    let r = connect(&server, "hello HEX", &upper, &["--key-id", "k1"]);
+    assert_authenticated(&r, "hello HEX", "k1", "hmac-sha256", 32);
+    assert_accepted(&server.next_line(), "sha256", "k1");
+    // Without the prefix: the 64 characters are the key.
+    let r = connect(&server, "x", hex, &["--key-id", "k1"]);
+    assert_eq!(r.code, Some(3), "{r:?}");
+    for (bad, why) in [
+        ("hex:0g", "character 2 after it is not a hex digit"),
+        (
+            "hex:abc",
+            "the 3 characters after it are not whole bytes of hex (an odd count)",
+        ),
+    ] {
+        let r = connect(&server, "x", bad, &["--key-id", "k1"]);
+        assert_eq!(r.code, Some(1), "{r:?}");
+        assert_eq!(
+            r.stderr,
+            format!("error: HMAC_HANDSHAKE_KEY starts with hex:, and {why}\n"),
+            "{r:?}"
+        );
+    }
 }
 
 #[test]
@@ -633,6 +677,18 @@ fn options_that_do_not_fit_the_profile() {
         (
             serve_args("recipe", &["--keyring", "/dev/null"]),
             "error: --keyring needs --profile native\n",
+        ),
+        // Ignored silently before (issue 12): MD5 needs no opt-in in the
+        // recipe.
+        (
+            connect_args("recipe", NOWHERE, "x", &["--allow-md5"]),
+            "error: --allow-md5 needs --profile multiprocessing (the recipe takes --digest md5 \
+             as it is)\n",
+        ),
+        (
+            serve_args("recipe", &["--allow-md5"]),
+            "error: --allow-md5 needs --profile multiprocessing (the recipe takes --digest md5 \
+             as it is)\n",
         ),
         (
             connect_args("native", NOWHERE, "x", &["--digest", "sha256"]),

@@ -79,7 +79,7 @@ fn native_serve_and_connect_over_a_unix_socket() {
     assert_eq!((r.code, r.stdout()), (Some(0), "over unix\n"), "{r:?}");
     assert_eq!(
         accepted_unix(&serve.next_line()),
-        "digest=sha256 key_id=default"
+        "suite=hmac-sha256 key_id=default"
     );
     // A wrong key is rejected as over TCP.
     let r = run(

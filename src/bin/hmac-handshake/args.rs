@@ -58,10 +58,12 @@ pub const MAX_CAP: u32 = 1_000_000;
 const AFTER_HELP: &str = "\
 KEY:
   The shared key comes from --key-file PATH (the file's raw bytes, a trailing
-  newline included) or else from the environment variable HMAC_HANDSHAKE_KEY
-  (its UTF-8 bytes). --key-file wins when both are set. It is never taken from
-  the command line (--key is refused), and never printed. An empty key is
-  refused.
+  newline included) or else from the environment variable HMAC_HANDSHAKE_KEY:
+  its UTF-8 bytes (CPython's authkey=b\"...\"), or, when it starts with hex:,
+  the bytes its hex spells (HMAC_HANDSHAKE_KEY=\"hex:$(hmac-handshake keygen)\"
+  is the key a keyring line `KEY_ID <the same hex>` holds). --key-file wins
+  when both are set. It is never taken from the command line
+  (--key is refused), and never printed. An empty key is refused.
 
 DIGESTS:
   recipe:          md5, sha256, sha384, sha512, sha3_256, sha3_384 (default
@@ -132,12 +134,15 @@ NATIVE (--profile native, the crate's own protocol, PROTOCOL.md):
   `hmac-handshake keygen` prints a hex key for a keyring line, and
   `echo HEX | xxd -r -p > FILE; chmod 600 FILE` turns it into a --key-file
   (`xxd -p -c 256 FILE` goes back; `keygen --raw --out FILE` writes one);
-  for an HMAC_HANDSHAKE_KEY key, HEXKEY is the hex of its UTF-8 text.
+  HMAC_HANDSHAKE_KEY=hex:HEX is that key too; for a text HMAC_HANDSHAKE_KEY,
+  HEXKEY is the hex of its UTF-8 text.
 
 EXIT STATUS (connect):
   0  authenticated, and the server echoed the message
   1  any other error: no key, a native key under 16 bytes, connection
-     refused, timeout, protocol error, a reply that is not our message, and
+     refused, timeout, protocol error, a reply that is not our message (a
+     multiprocessing manager's, say; replies are read up to 16 MiB), a
+     server of another protocol (named: HTTP, TLS, native), and
      configuration mismatches such as a native server whose suite is not
      the one --suite allows, a native server without forward secrecy under
      connect --forward-secrecy, or an HMAC-MD5 server without --allow-md5

@@ -22,6 +22,13 @@ use crate::serve::{MAX_MESSAGE, UNIX_PREFIX};
 const RECIPE_CLOSED: &str = "the server closed the connection after our proof: it most likely \
                              rejected our key (the recipe sends no verdict)";
 
+/// What a recipe client concludes when no echo comes in time: the recipe
+/// sends no verdict, and a server that takes a longer tag than ours (HMAC
+/// with another digest) waits for the rest of it, taking our message for it.
+const RECIPE_SILENT: &str = "no echo within --timeout: a recipe server that expects a longer tag \
+                             than ours (another --digest; MD5 tags are 16 bytes, SHA-256 32) \
+                             is still reading it; check --digest on both sides";
+
 /// What a recipe client concludes when the reply differs from the message.
 const NOT_AN_ECHO: &str = "the server's reply is not our message: not an echo server of this \
                            profile?";
@@ -184,7 +191,7 @@ fn relax(stream: &impl Timeouts, timeout: Duration) -> Result<(), Failure> {
 /// `authenticated key_id=ID suite=SUITE handshake_hash=HEX
 /// forward_secrecy=yes|no`.
 fn report_session(session: &Session) {
-    eprintln!(
+    say!(
         "authenticated key_id={} suite={} handshake_hash={} forward_secrecy={}",
         session.key_id(),
         session.suite(),
@@ -251,6 +258,20 @@ fn handshake_failure(e: &AuthError, timeout: Duration) -> Failure {
              talk to it"
                 .into(),
         ),
+        // A length prefix that is another protocol's first four bytes.
+        AuthError::Handshake(inner @ Error::MessageTooLong { len, .. }) => {
+            match other_protocol(*len) {
+                Some((what, advice)) => Failure::Other(format!(
+                    "the server speaks {what}: its first bytes, {:?}, are what this profile \
+                     reads as a message length ({len}); {advice}",
+                    String::from_utf8_lossy(&u32::try_from(*len).unwrap_or(0).to_be_bytes())
+                )),
+                None => Failure::Other(format!(
+                    "protocol error during the handshake ({}): {inner}",
+                    inner.code()
+                )),
+            }
+        }
         AuthError::Handshake(inner) => Failure::Other(format!(
             "protocol error during the handshake ({}): {inner}",
             inner.code()
@@ -269,6 +290,21 @@ fn handshake_failure(e: &AuthError, timeout: Duration) -> Failure {
     }
 }
 
+/// The protocol whose first four bytes read as the big-endian length
+/// `len`: a multiprocessing client takes a server's first bytes for a
+/// length prefix, so an HTTP server (`HTTP/1.1 400 ...`), a native server
+/// (`ServerHello`'s `HMHS` magic) or a TLS server (an alert or handshake
+/// record, `15 03` / `16 03`) gives a length far over any message.
+fn other_protocol(len: u64) -> Option<(&'static str, &'static str)> {
+    let bytes = u32::try_from(len).ok()?.to_be_bytes();
+    match &bytes {
+        b"HTTP" => Some(("HTTP", "check the address and port")),
+        b"HMHS" => Some(("the native protocol", "use --profile native")),
+        [0x15 | 0x16, 0x03, 0x00..=0x04, _] => Some(("TLS", "check the address and port")),
+        _ => None,
+    }
+}
+
 /// `true` for the errors that mean the peer closed or reset the connection.
 fn is_closed(e: &io::Error) -> bool {
     matches!(
@@ -277,6 +313,23 @@ fn is_closed(e: &io::Error) -> bool {
             | io::ErrorKind::ConnectionReset
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::BrokenPipe
+    )
+}
+
+/// The length a reply's prefix announced, when `recv_bytes` refused it as
+/// over the limit.
+fn too_long(e: &io::Error) -> Option<u64> {
+    match e.get_ref()?.downcast_ref::<Error>()? {
+        Error::MessageTooLong { len, .. } => Some(*len),
+        _ => None,
+    }
+}
+
+/// `true` for a read or write that ran out of its socket timeout.
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
     )
 }
 
@@ -339,13 +392,51 @@ where
             Err(e) if is_closed(&e) && reply.is_empty() => {
                 return Err(Failure::Auth(RECIPE_CLOSED.into()))
             }
+            Err(e) if is_timeout(&e) && reply.is_empty() => {
+                return Err(Failure::Other(RECIPE_SILENT.into()))
+            }
             Err(e) => return Err(io_failure("reading the echo", &e)),
         }
     }
     Ok(reply)
 }
 
-/// Multiprocessing: one `send_bytes`, one `recv_bytes`.
+/// Why a framed reply that is not our message is not an echo: a
+/// multiprocessing manager (`multiprocessing.managers`) answers every
+/// message with a pickled `('#TRACEBACK', text)` or `('#ERROR', ...)`
+/// tuple (`managers.Server.handle_request`, `dispatch`), which is said in
+/// words; anything else is shown as its first bytes.
+fn not_our_message(reply: &[u8]) -> String {
+    // A pickle of protocol 2 or later starts with PROTO (0x80) and the
+    // protocol number.
+    let pickled = reply.len() > 2 && reply[0] == 0x80 && (2..=5).contains(&reply[1]);
+    const MANAGER_REPLIES: [&[u8]; 3] = [b"#TRACEBACK", b"#ERROR", b"#RETURN"];
+    let manager = MANAGER_REPLIES
+        .iter()
+        .find(|tag| reply.windows(tag.len()).any(|w| w == **tag));
+    if let (true, Some(tag)) = (pickled, manager) {
+        return format!(
+            "the peer is a multiprocessing manager: it accepted our key, then answered our \
+             message with a pickled {} reply, since a manager takes pickled requests, not \
+             messages to echo (connect talks to echo servers: `hmac-handshake serve`, or a \
+             Listener that echoes)",
+            String::from_utf8_lossy(tag)
+        );
+    }
+    let shown: String = reply
+        .iter()
+        .take(32)
+        .flat_map(|&b| core::ascii::escape_default(b))
+        .map(char::from)
+        .collect();
+    format!(
+        "{NOT_AN_ECHO} (a {}-byte reply, starting \"{shown}\")",
+        reply.len()
+    )
+}
+
+/// Multiprocessing and native: one `send_bytes`, one `recv_bytes`, which
+/// must give our message back.
 fn exchange_frames<S>(stream: &S, auth: AuthStream<&S>, message: &[u8]) -> Result<Vec<u8>, Failure>
 where
     for<'a> &'a S: Read + Write,
@@ -355,10 +446,18 @@ where
     let mut reader = stream;
     let mut pending = auth.into_parts().1.leftover;
     match recv_bytes(&mut reader, &mut pending, MAX_MESSAGE) {
-        Ok(Some(reply)) => Ok(reply),
+        Ok(Some(reply)) if reply == message => Ok(reply),
+        Ok(Some(reply)) => Err(Failure::Other(not_our_message(&reply))),
         Ok(None) => Err(Failure::Other(
             "the server closed the connection without replying".into(),
         )),
-        Err(e) => Err(io_failure("reading the reply", &e)),
+        Err(e) => Err(match too_long(&e) {
+            Some(len) => Failure::Other(format!(
+                "the reply's length prefix says {len} bytes, over connect's limit of \
+                 {MAX_MESSAGE} (16 MiB, serve's default --max-message): not an echo of our \
+                 message"
+            )),
+            None => io_failure("reading the reply", &e),
+        }),
     }
 }

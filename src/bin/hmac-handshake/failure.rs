@@ -19,16 +19,16 @@ impl Failure {
     pub fn report(&self) -> ExitCode {
         match self {
             Failure::Auth(why) => {
-                eprintln!("authentication failed: {why}");
+                say!("authentication failed: {why}");
                 ExitCode::from(3)
             }
             Failure::Other(why) => {
-                eprintln!("error: {why}");
+                say!("error: {why}");
                 ExitCode::from(1)
             }
             Failure::Hinted(failure, hint) => {
                 let code = failure.report();
-                eprintln!("hint: {hint}");
+                say!("hint: {hint}");
                 code
             }
         }

@@ -8,8 +8,16 @@ use zeroize::Zeroizing;
 
 use crate::secret_file;
 
-/// Environment variable holding the key (its UTF-8 bytes).
+/// Environment variable holding the key: its UTF-8 bytes, or with the
+/// [`HEX_PREFIX`] the bytes its hex spells.
 pub const KEY_ENV: &str = "HMAC_HANDSHAKE_KEY";
+
+/// `hex:`: a [`KEY_ENV`] value that starts with it holds the key in hex,
+/// the encoding `keygen` prints and a keyring line takes, so that
+/// `HMAC_HANDSHAKE_KEY="hex:$(hmac-handshake keygen)"` and a keyring line
+/// `k1 <the same hex>` are the same key. Without it the value's UTF-8
+/// bytes are the key (CPython's `authkey=b"..."`).
+pub const HEX_PREFIX: &str = "hex:";
 
 /// Largest `--key-file` read, in bytes (64 KiB): far above any key (32
 /// bytes is the norm), so a bigger file is a mistake, refused unread.
@@ -110,6 +118,28 @@ fn load_secret(key_file: Option<&Path>) -> Result<(Zeroizing<Vec<u8>>, String), 
     Ok((secret, source))
 }
 
+/// The bytes of the hex after [`HEX_PREFIX`] (either case; a trailing
+/// newline is dropped), wiped on drop.
+///
+/// # Errors
+/// Odd length or a non-hex character: the message gives the position,
+/// never the key.
+fn decode_hex(hex: &str) -> Result<Zeroizing<Vec<u8>>, String> {
+    let mut out = Zeroizing::new(vec![0u8; hex.len() / 2]);
+    match hex::decode_to_slice(hex, &mut out[..]) {
+        Ok(()) => Ok(out),
+        Err(hex::FromHexError::InvalidHexCharacter { index, .. }) => Err(format!(
+            "{KEY_ENV} starts with {HEX_PREFIX}, and character {} after it is not a hex digit",
+            index + 1
+        )),
+        Err(_) => Err(format!(
+            "{KEY_ENV} starts with {HEX_PREFIX}, and the {} characters after it are not whole \
+             bytes of hex (an odd count)",
+            hex.len()
+        )),
+    }
+}
+
 /// Reads a file of secrets (a regular file only, see [`secret_file`]) of
 /// at most `cap` bytes into memory wiped on drop; `what` names it in the
 /// error message.
@@ -119,7 +149,13 @@ pub fn read_file(path: &Path, what: &str, cap: u64) -> Result<Zeroizing<Vec<u8>>
 
 fn read_env() -> Result<Zeroizing<Vec<u8>>, String> {
     match std::env::var(KEY_ENV) {
-        Ok(text) => Ok(Zeroizing::new(text.into_bytes())),
+        Ok(text) => {
+            let text = Zeroizing::new(text);
+            match text.strip_prefix(HEX_PREFIX) {
+                Some(hex) => decode_hex(hex.trim_end()),
+                None => Ok(Zeroizing::new(text.as_bytes().to_vec())),
+            }
+        }
         Err(std::env::VarError::NotPresent) => Err(format!(
             "no key: pass --key-file PATH or set {KEY_ENV} (keys are never taken from the command line)"
         )),

@@ -4,6 +4,16 @@
 
 #![forbid(unsafe_code)]
 
+/// `eprintln!` that never panics: with stderr closed (a shell's `2>&-`, a
+/// reader that went away) the line is dropped and the command goes on to
+/// its own exit status, where `eprintln!` panics (exit 101).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod args;
 mod connect;
 mod failure;

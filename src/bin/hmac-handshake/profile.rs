@@ -132,6 +132,16 @@ pub fn wire(common: &CommonArgs) -> Result<Wire, String> {
     }
     let digest = common.digest.unwrap_or(Digest::Sha256);
     if common.profile == ProfileName::Recipe {
+        // The recipe takes any digest (`--digest md5` included): MD5 needs
+        // no opt-in there, so the flag would do nothing. Refused like the
+        // other options of another profile.
+        if common.allow_md5 {
+            return Err(
+                "--allow-md5 needs --profile multiprocessing (the recipe takes --digest md5 as \
+                 it is)"
+                    .into(),
+            );
+        }
         return Ok(Wire::Recipe(recipe::Config { digest }));
     }
     let base = if common.allow_md5 {

@@ -7,6 +7,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
+use hmac_handshake::Scheme;
+
 use super::admission::{Admission, Pending};
 use super::budget::Budget;
 use super::echo::{Echo, End, Pace};
@@ -64,14 +66,18 @@ where
         ));
         return;
     };
-    let digest = auth.outcome.scheme.digest();
-    match &auth.session {
-        Some(session) => line(&format!(
-            "accepted {} digest={digest} key_id={}",
-            peer.label,
-            session.key_id()
+    // Native: the suite by its name, as `connect` prints it (issue 12);
+    // the other profiles: the digest.
+    match auth.outcome.scheme {
+        Scheme::Native { suite, key_id } => line(&format!(
+            "accepted {} suite={suite} key_id={key_id}",
+            peer.label
         )),
-        None => line(&format!("accepted {} digest={digest}", peer.label)),
+        scheme => line(&format!(
+            "accepted {} digest={}",
+            peer.label,
+            scheme.digest()
+        )),
     }
     let echo = Echo {
         auth: &mut auth,
@@ -86,8 +92,8 @@ where
     };
     match end {
         Ok(End::Closed | End::Shutdown) => {}
-        Ok(end) => eprintln!("{}: closed: {}", peer.label, why_closed(&end, &ctx)),
-        Err(e) => eprintln!("{}: echo ended: {e}", peer.label),
+        Ok(end) => say!("{}: closed: {}", peer.label, why_closed(&end, &ctx)),
+        Err(e) => say!("{}: echo ended: {e}", peer.label),
     }
     let _ = tokio::time::timeout(CLOSE_WAIT, auth.shutdown()).await;
 }

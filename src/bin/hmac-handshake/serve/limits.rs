@@ -13,9 +13,9 @@ const SPARE_FILES: u64 = 64;
 pub fn raise_open_files(limits: Limits) {
     let needed = u64::from(limits.authenticated) + u64::from(limits.pending) + SPARE_FILES;
     match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) if limit < needed => eprintln!("{}", too_low(limit, needed, limits)),
+        Ok(limit) if limit < needed => say!("{}", too_low(limit, needed, limits)),
         Ok(_) => {}
-        Err(e) => eprintln!("warning: cannot raise the open-file limit: {e}"),
+        Err(e) => say!("warning: cannot raise the open-file limit: {e}"),
     }
 }
 

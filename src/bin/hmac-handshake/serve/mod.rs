@@ -168,7 +168,7 @@ async fn accept_loop(listener: &Listener, ctx: &Arc<Context>, stop: &mut Stop) -
         let (conn, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
-                eprintln!("accept failed: {e}");
+                say!("accept failed: {e}");
                 drop(permit);
                 tokio::select! {
                     biased;

@@ -104,7 +104,7 @@ impl Reload {
                 ));
             }
             // `why` names the file (and the line at fault).
-            Err(why) => eprintln!(
+            Err(why) => say!(
                 "error: keyring reload refused, keeping the previous {} keys: {why}",
                 self.ring.snapshot().len()
             ),

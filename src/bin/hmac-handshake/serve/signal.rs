@@ -37,6 +37,6 @@ pub fn install() -> io::Result<(Stop, Signal)> {
 /// Without a keyring to reload: notes each SIGHUP on stderr.
 pub async fn ignore_hangups(mut hup: Signal) {
     while hup.recv().await.is_some() {
-        eprintln!("SIGHUP: nothing to reload (no --keyring)");
+        say!("SIGHUP: nothing to reload (no --keyring)");
     }
 }
