@@ -771,7 +771,9 @@ fn a_handshake_cut_short_times_out_with_exit_1() {
                 Some(1),
                 "",
                 "error: the handshake did not finish in time (the peer is silent or slow): \
-                 --timeout 1s\n"
+                 --timeout 1s\nhint: if the server sent nothing at all, it may not require \
+                 authentication (a multiprocessing Listener or Client without authkey), or \
+                 expect the client to speak first (HTTP, TLS, a database)\n"
             ),
             "{profile}"
         );

@@ -210,3 +210,36 @@ fn a_recipe_server_waiting_for_a_longer_tag_is_said_to_be_one() {
         "{r:?}"
     );
 }
+
+/// A server that accepts and says nothing (CPython's `Listener` without an
+/// authkey waits for the client): the timeout, and a hint that it may not
+/// require authentication.
+#[test]
+fn a_silent_server_gets_a_hint() {
+    let Some(py) = cpython::python313("a_silent_server_gets_a_hint") else {
+        return;
+    };
+    let script = r#"
+with Listener(("127.0.0.1", 0)) as listener:
+    print(listener.address[1], flush=True)
+    with listener.accept() as conn:
+        conn.poll(30)
+"#;
+    let peer = cpython::PyChild::start(&py, script, &[], KEY);
+    let port = peer.lines.recv_timeout(WAIT).expect("the peer's port");
+    let addr = format!("127.0.0.1:{port}");
+    let r = run(
+        &connect_args("multiprocessing", &addr, "hello", &["--timeout", "0.5"]),
+        Some(KEY),
+    );
+    drop(peer);
+    assert_eq!((r.code, r.stdout()), (Some(1), ""), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: the handshake did not finish in time (the peer is silent or slow): --timeout \
+         0.5s\nhint: if the server sent nothing at all, it may not require authentication (a \
+         multiprocessing Listener or Client without authkey), or expect the client to speak \
+         first (HTTP, TLS, a database)\n",
+        "{r:?}"
+    );
+}

@@ -22,6 +22,12 @@ use crate::serve::{MAX_MESSAGE, UNIX_PREFIX};
 const RECIPE_CLOSED: &str = "the server closed the connection after our proof: it most likely \
                              rejected our key (the recipe sends no verdict)";
 
+/// The hint on a handshake that timed out: the server speaks first in
+/// every profile, so a peer that sent nothing may not authenticate at all.
+const SILENT_PEER: &str = "if the server sent nothing at all, it may not require \
+                           authentication (a multiprocessing Listener or Client without \
+                           authkey), or expect the client to speak first (HTTP, TLS, a database)";
+
 /// What a recipe client concludes when no echo comes in time: the recipe
 /// sends no verdict, and a server that takes a longer tag than ours (HMAC
 /// with another digest) waits for the rest of it, taking our message for it.
@@ -277,10 +283,13 @@ fn handshake_failure(e: &AuthError, timeout: Duration) -> Failure {
             inner.code()
         )),
         // The peer may have sent part of the handshake: it did not finish.
-        AuthError::Timeout => Failure::Other(format!(
-            "the handshake did not finish in time (the peer is silent or slow): --timeout {}s",
-            timeout.as_secs_f64()
-        )),
+        AuthError::Timeout => Failure::Hinted(
+            Box::new(Failure::Other(format!(
+                "the handshake did not finish in time (the peer is silent or slow): --timeout {}s",
+                timeout.as_secs_f64()
+            ))),
+            SILENT_PEER.into(),
+        ),
         AuthError::Closed => Failure::Other(
             "the server closed the connection during the handshake (it may be at its \
              connection limit, or not speak this profile)"
