@@ -18,7 +18,7 @@ mod support;
 use std::process::Stdio;
 
 use kit::cpython;
-use support::cli::{connect_args, run, Server};
+use support::cli::{connect_args, run, speaks_first, Server};
 use support::process::{self, WAIT};
 
 const KEY: &str = "abracadabra";
@@ -164,14 +164,7 @@ fn a_server_of_another_protocol_is_named() {
         "{r:?}"
     );
 
-    let http = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = http.local_addr().unwrap().to_string();
-    let server = std::thread::spawn(move || {
-        use std::io::Write as _;
-        let (mut conn, _) = http.accept().unwrap();
-        conn.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
-            .unwrap();
-    });
+    let (addr, server) = speaks_first(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
     let r = run(
         &connect_args("multiprocessing", &addr, "hello", &[]),
         Some(KEY),

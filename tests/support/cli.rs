@@ -293,3 +293,17 @@ pub fn assert_connect_rejects_impostor(profile: &str, key: &str, impostor: Fake)
         format!("authentication failed: we rejected the server: {BAD_MAC}\n")
     );
 }
+
+/// A one-connection TCP server on 127.0.0.1 that writes `first` as soon
+/// as it accepts (a server of another protocol that speaks first, e.g. an
+/// HTTP error page), then closes; its address and its thread.
+pub fn speaks_first(first: &'static [u8]) -> (String, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("address").to_string();
+    let thread = std::thread::spawn(move || {
+        use std::io::Write as _;
+        let (mut conn, _) = listener.accept().expect("accept");
+        conn.write_all(first).expect("write");
+    });
+    (addr, thread)
+}

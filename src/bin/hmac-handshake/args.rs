@@ -177,8 +177,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the authenticated echo server: one line per connection on stdout
-    /// (`accepted PEER digest=NAME`, with ` key_id=ID` in the native
-    /// profile, or `rejected PEER: REASON`).
+    /// (`accepted PEER digest=NAME`, in the native profile `accepted PEER
+    /// suite=NAME key_id=ID`, or `rejected PEER: REASON`).
     ///
     /// The first stdout line is `listening on ADDR` (the real port when
     /// --listen has port 0); a keyring reload prints `reloaded keyring
@@ -231,6 +231,20 @@ pub enum Command {
     /// newline), for a native keyring line or, decoded, a key file.
     #[command(after_help = KEYGEN_HELP)]
     Keygen(KeygenArgs),
+    /// Tell what a server speaks, from what it sends first, on one line:
+    /// `profile=multiprocessing format=legacy digest=md5` (Python <= 3.11)
+    /// or `format=modern digest=NAME` (3.12+), `profile=native version=V
+    /// suite=NAME`, `profile=recipe` (32 unframed bytes), `profile=none
+    /// (...)` when nothing arrives within --timeout, or `profile=unknown
+    /// (first bytes ...)`, naming HTTP or TLS when it sees them.
+    ///
+    /// With a key (--key-file, or HMAC_HANDSHAKE_KEY, as for connect), a
+    /// second connection runs the handshake the server speaks and the line
+    /// ends in ` key=accepted` or ` key=rejected` (native: under --key-id,
+    /// --context and --server-name; recipe: judged by an echo of `probe`).
+    ///
+    /// Exit status: 0 when the server was identified, 1 otherwise.
+    Probe(ProbeArgs),
 }
 
 /// Options of `serve`.
@@ -307,6 +321,31 @@ pub struct ConnectArgs {
     /// Options shared with `serve`.
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// `probe`'s options.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// The server's address, e.g. 127.0.0.1:7000, or unix:PATH.
+    #[arg(value_name = "ADDR")]
+    pub addr: String,
+    /// How long to wait for the server's first bytes, and for the keyed
+    /// handshake, in seconds (0.001 to 86400).
+    #[arg(long, value_name = "SECONDS", default_value = "3", value_parser = parse_timeout)]
+    pub timeout: Duration,
+    /// The key to try, as for connect (else env HMAC_HANDSHAKE_KEY; with
+    /// neither, no handshake is tried).
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+    /// Native: the key id to try (default `default`).
+    #[arg(long, value_name = "ID")]
+    pub key_id: Option<String>,
+    /// Native: the application context (default empty).
+    #[arg(long, value_name = "TEXT")]
+    pub context: Option<String>,
+    /// Native: the server name (default empty).
+    #[arg(long, value_name = "NAME")]
+    pub server_name: Option<String>,
 }
 
 /// Options both subcommands take.

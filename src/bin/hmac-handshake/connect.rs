@@ -62,7 +62,7 @@ enum ClientKeys {
 }
 
 /// A connected socket.
-enum Dialed {
+pub(crate) enum Dialed {
     Tcp(TcpStream),
     Unix(UnixStream),
 }
@@ -159,7 +159,7 @@ where
 
 /// Connects to `unix:PATH`, or else to the first address `addr` resolves
 /// to that answers in time.
-fn dial(addr: &str, timeout: Duration) -> Result<Dialed, Failure> {
+pub(crate) fn dial(addr: &str, timeout: Duration) -> Result<Dialed, Failure> {
     if let Some(path) = addr.strip_prefix(UNIX_PREFIX) {
         // A Unix socket connects at once or fails at once: no timeout.
         return UnixStream::connect(path)

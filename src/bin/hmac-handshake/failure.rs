@@ -12,6 +12,9 @@ pub enum Failure {
     /// A failure and a line of advice on it, printed after it as `hint:
     /// ...`; the exit status is the failure's.
     Hinted(Box<Failure>, String),
+    /// Exit 1 with nothing more to say (the output already said it:
+    /// `probe`'s `profile=none` or `profile=unknown` line).
+    Silent,
 }
 
 impl Failure {
@@ -26,6 +29,7 @@ impl Failure {
                 say!("error: {why}");
                 ExitCode::from(1)
             }
+            Failure::Silent => ExitCode::from(1),
             Failure::Hinted(failure, hint) => {
                 let code = failure.report();
                 say!("hint: {hint}");

@@ -20,6 +20,7 @@ mod failure;
 mod key;
 mod keygen;
 mod keyring;
+mod probe;
 mod profile;
 mod secret_file;
 mod serve;
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::start(&args),
         Command::Connect(args) => connect::run(&args),
         Command::Keygen(args) => keygen::run(&args),
+        Command::Probe(args) => probe::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
