@@ -23,7 +23,8 @@ const KEY: &str = "correct horse battery staple";
 const PROFILES: [&str; 2] = ["recipe", "multiprocessing"];
 
 const RECIPE_REJECTED: &str = "authentication failed: the server closed the connection after \
-    our proof: it most likely rejected our key (the recipe sends no verdict)\n";
+    our proof: it most likely rejected our key, or uses another --digest (the recipe sends no \
+    verdict)\n";
 const MP_REJECTED: &str = "authentication failed: the server rejected our proof (#FAILURE#): \
     the two sides hold different keys\n";
 const TIMED_OUT_1S: &str = "handshake timed out after 1s: the client was silent or too slow";

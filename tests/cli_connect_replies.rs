@@ -198,7 +198,7 @@ fn a_recipe_server_waiting_for_a_longer_tag_is_said_to_be_one() {
     assert_eq!(
         r.stderr,
         "error: no echo within --timeout: a recipe server that expects a longer tag than ours \
-         (another --digest; MD5 tags are 16 bytes, SHA-256 32) is still reading it; check \
+         (another --digest; MD5 tags are 16 bytes, SHA-256 32) may still be reading it; check \
          --digest on both sides\n",
         "{r:?}"
     );

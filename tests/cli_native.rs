@@ -127,10 +127,17 @@ fn a_hex_key_in_the_environment_is_the_keyring_line_key() {
     let r = connect(&server, "x", hex, &["--key-id", "k1"]);
     assert_eq!(r.code, Some(3), "{r:?}");
     for (bad, why) in [
-        ("hex:0g", "character 2 after it is not a hex digit"),
+        (
+            "hex:0g",
+            "character 2 after it is not a hex digit (0-9, a-f, A-F)",
+        ),
+        (
+            "hex: 00",
+            "character 1 after it is not a hex digit (0-9, a-f, A-F)",
+        ),
         (
             "hex:abc",
-            "the 3 characters after it are not whole bytes of hex (an odd count)",
+            "the 3 hex digits after it are an odd count: not whole bytes",
         ),
     ] {
         let r = connect(&server, "x", bad, &["--key-id", "k1"]);

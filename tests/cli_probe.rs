@@ -119,7 +119,8 @@ fn cpython_listeners_of_both_generations() {
 }
 
 const NONE: &str = "profile=none (no byte within 1s: the server may not require \
-                    authentication, or expects the client to speak first)\n";
+                    authentication, expects the client to speak first, or is too busy to \
+                    accept)\n";
 
 #[test]
 fn a_listener_without_an_authkey_and_an_http_server_say_nothing() {
@@ -144,6 +145,82 @@ server.serve_forever()
     assert_eq!(
         probe(&format!("127.0.0.1:{port}"), None, &[]),
         (Some(1), NONE.into())
+    );
+}
+
+/// A server that closes at once says so; one that sends 32 bytes and
+/// closes is no recipe server (which waits for the answer).
+#[test]
+fn a_server_that_closes_is_not_silent() {
+    let (addr, server) = speaks_first(b"");
+    let (code, line) = probe(&addr, None, &[]);
+    server.join().unwrap();
+    assert_eq!(
+        (code, line.as_str()),
+        (
+            Some(1),
+            "profile=none (the server closed the connection without a byte: it may be at its \
+             connection limit, or refuse this address)\n"
+        )
+    );
+    let (addr, server) = speaks_first(&[0x42; 32]);
+    let (code, line) = probe(&addr, None, &[]);
+    server.join().unwrap();
+    assert_eq!(
+        (code, line.as_str()),
+        (
+            Some(1),
+            "profile=unknown (first bytes 42424242424242424242424242424242...)\n"
+        )
+    );
+}
+
+/// A recipe server of another digest: `--digest` picks the one the key
+/// check assumes; a keyed check that cannot conclude still names the
+/// server (exit 0, ` key=unknown`, why on stderr).
+#[test]
+fn the_recipe_key_check_takes_a_digest() {
+    let server = Server::spawn("recipe", &["--digest", "md5"], Some(KEY));
+    let addr = server.port();
+    assert_eq!(
+        probe(&addr, Some(KEY), &["--digest", "md5"]),
+        (Some(0), "profile=recipe key=accepted\n".into())
+    );
+    let mp = Server::spawn(
+        "multiprocessing",
+        &["--digest", "md5", "--allow-md5"],
+        Some(KEY),
+    );
+    assert_eq!(
+        probe(&mp.port(), Some(KEY), &[]),
+        (
+            Some(0),
+            "profile=multiprocessing format=modern digest=md5 key=accepted\n".into()
+        )
+    );
+    // Without --digest, SHA-256 is assumed (the help says so): the MD5
+    // server takes our 32-byte tag for a wrong 16-byte one.
+    assert_eq!(
+        probe(&addr, Some(KEY), &[]),
+        (Some(0), "profile=recipe key=rejected\n".into())
+    );
+    let native = Server::spawn("native", &[], Some(KEY));
+    let r = run(
+        &["probe", &native.port(), "--timeout", "1", "--key-id", "a b"],
+        Some(KEY),
+    );
+    assert_eq!(
+        (r.code, r.stdout()),
+        (
+            Some(0),
+            "profile=native version=1 suite=hmac-sha256 key=unknown\n"
+        ),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr
+            .starts_with("probe: the key could not be checked: --key-id \"a b\""),
+        "{r:?}"
     );
 }
 

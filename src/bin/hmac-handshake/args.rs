@@ -101,8 +101,8 @@ NATIVE (--profile native, the crate's own protocol, PROTOCOL.md):
            and the old keys stay). Without --keyring:
            one key from --key-file / HMAC_HANDSHAKE_KEY under --key-id
            (default `default`). --suite: the one suite used (default
-           hmac-sha256). Lines gain the key id: `accepted PEER digest=NAME
-           key_id=ID`.
+           hmac-sha256). Lines name the suite and the key id: `accepted
+           PEER suite=hmac-sha256 key_id=ID`.
   connect: the key from --key-file / HMAC_HANDSHAKE_KEY under --key-id
            (default `default`). --suite: accept only that suite (default:
            all four). On success, stderr gets one line before the echo:
@@ -235,15 +235,21 @@ pub enum Command {
     /// `profile=multiprocessing format=legacy digest=md5` (Python <= 3.11)
     /// or `format=modern digest=NAME` (3.12+), `profile=native version=V
     /// suite=NAME`, `profile=recipe` (32 unframed bytes), `profile=none
-    /// (...)` when nothing arrives within --timeout, or `profile=unknown
-    /// (first bytes ...)`, naming HTTP or TLS when it sees them.
+    /// (...)` when nothing arrives within --timeout or the server closes
+    /// first, or `profile=unknown (first bytes ...)`, naming HTTP, TLS or
+    /// SSH when it sees them.
     ///
     /// With a key (--key-file, or HMAC_HANDSHAKE_KEY, as for connect), a
     /// second connection runs the handshake the server speaks and the line
     /// ends in ` key=accepted` or ` key=rejected` (native: under --key-id,
-    /// --context and --server-name; recipe: judged by an echo of `probe`).
+    /// --context and --server-name; recipe: judged by an echo of `probe`,
+    /// under --digest, sha256 by default, since the recipe's digest is not
+    /// on the wire). A keyed handshake that fails otherwise ends the line
+    /// in ` key=unknown` and says why on stderr.
     ///
-    /// Exit status: 0 when the server was identified, 1 otherwise.
+    /// The first connection hangs up mid-handshake, as a client that gave
+    /// up would. Exit status: 0 when the server was identified, 1
+    /// otherwise, 2 for a command-line error.
     Probe(ProbeArgs),
 }
 
@@ -346,6 +352,16 @@ pub struct ProbeArgs {
     /// Native: the server name (default empty).
     #[arg(long, value_name = "NAME")]
     pub server_name: Option<String>,
+    /// Recipe: the digest the key check assumes (default sha256).
+    #[arg(long, value_name = "NAME", value_parser = parse_digest)]
+    pub digest: Option<Digest>,
+    /// Refused (hidden), as for connect: `--key SECRET` gets a pointer to
+    /// `--key-file`, without echoing the value.
+    #[arg(long, hide = true, value_name = "SECRET", num_args = 0..=1,
+          default_missing_value = "", allow_hyphen_values = true,
+          value_parser = RefuseKey)]
+    #[allow(dead_code)] // never set: parsing it fails
+    pub key: Option<Refused>,
 }
 
 /// Options both subcommands take.

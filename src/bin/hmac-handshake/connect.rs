@@ -20,7 +20,8 @@ use crate::serve::{MAX_MESSAGE, UNIX_PREFIX};
 
 /// What a recipe client concludes when the server closes instead of echoing.
 const RECIPE_CLOSED: &str = "the server closed the connection after our proof: it most likely \
-                             rejected our key (the recipe sends no verdict)";
+                             rejected our key, or uses another --digest (the recipe sends no \
+                             verdict)";
 
 /// The hint on a handshake that timed out: the server speaks first in
 /// every profile, so a peer that sent nothing may not authenticate at all.
@@ -33,7 +34,7 @@ const SILENT_PEER: &str = "if the server sent nothing at all, it may not require
 /// with another digest) waits for the rest of it, taking our message for it.
 const RECIPE_SILENT: &str = "no echo within --timeout: a recipe server that expects a longer tag \
                              than ours (another --digest; MD5 tags are 16 bytes, SHA-256 32) \
-                             is still reading it; check --digest on both sides";
+                             may still be reading it; check --digest on both sides";
 
 /// What a recipe client concludes when the reply differs from the message.
 const NOT_AN_ECHO: &str = "the server's reply is not our message: not an echo server of this \

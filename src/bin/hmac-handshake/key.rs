@@ -125,19 +125,27 @@ fn load_secret(key_file: Option<&Path>) -> Result<(Zeroizing<Vec<u8>>, String), 
 /// Odd length or a non-hex character: the message gives the position,
 /// never the key.
 fn decode_hex(hex: &str) -> Result<Zeroizing<Vec<u8>>, String> {
-    let mut out = Zeroizing::new(vec![0u8; hex.len() / 2]);
-    match hex::decode_to_slice(hex, &mut out[..]) {
-        Ok(()) => Ok(out),
-        Err(hex::FromHexError::InvalidHexCharacter { index, .. }) => Err(format!(
-            "{KEY_ENV} starts with {HEX_PREFIX}, and character {} after it is not a hex digit",
-            index + 1
-        )),
-        Err(_) => Err(format!(
-            "{KEY_ENV} starts with {HEX_PREFIX}, and the {} characters after it are not whole \
-             bytes of hex (an odd count)",
-            hex.len()
-        )),
+    if let Some((at, _)) = hex.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
+        // A position in characters, counted from 1; the character itself is
+        // part of the key, so it is not shown.
+        let nth = hex[..at].chars().count() + 1;
+        return Err(format!(
+            "{KEY_ENV} starts with {HEX_PREFIX}, and character {nth} after it is not a hex \
+             digit (0-9, a-f, A-F)"
+        ));
     }
+    if !hex.len().is_multiple_of(2) {
+        return Err(format!(
+            "{KEY_ENV} starts with {HEX_PREFIX}, and the {} hex digits after it are an odd \
+             count: not whole bytes",
+            hex.len()
+        ));
+    }
+    let mut out = Zeroizing::new(vec![0u8; hex.len() / 2]);
+    hex::decode_to_slice(hex, &mut out[..]).map_err(|e| {
+        format!("{KEY_ENV} starts with {HEX_PREFIX}, and its hex is not valid: {e}")
+    })?;
+    Ok(out)
 }
 
 /// Reads a file of secrets (a regular file only, see [`secret_file`]) of

@@ -4,9 +4,10 @@
 
 #![forbid(unsafe_code)]
 
-/// `eprintln!` that never panics: with stderr closed (a shell's `2>&-`, a
-/// reader that went away) the line is dropped and the command goes on to
-/// its own exit status, where `eprintln!` panics (exit 101).
+/// `eprintln!` that never panics: when a write to stderr fails (a pipe
+/// whose reader went away, `2>/dev/full`) the line is dropped and the
+/// command goes on to its own exit status, where `eprintln!` panics (exit
+/// 101).
 macro_rules! say {
     ($($arg:tt)*) => {{
         use std::io::Write as _;

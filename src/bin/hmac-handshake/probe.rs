@@ -31,12 +31,38 @@ const RECIPE_PROBE: &[u8] = b"probe";
 /// What the first bytes say.
 #[derive(Debug, PartialEq, Eq)]
 enum Spoken {
-    Multiprocessing { legacy: bool, digest: String },
-    Native { version: u8, suite: u8 },
+    Multiprocessing {
+        legacy: bool,
+        digest: String,
+    },
+    Native {
+        version: u8,
+        suite: u8,
+    },
     Recipe,
     None,
+    /// The server closed (or reset) the connection without a byte.
+    Closed,
     Unknown(String),
 }
+
+/// How the first bytes ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    /// [`classify`] could decide before the bytes stopped.
+    Decided,
+    /// No more bytes came within the wait.
+    Quiet,
+    /// The server closed or reset the connection.
+    Closed,
+}
+
+/// The legacy (Python <= 3.11) challenge: 20 random bytes after
+/// `#CHALLENGE#` (`_MD5ONLY_MESSAGE_LENGTH`), whatever they look like.
+const LEGACY_CHALLENGE: usize = 20;
+/// Longest digest name taken from a `{...}` tag (CPython's are at most 8:
+/// `sha3_384`).
+const MAX_DIGEST_NAME: usize = 20;
 
 /// Runs the probe.
 ///
@@ -44,26 +70,43 @@ enum Spoken {
 /// [`Failure::Other`] (exit 1) for a server not identified, a connection
 /// that fails, or a key that cannot be loaded.
 pub fn run(args: &ProbeArgs) -> Result<(), Failure> {
-    let first = match dial(&args.addr, args.timeout)? {
+    let (first, end) = match dial(&args.addr, args.timeout)? {
         Dialed::Tcp(stream) => first_bytes(&stream, args.timeout),
         Dialed::Unix(stream) => first_bytes(&stream, args.timeout),
     }
     .map_err(|e| format!("reading from {}: {e}", args.addr))?;
-    let spoken = classify(&first, true);
+    let spoken = match (classify(&first, true), end) {
+        (Spoken::None, End::Closed) => Spoken::Closed,
+        // A recipe server waits for our answer: one that closed after 32
+        // bytes is not one.
+        (Spoken::Recipe, End::Closed) => unknown(&first),
+        (spoken, _) => spoken,
+    };
     let mut line = describe(&spoken, args.timeout);
     let identified = matches!(
         spoken,
         Spoken::Multiprocessing { .. } | Spoken::Native { .. } | Spoken::Recipe
     );
     if identified && (args.key_file.is_some() || std::env::var_os(KEY_ENV).is_some()) {
-        let accepted = match dial(&args.addr, args.timeout)? {
-            Dialed::Tcp(stream) => try_key(&stream, &spoken, args),
-            Dialed::Unix(stream) => try_key(&stream, &spoken, args),
-        }?;
-        line.push_str(if accepted {
-            " key=accepted"
-        } else {
-            " key=rejected"
+        let verdict = match dial(&args.addr, args.timeout) {
+            Ok(Dialed::Tcp(stream)) => try_key(&stream, &spoken, args),
+            Ok(Dialed::Unix(stream)) => try_key(&stream, &spoken, args),
+            Err(e) => Err(e),
+        };
+        // The server is identified either way: a key check that could not
+        // be made says why on stderr, and the line says so.
+        line.push_str(match verdict {
+            Ok(true) => " key=accepted",
+            Ok(false) => " key=rejected",
+            Err(failure) => {
+                let why = match failure {
+                    Failure::Other(why) | Failure::Auth(why) => why,
+                    Failure::Hinted(inner, _) => format!("{inner:?}"),
+                    Failure::Silent => String::new(),
+                };
+                say!("probe: the key could not be checked: {why}");
+                " key=unknown"
+            }
         });
     }
     let mut out = io::stdout().lock();
@@ -79,7 +122,7 @@ pub fn run(args: &ProbeArgs) -> Result<(), Failure> {
 
 /// Reads what the server sends first: until [`classify`] can decide, the
 /// bytes stop for [`QUIET`], or `timeout` passes.
-fn first_bytes<S>(stream: &S, timeout: Duration) -> io::Result<Vec<u8>>
+fn first_bytes<S>(stream: &S, timeout: Duration) -> io::Result<(Vec<u8>, End)>
 where
     S: Timeouts,
     for<'a> &'a S: Read,
@@ -90,7 +133,7 @@ where
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Ok(got);
+            return Ok((got, End::Quiet));
         }
         let wait = if got.is_empty() {
             left
@@ -100,26 +143,27 @@ where
         stream.set_read_timeout(Some(wait))?;
         let mut reader = stream;
         match reader.read(&mut buf) {
-            Ok(0) => return Ok(got),
+            Ok(0) => return Ok((got, End::Closed)),
             Ok(n) => {
                 got.extend_from_slice(&buf[..n]);
                 if got.len() > 4 * MAX_CHALLENGE || classify(&got, false) != Spoken::None {
-                    return Ok(got);
+                    return Ok((got, End::Decided));
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Ok(got)
-            }
-            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Ok(got),
+            Err(e) if is_timeout(&e) => return Ok((got, End::Quiet)),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Ok((got, End::Closed)),
             Err(e) => return Err(e),
         }
     }
+}
+
+/// `true` for a read that ran out of its socket timeout.
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 /// What `got` says. While more may come (`done` false), an undecided
@@ -179,10 +223,22 @@ fn multiprocessing_challenge(got: &[u8]) -> Option<Option<Spoken>> {
     }
     let message = &body[CHALLENGE.len()..len];
     // CPython 3.12+: `{digest}` then the random bytes; before: 20 random
-    // bytes, HMAC-MD5 (`_deliver_challenge`, `_create_response`).
-    let digest = message
-        .strip_prefix(b"{")
-        .and_then(|rest| rest.iter().position(|&b| b == b'}').map(|end| &rest[..end]));
+    // bytes, HMAC-MD5 (`_deliver_challenge`, `_create_response`). A
+    // 20-byte message is legacy whatever its bytes (as CPython 3.12+
+    // reads it); a digest name is a short run of `[a-z0-9_]`.
+    let digest = if message.len() == LEGACY_CHALLENGE {
+        None
+    } else {
+        message
+            .strip_prefix(b"{")
+            .and_then(|rest| rest.iter().position(|&b| b == b'}').map(|end| &rest[..end]))
+            .filter(|name| {
+                (1..=MAX_DIGEST_NAME).contains(&name.len())
+                    && name
+                        .iter()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
+            })
+    };
     Some(Some(match digest {
         Some(name) => Spoken::Multiprocessing {
             legacy: false,
@@ -231,10 +287,13 @@ fn describe(spoken: &Spoken, timeout: Duration) -> String {
         ),
         Spoken::Recipe => "profile=recipe".into(),
         Spoken::None => format!(
-            "profile=none (no byte within {}s: the server may not require authentication, or \
-             expects the client to speak first)",
+            "profile=none (no byte within {}s: the server may not require authentication, \
+             expects the client to speak first, or is too busy to accept)",
             timeout.as_secs_f64()
         ),
+        Spoken::Closed => "profile=none (the server closed the connection without a byte: it \
+                           may be at its connection limit, or refuse this address)"
+            .into(),
         Spoken::Unknown(what) => format!("profile=unknown ({what})"),
     }
 }
@@ -252,10 +311,11 @@ where
             let key = key::load(key_file)?;
             // As `connect --allow-md5` for a legacy server; for a modern
             // one, our challenge in the server's own digest.
+            // MD5 is allowed: the probe reports what the server speaks.
+            let base = multiprocessing::Config::with_md5();
             let config = if *legacy {
-                multiprocessing::Config::with_md5()
+                base
             } else {
-                let base = multiprocessing::Config::new();
                 Digest::from_name(digest.as_bytes())
                     .and_then(|d| base.with_digest(d).ok())
                     .unwrap_or(base)
@@ -277,8 +337,11 @@ where
                 .with_forward_secrecy(native::ForwardSecrecy::Offered);
             client_authenticate_within(stream, keys, config, args.timeout).map(|_| ())
         }
-        Spoken::Recipe => return recipe_verdict(stream, key::load(key_file)?, args.timeout),
-        Spoken::None | Spoken::Unknown(_) => return Ok(false),
+        Spoken::Recipe => {
+            let digest = args.digest.unwrap_or(Digest::Sha256);
+            return recipe_verdict(stream, key::load(key_file)?, digest, args.timeout);
+        }
+        Spoken::None | Spoken::Closed | Spoken::Unknown(_) => return Ok(false),
     };
     match verdict {
         Ok(()) => Ok(true),
@@ -289,15 +352,19 @@ where
 
 /// The recipe sends no verdict: authenticate, send [`RECIPE_PROBE`], and
 /// see it echoed (accepted) or the connection closed (rejected). The
-/// recipe's digest is not on the wire; SHA-256, its default, is tried.
-fn recipe_verdict<S>(stream: &S, key: Key, timeout: Duration) -> Result<bool, Failure>
+/// recipe's digest is not on the wire: `digest` (`--digest`, SHA-256 by
+/// default) is tried.
+fn recipe_verdict<S>(
+    stream: &S,
+    key: Key,
+    digest: Digest,
+    timeout: Duration,
+) -> Result<bool, Failure>
 where
     S: Timeouts,
     for<'a> &'a S: Read + Write,
 {
-    let config = recipe::Config {
-        digest: Digest::Sha256,
-    };
+    let config = recipe::Config { digest };
     client_authenticate_within(stream, key, config, timeout)
         .map_err(|e| format!("the keyed handshake failed: {e}"))?;
     stream
@@ -313,6 +380,13 @@ where
         Ok(()) => echo == RECIPE_PROBE,
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => false,
         Err(e) if e.kind() == io::ErrorKind::ConnectionReset => false,
+        Err(e) if is_timeout(&e) => {
+            return Err(Failure::Other(
+                "no echo within --timeout (a recipe server of another --digest may still be \
+                 reading our tag)"
+                    .into(),
+            ))
+        }
         Err(e) => return Err(Failure::Other(format!("waiting for the echo: {e}"))),
     })
 }
@@ -349,6 +423,19 @@ mod tests {
                 suite: 1
             }
         );
+        // A 20-byte challenge is legacy whatever it looks like; a digest
+        // name is short [a-z0-9_].
+        let braces = b"\x00\x00\x00\x1f#CHALLENGE#{abc}ZZZZZZZZZZZZZZZ";
+        assert!(matches!(
+            classify(braces, true),
+            Spoken::Multiprocessing { legacy: true, .. }
+        ));
+        let escape =
+            b"\x00\x00\x00\x3a#CHALLENGE#{\x1b]0;x}0123456789012345678901234567890123456789";
+        assert!(matches!(
+            classify(escape, true),
+            Spoken::Multiprocessing { legacy: true, .. }
+        ));
         assert_eq!(classify(&[7u8; 32], true), Spoken::Recipe);
         assert_eq!(classify(&[7u8; 32], false), Spoken::None);
         assert_eq!(classify(b"", true), Spoken::None);
