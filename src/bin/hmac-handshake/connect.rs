@@ -335,8 +335,9 @@ fn too_long(e: &io::Error) -> Option<u64> {
     }
 }
 
-/// `true` for a read or write that ran out of its socket timeout.
-fn is_timeout(e: &io::Error) -> bool {
+/// `true` for a read or write that ran out of its socket timeout (also
+/// `probe`'s test).
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
@@ -344,11 +345,10 @@ fn is_timeout(e: &io::Error) -> bool {
 }
 
 fn io_failure(what: &str, e: &io::Error) -> Failure {
-    match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-            Failure::Other(format!("timed out while {what}"))
-        }
-        _ => Failure::Other(format!("{what}: {e}")),
+    if is_timeout(e) {
+        Failure::Other(format!("timed out while {what}"))
+    } else {
+        Failure::Other(format!("{what}: {e}"))
     }
 }
 

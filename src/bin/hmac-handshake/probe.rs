@@ -9,7 +9,7 @@ use hmac_handshake::native::{self, NativeKey, Suite};
 use hmac_handshake::{multiprocessing, recipe, Digest, Error, Key};
 
 use crate::args::ProbeArgs;
-use crate::connect::{dial, Dialed};
+use crate::connect::{dial, is_timeout, Dialed};
 use crate::failure::Failure;
 use crate::key::{self, KEY_ENV};
 use crate::profile::{check_key_id, DEFAULT_KEY_ID};
@@ -156,14 +156,6 @@ where
             Err(e) => return Err(e),
         }
     }
-}
-
-/// `true` for a read that ran out of its socket timeout.
-fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
 }
 
 /// What `got` says. While more may come (`done` false), an undecided
