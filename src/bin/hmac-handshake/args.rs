@@ -251,6 +251,98 @@ pub enum Command {
     /// up would. Exit status: 0 when the server was identified, 1
     /// otherwise, 2 for a command-line error.
     Probe(ProbeArgs),
+    /// Judge a live peer case by case, as h2spec does for HTTP/2: `server
+    /// ADDR` plays many clients against a server, `client -- CMD` plays an
+    /// honest or a hostile server to a client it starts once per case.
+    ///
+    /// One line per case on stdout: `ok`, `FAIL` or `warn`, the case id
+    /// (`PROFILE.server.NAME` or `PROFILE.client.NAME`) and what was seen;
+    /// the last line is `N passed, M failed, K warnings`. Exit status 0
+    /// when no case failed, 1 otherwise, 2 for a command-line error.
+    #[command(after_help = CONFORMANCE_HELP)]
+    Conformance(ConformanceArgs),
+}
+
+const CONFORMANCE_HELP: &str = "\
+CASES (server):
+  every profile: honest, one_byte (each of our bytes in its own write),
+  pipelined (our message right behind our last handshake message),
+  wrong_key, replay (a reply of an earlier connection), fresh (8
+  connections, no challenge or nonce repeats), bitflip ...
+  multiprocessing: honest.DIGEST for every digest CPython allows (md5 with
+  --allow-md5), truncated, oversized, negative and long_form length
+  prefixes (refused at once, without waiting for the bytes they announce),
+  md5_reply (a raw HMAC-MD5 reply to a modern challenge: warn when taken,
+  as CPython 3.12+ does).
+  native: the vectors' invalid classes a live client can send:
+  unknown_key_id, key_id_length, unexpected_message, truncated, bitflip,
+  role_reflection, forward_secrecy_required (mode 02).
+
+CASES (client): CMD runs once per case (twice for a replay) with
+  HMAC_HANDSHAKE_ADDR=127.0.0.1:PORT, HMAC_HANDSHAKE_KEY=hex:HEX (the
+  tester's key) and HMAC_HANDSHAKE_MESSAGE in its environment; `{addr}`
+  and `{message}` in ARGS are replaced by them. It must connect, send the
+  message once authenticated, read one reply, and exit 0 only when the
+  reply is the message. The tester judges what it sends and its exit
+  status: it must refuse a wrong, missing, oversized or replayed answer
+  from the server, send nothing before the server proved itself
+  (multiprocessing), and keep bytes that arrive with the last handshake
+  message.
+  hmac-handshake conformance client --profile multiprocessing -- \\
+      sh -c 'hmac-handshake connect --profile multiprocessing \\
+             \"$HMAC_HANDSHAKE_ADDR\" --message \"$HMAC_HANDSHAKE_MESSAGE\"'
+
+KEY: --key-file PATH or HMAC_HANDSHAKE_KEY, as for connect. TCP only.
+--timeout bounds each wait of a case (default 10 s; 2 is plenty on
+loopback).";
+
+/// `conformance`'s arguments.
+#[derive(Debug, Args)]
+pub struct ConformanceArgs {
+    /// Which side to judge.
+    #[command(subcommand)]
+    pub mode: ConformanceMode,
+}
+
+/// `conformance server` or `conformance client`.
+#[derive(Debug, Subcommand)]
+pub enum ConformanceMode {
+    /// Judge the server at ADDR (TCP): the tester connects as many
+    /// clients, honest and hostile.
+    #[command(after_help = CONFORMANCE_HELP)]
+    Server(ConformanceServerArgs),
+    /// Judge the client that CMD runs: the tester listens on a fresh
+    /// 127.0.0.1 port per case and plays the server.
+    #[command(after_help = CONFORMANCE_HELP)]
+    Client(ConformanceClientArgs),
+}
+
+/// `conformance server`'s options.
+#[derive(Debug, Args)]
+pub struct ConformanceServerArgs {
+    /// The server's address, e.g. 127.0.0.1:7000.
+    #[arg(value_name = "ADDR")]
+    pub addr: String,
+    /// Also write the report as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// The profile and key options, as for connect.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `conformance client`'s options.
+#[derive(Debug, Args)]
+pub struct ConformanceClientArgs {
+    /// Also write the report as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// The profile and key options, as for connect.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The client to judge, after `--`.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
 }
 
 /// Options of `serve`.

@@ -103,6 +103,15 @@ pub fn short_key(source: &str, len: usize) -> String {
     )
 }
 
+/// The raw key bytes (not empty), wiped on drop: `conformance` keys
+/// HMAC, native keys of every suite and the command it runs with them.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_secret_bytes(key_file: Option<&Path>) -> Result<Zeroizing<Vec<u8>>, String> {
+    load_secret(key_file).map(|(secret, _)| secret)
+}
+
 /// The raw key bytes (not empty) and where they came from, for messages.
 fn load_secret(key_file: Option<&Path>) -> Result<(Zeroizing<Vec<u8>>, String), String> {
     let (secret, source) = match key_file {

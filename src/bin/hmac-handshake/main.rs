@@ -16,6 +16,7 @@ macro_rules! say {
 }
 
 mod args;
+mod conformance;
 mod connect;
 mod failure;
 mod key;
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
         Command::Connect(args) => connect::run(&args),
         Command::Keygen(args) => keygen::run(&args),
         Command::Probe(args) => probe::run(&args),
+        Command::Conformance(args) => conformance::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,289 @@
+//! CPython multiprocessing's client cases: the tester delivers a
+//! challenge, then answers the client's (`Client`: `answer_challenge`,
+//! then `deliver_challenge`), honestly or not.
+
+use std::time::Duration;
+
+use hmac_handshake::multiprocessing::message::{FAILURE, WELCOME};
+use hmac_handshake::{Digest, Key};
+
+use super::super::link::{flip, frame, show, End, Link};
+use super::super::mp_wire::{self, Challenge};
+use super::super::report::{Report, Verdict};
+use super::super::{Ctx, MESSAGE};
+use super::{case, silent_after, Expect, Runner, Scripted};
+
+/// CPython's bound on a handshake message.
+const MAX: usize = 256;
+
+/// How long the tester waits, after the client's challenge, for bytes it
+/// must not send before its challenge is answered.
+const EARLY_WAIT: Duration = Duration::from_millis(200);
+
+/// Runs the multiprocessing client cases.
+pub fn run(ctx: &Ctx, runner: &Runner<'_>, report: &mut Report) {
+    for &digest in &ctx.digests {
+        let name = digest.map_or("md5", Digest::name);
+        case(report, ctx, &format!("honest.{name}"), || {
+            runner.once(|link| serve(ctx, link, digest, Pace::Whole).map(|(e, s, _)| (e, s)))
+        });
+    }
+    let first = ctx.digests.first().copied().flatten();
+    case(report, ctx, "one_byte", || {
+        runner.once(|link| serve(ctx, link, first, Pace::Bytewise).map(|(e, s, _)| (e, s)))
+    });
+    case(report, ctx, "pipelined", || {
+        runner.once(|link| serve(ctx, link, first, Pace::Pipelined).map(|(e, s, _)| (e, s)))
+    });
+    case(report, ctx, "wrong_answer", || {
+        let mut random = [0u8; 32];
+        getrandom::fill(&mut random).expect("the OS random generator failed");
+        let mut last = None;
+        for (what, wrong) in [
+            ("a random key", Key::new(&random)),
+            ("the empty key", Key::new(b"")),
+        ] {
+            let outcome = runner.once(|link| {
+                let theirs = until_their_challenge(ctx, link, first)?;
+                let answer = mp_wire::reply(&wrong, &theirs, true)?;
+                refused(link, &answer, &format!("an answer under {what}"))
+            });
+            if outcome.0 == Verdict::Fail {
+                return outcome;
+            }
+            last = Some(outcome);
+        }
+        last.expect("two runs")
+    });
+    case(report, ctx, "bitflip.answer", || {
+        runner.once(|link| {
+            let theirs = until_their_challenge(ctx, link, first)?;
+            let answer = mp_wire::reply(&ctx.key, &theirs, ctx.allow_md5)?;
+            refused(
+                link,
+                &flip(&answer, answer.len() - 1),
+                "an answer with the last bit of its MAC flipped",
+            )
+        })
+    });
+    case(report, ctx, "bitflip.challenge", || {
+        runner.once(|link| {
+            let ours = Challenge::fresh(first);
+            link.send(&frame(&flip(&ours.payload(), 0)))
+                .map_err(|e| e.to_string())?;
+            silent_after(link, "a challenge whose #CHALLENGE# tag had a flipped bit")
+        })
+    });
+    case(report, ctx, "bitflip.welcome", || {
+        runner.once(|link| {
+            let ours = Challenge::fresh(first);
+            link.send(&frame(&ours.payload()))
+                .map_err(|e| e.to_string())?;
+            let reply = read(link, "no reply to our challenge")?;
+            mp_wire::check_answer(&ctx.key, &ours, &reply, ctx.allow_md5)?;
+            link.send(&frame(&flip(WELCOME, WELCOME.len() - 1)))
+                .map_err(|e| e.to_string())?;
+            silent_after(link, "our verdict #WELCOME\" (a flipped bit)")
+        })
+    });
+    case(report, ctx, "missing_answer", || {
+        runner.once(|link| {
+            until_their_challenge(ctx, link, first)?;
+            link.half_close();
+            silent_after(
+                link,
+                "the end of the stream instead of an answer to its challenge",
+            )
+        })
+    });
+    case(report, ctx, "oversized_answer", || {
+        runner.once(|link| {
+            until_their_challenge(ctx, link, first)?;
+            link.send(&0x7fff_ffffu32.to_be_bytes())
+                .map_err(|e| e.to_string())?;
+            let (got, end) = link.drain(4096);
+            if got.starts_with(&frame(WELCOME)) {
+                return Err("sent #WELCOME# to a frame header announcing 2147483647 bytes".into());
+            }
+            if matches!(end, End::Silent(_)) {
+                return Err(format!(
+                    "still waiting after {:.1} s for the 2147483647 bytes of our answer's \
+                     header: the length is not bounded before use (CPython refuses over 256 \
+                     bytes at once)",
+                    link.timeout().as_secs_f64()
+                ));
+            }
+            Ok((
+                Expect::Failure {
+                    hang: Verdict::Fail,
+                },
+                format!(
+                    "refused an answer header announcing 2147483647 bytes: it {}",
+                    end.describe()
+                ),
+            ))
+        })
+    });
+    case(report, ctx, "replayed_answer", || {
+        runner.replay(
+            |link| serve(ctx, link, first, Pace::Whole),
+            |link, old| {
+                until_their_challenge(ctx, link, first)?;
+                refused(link, &old, "the answer of an earlier connection")
+            },
+        )
+    });
+    case(report, ctx, "early", || {
+        runner.once(|link| {
+            let theirs = until_their_challenge(ctx, link, first)?;
+            let early = link.peek_for(EARLY_WAIT);
+            if !early.is_empty() {
+                return Err(format!(
+                    "sent {} before we answered its challenge: it treats the connection as \
+                     authenticated before it checked the server",
+                    show(&early)
+                ));
+            }
+            let answer = mp_wire::reply(&ctx.key, &theirs, ctx.allow_md5)?;
+            finish(link, &answer, Pace::Whole)?;
+            Ok((
+                Expect::Success,
+                format!(
+                    "waited {} ms for the answer to its challenge before sending, then \
+                     completed",
+                    EARLY_WAIT.as_millis()
+                ),
+            ))
+        })
+    });
+}
+
+fn read(link: &mut Link, what: &str) -> Result<Vec<u8>, String> {
+    link.read_frame(MAX)
+        .map_err(|e| format!("{what}: it {}", e.describe()))
+}
+
+/// Our challenge checked, `#WELCOME#` sent, and the client's challenge.
+fn until_their_challenge(
+    ctx: &Ctx,
+    link: &mut Link,
+    digest: Option<Digest>,
+) -> Result<Challenge, String> {
+    let ours = Challenge::fresh(digest);
+    link.send(&frame(&ours.payload()))
+        .map_err(|e| e.to_string())?;
+    let reply = read(link, "no reply to our challenge")?;
+    mp_wire::check_answer(&ctx.key, &ours, &reply, ctx.allow_md5)?;
+    link.send(&frame(WELCOME)).map_err(|e| e.to_string())?;
+    let payload = read(link, "no challenge of its own after our #WELCOME#")?;
+    Challenge::parse(&payload).map_err(|e| e.replace("its challenge", "its own challenge"))
+}
+
+/// The client must refuse `answer` (sent with the echo behind it): no
+/// `#WELCOME#`.
+fn refused(link: &mut Link, answer: &[u8], what: &str) -> Scripted {
+    link.send(&[frame(answer), frame(MESSAGE)].concat())
+        .map_err(|e| e.to_string())?;
+    let (got, end) = link.drain(4096);
+    if got.starts_with(&frame(WELCOME)) {
+        return Err(format!("sent #WELCOME# to {what}"));
+    }
+    let said = if got.starts_with(&frame(FAILURE)) {
+        "#FAILURE#".to_string()
+    } else if got.is_empty() {
+        "nothing".to_string()
+    } else {
+        show(&got)
+    };
+    Ok((
+        Expect::Failure {
+            hang: Verdict::Warn,
+        },
+        format!("refused {what}: it sent {said} and {}", end.describe()),
+    ))
+}
+
+/// How the tester writes in an honest run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pace {
+    /// Each message in one write.
+    Whole,
+    /// Every byte in its own write.
+    Bytewise,
+    /// The echo right behind our answer to the client's challenge.
+    Pipelined,
+}
+
+/// Writes `bytes` at `pace` (pipelining is the caller's).
+fn write(link: &mut Link, bytes: &[u8], pace: Pace) -> Result<(), String> {
+    if pace == Pace::Bytewise {
+        link.send_bytewise(bytes)
+    } else {
+        link.send(bytes)
+    }
+    .map_err(|e| format!("cannot send: {e}"))
+}
+
+/// After the client's challenge is answered with `answer`: its
+/// `#WELCOME#`, then its message, echoed (or already sent, pipelined).
+fn finish(link: &mut Link, answer: &[u8], pace: Pace) -> Result<(), String> {
+    if pace == Pace::Pipelined {
+        write(link, &[frame(answer), frame(MESSAGE)].concat(), pace)
+    } else {
+        write(link, &frame(answer), pace)
+    }?;
+    let verdict = read(link, "no verdict on our answer")?;
+    if verdict != WELCOME {
+        return Err(format!(
+            "answered our honest answer with {}",
+            show(&verdict)
+        ));
+    }
+    let message = link
+        .read_frame(1 << 20)
+        .map_err(|e| format!("no message after its #WELCOME#: it {}", e.describe()))?;
+    if message != MESSAGE {
+        return Err(format!(
+            "sent {} as its message, not $HMAC_HANDSHAKE_MESSAGE",
+            show(&message)
+        ));
+    }
+    if pace != Pace::Pipelined {
+        write(link, &frame(&message), pace)?;
+    }
+    Ok(())
+}
+
+/// An honest server, our challenge in `digest`: returns the expectation,
+/// what was seen and our answer to the client's challenge.
+fn serve(
+    ctx: &Ctx,
+    link: &mut Link,
+    digest: Option<Digest>,
+    pace: Pace,
+) -> Result<(Expect, String, Vec<u8>), String> {
+    let ours = Challenge::fresh(digest);
+    write(link, &frame(&ours.payload()), pace)?;
+    let reply = read(link, "no reply to our challenge")?;
+    let answered = mp_wire::check_answer(&ctx.key, &ours, &reply, ctx.allow_md5)?;
+    write(link, &frame(WELCOME), pace)?;
+    let payload = read(link, "no challenge of its own after our #WELCOME#")?;
+    let theirs = Challenge::parse(&payload)?;
+    let answer = mp_wire::reply(&ctx.key, &theirs, ctx.allow_md5)?;
+    finish(link, &answer, pace)?;
+    Ok((
+        Expect::Success,
+        format!(
+            "{answered} to our {} challenge, challenged us {}, welcomed our answer, its \
+             message echoed{}",
+            ours.kind(),
+            theirs.kind(),
+            match pace {
+                Pace::Whole => "",
+                Pace::Bytewise => " (every byte of ours in its own write)",
+                Pace::Pipelined => " (the echo right behind our answer)",
+            }
+        ),
+        answer,
+    ))
+}

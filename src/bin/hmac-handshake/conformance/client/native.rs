@@ -1,0 +1,274 @@
+//! The native protocol's client cases (PROTOCOL.md "Processing", client
+//! side): the tester is the crate's own server, whose `ServerHello` and
+//! `ServerFinish` a case may change, pace, withhold or replay.
+
+use hmac_handshake::native::{ForwardSecrecy, Suite, RANDOM_LEN};
+use hmac_handshake::{Handshake, Status};
+
+use super::super::link::{frame, show, Link};
+use super::super::native::{self as drive, feed, take_output};
+use super::super::report::{Report, Verdict};
+use super::super::{Ctx, MESSAGE};
+use super::{case, silent_after, Expect, Runner, Scripted};
+
+/// How the tester sends its messages in an honest run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pace {
+    Whole,
+    Bytewise,
+    Pipelined,
+}
+
+/// A hostile case that changes one of our messages: its name, the change
+/// and what the message then is.
+type Change = (&'static str, fn(&mut Vec<u8>), &'static str);
+
+/// Runs the native client cases.
+pub fn run(ctx: &Ctx, runner: &Runner<'_>, report: &mut Report) {
+    let suites = ctx.suites();
+    let first = suites[0];
+    let plain = |suite: Suite, setting: ForwardSecrecy, pace: Pace| {
+        runner.once(|link| {
+            honest(ctx, link, suite, setting, pace, &drive::random()).map(|(e, s, _)| (e, s))
+        })
+    };
+    for &suite in &suites {
+        case(report, ctx, &format!("honest.{}", suite.name()), || {
+            plain(suite, ForwardSecrecy::Off, Pace::Whole)
+        });
+    }
+    case(report, ctx, "forward_secrecy_offered", || {
+        plain(first, ForwardSecrecy::Offered, Pace::Whole)
+    });
+    if ctx.native().forward_secrecy {
+        case(report, ctx, "forward_secrecy_required", || {
+            plain(first, ForwardSecrecy::Required, Pace::Whole)
+        });
+    }
+    case(report, ctx, "one_byte", || {
+        plain(first, ForwardSecrecy::Off, Pace::Bytewise)
+    });
+    case(report, ctx, "pipelined", || {
+        plain(first, ForwardSecrecy::Off, Pace::Pipelined)
+    });
+    let hellos: [Change; 4] = [
+        (
+            "not_native",
+            |h| h[0] ^= 1,
+            "a ServerHello whose magic HMHS had a flipped bit (IMHS)",
+        ),
+        ("version", |h| h[4] = 0x02, "a ServerHello of version 2"),
+        (
+            "suite",
+            |h| h[5] = 0x00,
+            "a ServerHello naming suite 00 (none)",
+        ),
+        (
+            "unknown_mode",
+            |h| h[6] = 0x80,
+            "a ServerHello with mode 80 (none)",
+        ),
+    ];
+    for (name, change, what) in hellos {
+        case(report, ctx, name, || {
+            runner.once(|link| {
+                let mut server = drive::server(
+                    key(ctx, first),
+                    config(ctx, ForwardSecrecy::Off),
+                    &drive::random(),
+                );
+                let mut hello = take_output(&mut server, "server")?;
+                change(&mut hello);
+                link.send(&hello).map_err(|e| e.to_string())?;
+                silent_after(link, what)
+            })
+        });
+    }
+    let finishes: [Change; 4] = [
+        (
+            "rejected",
+            |f| f[1] = 0x01,
+            "a reject verdict (03 01) followed by a valid server tag",
+        ),
+        (
+            "unexpected_verdict",
+            |f| f[1] = 0x80,
+            "verdict 80 followed by a valid server tag",
+        ),
+        (
+            "unexpected_message",
+            |f| f[0] = 0x02,
+            "a ServerFinish of type 02",
+        ),
+        (
+            "bitflip",
+            |f| {
+                let last = f.len() - 1;
+                f[last] ^= 1;
+            },
+            "a server tag with its last bit flipped",
+        ),
+    ];
+    for (name, change, what) in finishes {
+        case(report, ctx, name, || {
+            runner.once(|link| {
+                let (_, mut finish) = until_finish(ctx, link, first, &drive::random())?;
+                change(&mut finish);
+                hostile_finish(link, &finish, what)
+            })
+        });
+    }
+    case(report, ctx, "missing_finish", || {
+        runner.once(|link| {
+            until_finish(ctx, link, first, &drive::random())?;
+            link.half_close();
+            let (got, end) = link.drain(4096);
+            Ok((
+                Expect::Failure {
+                    hang: Verdict::Warn,
+                },
+                format!(
+                    "the end of the stream instead of a ServerFinish: it sent {} and {}",
+                    show(&got),
+                    end.describe()
+                ),
+            ))
+        })
+    });
+    case(report, ctx, "replayed_finish", || {
+        let random = drive::random();
+        runner.replay(
+            |link| honest(ctx, link, first, ForwardSecrecy::Off, Pace::Whole, &random),
+            |link, old| {
+                // The same ServerHello (the same nonce), then the recorded
+                // ServerFinish: valid only for the same client nonce.
+                until_finish(ctx, link, first, &random)?;
+                hostile_finish(
+                    link,
+                    &old,
+                    "the ServerHello and ServerFinish of an earlier connection",
+                )
+            },
+        )
+    });
+}
+
+fn key(ctx: &Ctx, suite: Suite) -> hmac_handshake::native::NativeKey {
+    ctx.native_key(ctx.native().key_id.as_bytes(), &ctx.secret, suite)
+}
+
+fn config(ctx: &Ctx, setting: ForwardSecrecy) -> hmac_handshake::native::Config {
+    ctx.native()
+        .server_config()
+        .expect("checked when the options were read")
+        .with_forward_secrecy(setting)
+}
+
+/// Our `ServerHello`, the client's proof read, and our accepting
+/// `ServerFinish` made but not sent: returns the hello and the finish.
+fn until_finish(
+    ctx: &Ctx,
+    link: &mut Link,
+    suite: Suite,
+    random: &[u8; RANDOM_LEN],
+) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let mut server = drive::server(key(ctx, suite), config(ctx, ForwardSecrecy::Off), random);
+    let hello = take_output(&mut server, "server")?;
+    link.send(&hello).map_err(|e| e.to_string())?;
+    feed(&mut server, link).map_err(|e| format!("no ClientProof: it {}", e.describe()))?;
+    let finish = take_output(&mut server, "server")?;
+    check_accepted(&finish)?;
+    Ok((hello, finish))
+}
+
+/// Our server must have accepted the client's honest proof.
+fn check_accepted(finish: &[u8]) -> Result<(), String> {
+    if finish.get(1) == Some(&0x00) {
+        Ok(())
+    } else {
+        Err(
+            "its proof did not verify (we answered 03 01): is it the same key, key id, \
+             context and server name?"
+                .into(),
+        )
+    }
+}
+
+/// Sends `finish` with the echo behind it: the client must not take it.
+fn hostile_finish(link: &mut Link, finish: &[u8], what: &str) -> Scripted {
+    link.send(&[finish, &frame(MESSAGE)[..]].concat())
+        .map_err(|e| e.to_string())?;
+    let (got, end) = link.drain(4096);
+    Ok((
+        Expect::Failure {
+            hang: Verdict::Warn,
+        },
+        format!(
+            "sent {} after {what} (and our echo), and {}",
+            show(&got),
+            end.describe()
+        ),
+    ))
+}
+
+/// An honest server of `suite` with `setting`: the handshake, then the
+/// echo. Returns the expectation, what was seen and our `ServerFinish`.
+fn honest(
+    ctx: &Ctx,
+    link: &mut Link,
+    suite: Suite,
+    setting: ForwardSecrecy,
+    pace: Pace,
+    random: &[u8; RANDOM_LEN],
+) -> Result<(Expect, String, Vec<u8>), String> {
+    let write = |link: &mut Link, bytes: &[u8]| {
+        if pace == Pace::Bytewise {
+            link.send_bytewise(bytes)
+        } else {
+            link.send(bytes)
+        }
+        .map_err(|e| format!("cannot send: {e}"))
+    };
+    let mut server = drive::server(key(ctx, suite), config(ctx, setting), random);
+    let hello = take_output(&mut server, "server")?;
+    write(link, &hello)?;
+    feed(&mut server, link).map_err(|e| format!("no ClientProof: it {}", e.describe()))?;
+    let finish = take_output(&mut server, "server")?;
+    check_accepted(&finish)?;
+    if !matches!(server.status(), Status::Done(_)) {
+        return Err(format!("our server did not finish: {:?}", server.status()));
+    }
+    if pace == Pace::Pipelined {
+        write(link, &[&finish[..], &frame(MESSAGE)[..]].concat())?;
+    } else {
+        write(link, &finish)?;
+    }
+    let message = link
+        .read_frame(1 << 20)
+        .map_err(|e| format!("no message after the handshake: it {}", e.describe()))?;
+    if message != MESSAGE {
+        return Err(format!("sent {} as its message", show(&message)));
+    }
+    if pace != Pace::Pipelined {
+        write(link, &frame(&message))?;
+    }
+    let fs = if finish.len() > 2 + suite.mac_len() {
+        "yes"
+    } else {
+        "no"
+    };
+    Ok((
+        Expect::Success,
+        format!(
+            "{} (mode {:02x}): its proof verified, forward secrecy {fs}, its message echoed{}",
+            suite.name(),
+            hello[6],
+            match pace {
+                Pace::Whole => "",
+                Pace::Bytewise => " (every byte of ours in its own write)",
+                Pace::Pipelined => " (the echo right behind our ServerFinish)",
+            }
+        ),
+        finish,
+    ))
+}

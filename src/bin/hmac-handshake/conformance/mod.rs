@@ -1,0 +1,151 @@
+//! `conformance`: judges a live peer case by case, as h2spec and the
+//! Autobahn testsuite do for HTTP/2 and WebSocket. `conformance server
+//! ADDR` plays many clients against a server; `conformance client -- CMD`
+//! plays an honest or a hostile server to a client it starts once per
+//! case. One line per case (`ok`, `FAIL` or `warn`, the id, what was seen),
+//! then `N passed, M failed, K warnings`; exit 0 only when nothing failed.
+
+mod client;
+mod link;
+mod mp_wire;
+mod native;
+mod report;
+mod server;
+
+use std::time::Duration;
+
+use hmac_handshake::native::{NativeKey, Suite, MIN_KEY_LEN};
+use hmac_handshake::{Digest, Key};
+use zeroize::Zeroizing;
+
+use crate::args::{CommonArgs, ConformanceArgs, ConformanceMode};
+use crate::failure::Failure;
+use crate::key;
+use crate::profile::{self, NativeOptions, ProfileName, Wire};
+
+use self::report::Report;
+
+/// What every case of a run shares: the profile's settings and the key.
+pub struct Ctx {
+    /// `--profile`.
+    pub profile: ProfileName,
+    /// The recipe's digest.
+    pub recipe_digest: Digest,
+    /// Multiprocessing: `--allow-md5` (MD5 replies and answers are taken,
+    /// MD5 cases run).
+    pub allow_md5: bool,
+    /// Multiprocessing: the digests of the honest cases (`--digest`, or
+    /// every digest CPython allows, MD5 with `--allow-md5` only).
+    pub digests: Vec<Option<Digest>>,
+    /// Native: the options (key id, context, server name, suite, forward
+    /// secrecy).
+    pub native: Option<NativeOptions>,
+    /// The key's bytes, wiped on drop; never printed.
+    pub secret: Zeroizing<Vec<u8>>,
+    /// The key, for HMAC.
+    pub key: Key,
+    /// Each wait's deadline (`--timeout`).
+    pub timeout: Duration,
+}
+
+impl Ctx {
+    fn new(common: &CommonArgs) -> Result<Ctx, Failure> {
+        let wire = profile::wire(common)?;
+        let secret = key::load_secret_bytes(common.key_file.as_deref())?;
+        let (recipe_digest, allow_md5, native) = match &wire {
+            Wire::Recipe(config) => (config.digest, false, None),
+            Wire::Multiprocessing(config) => (Digest::Sha256, config.allow_md5(), None),
+            Wire::Native(options) => {
+                if secret.len() < MIN_KEY_LEN {
+                    return Err(Failure::Other(key::short_key("the key", secret.len())));
+                }
+                (Digest::Sha256, false, Some(options.clone()))
+            }
+        };
+        let digests = match common.digest {
+            Some(Digest::Md5) => vec![None],
+            Some(d) => vec![Some(d)],
+            None => {
+                let mut all: Vec<Option<Digest>> =
+                    hmac_handshake::multiprocessing::message::ALLOWED_DIGESTS
+                        .into_iter()
+                        .filter(|d| *d != Digest::Md5)
+                        .map(Some)
+                        .collect();
+                if allow_md5 {
+                    all.push(None);
+                }
+                all
+            }
+        };
+        Ok(Ctx {
+            profile: common.profile,
+            recipe_digest,
+            allow_md5,
+            digests,
+            native,
+            key: Key::new(&secret),
+            secret,
+            timeout: common.timeout,
+        })
+    }
+
+    /// The native options (only built for `--profile native`).
+    fn native(&self) -> &NativeOptions {
+        self.native
+            .as_ref()
+            .expect("native options exist under --profile native")
+    }
+
+    /// The native suites a case may use: `--suite`, or all four.
+    fn suites(&self) -> Vec<Suite> {
+        self.native()
+            .suite
+            .map_or(Suite::ALL.to_vec(), |suite| vec![suite])
+    }
+
+    /// Our key as a native key of `suite` under `id`.
+    fn native_key(&self, id: &[u8], secret: &[u8], suite: Suite) -> NativeKey {
+        NativeKey::new(id, secret, suite).expect("key id and key length were checked")
+    }
+}
+
+/// The name of a profile in case ids and the report.
+fn profile_name(profile: ProfileName) -> &'static str {
+    match profile {
+        ProfileName::Recipe => "recipe",
+        ProfileName::Multiprocessing => "multiprocessing",
+        ProfileName::Native => "native",
+    }
+}
+
+/// The message echoed in each case: 32 bytes, so that it also fills a
+/// recipe server's tag read.
+pub const MESSAGE: &[u8; 32] = b"hmac-handshake conformance echo!";
+
+/// Runs `conformance server` or `conformance client`.
+///
+/// # Errors
+/// A setup failure (no key, an address that does not resolve, a command
+/// that cannot start) as [`Failure::Other`]; [`Failure::Silent`] when a
+/// case failed (the report said which).
+pub fn run(args: &ConformanceArgs) -> Result<(), Failure> {
+    let mut report = Report::default();
+    let (mode, common, json, target) = match &args.mode {
+        ConformanceMode::Server(a) => (&"server", &a.common, &a.json, a.addr.clone()),
+        ConformanceMode::Client(a) => (&"client", &a.common, &a.json, a.command.join(" ")),
+    };
+    let ctx = Ctx::new(common)?;
+    match &args.mode {
+        ConformanceMode::Server(a) => server::run(&ctx, &a.addr, &mut report)?,
+        ConformanceMode::Client(a) => client::run(&ctx, &a.command, &mut report)?,
+    }
+    println!("{}", report.totals());
+    if let Some(path) = json {
+        report.write_json(path, mode, profile_name(ctx.profile), &target)?;
+    }
+    if report.count(report::Verdict::Fail) > 0 {
+        return Err(Failure::Silent);
+    }
+    Ok(())
+}
