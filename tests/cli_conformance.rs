@@ -7,95 +7,15 @@
 mod conformance;
 mod support;
 
+use conformance::cases::{
+    MP_CLIENT, MP_SERVER, NATIVE_CLIENT_ALL_SUITES, NATIVE_SERVER, RECIPE_CLIENT, RECIPE_SERVER,
+};
 use conformance::{conformance, KEY, TIMEOUT};
 use support::cli::{Server, BIN};
 
 fn ids(prefix: &str, names: &[&str]) -> Vec<String> {
     names.iter().map(|n| format!("{prefix}.{n}")).collect()
 }
-
-const RECIPE_SERVER: &[&str] = &[
-    "honest",
-    "one_byte",
-    "pipelined",
-    "wrong_key",
-    "bitflip",
-    "truncated",
-    "replay",
-    "fresh",
-];
-
-const MP_SERVER: &[&str] = &[
-    "honest.sha256",
-    "honest.sha384",
-    "honest.sha3_256",
-    "honest.sha3_384",
-    "one_byte",
-    "pipelined",
-    "wrong_key",
-    "bitflip.reply",
-    "bitflip.challenge",
-    "bitflip.welcome",
-    "truncated",
-    "oversized",
-    "negative",
-    "long_form",
-    "replay",
-    "fresh",
-    "md5_reply",
-];
-
-const NATIVE_SERVER: &[&str] = &[
-    "honest",
-    "one_byte",
-    "pipelined",
-    "wrong_key",
-    "unknown_key_id",
-    "key_id_length",
-    "unexpected_message",
-    "truncated",
-    "bitflip",
-    "role_reflection",
-    "replay",
-    "fresh",
-];
-
-const MP_CLIENT: &[&str] = &[
-    "honest.sha256",
-    "honest.sha384",
-    "honest.sha3_256",
-    "honest.sha3_384",
-    "one_byte",
-    "pipelined",
-    "wrong_answer",
-    "bitflip.answer",
-    "bitflip.challenge",
-    "bitflip.welcome",
-    "missing_answer",
-    "oversized_answer",
-    "replayed_answer",
-    "early",
-];
-
-const NATIVE_CLIENT: &[&str] = &[
-    "honest.hmac-sha256",
-    "honest.hmac-sha384",
-    "honest.hmac-sha512",
-    "honest.hmac-sha3_256",
-    "forward_secrecy_offered",
-    "one_byte",
-    "pipelined",
-    "not_native",
-    "version",
-    "suite",
-    "unknown_mode",
-    "rejected",
-    "unexpected_verdict",
-    "unexpected_message",
-    "bitflip",
-    "missing_finish",
-    "replayed_finish",
-];
 
 /// Every server case of each profile passes against our `serve`.
 #[test]
@@ -182,9 +102,9 @@ fn md5_and_forward_secrecy_servers() {
 #[test]
 fn our_connect_passes_every_case() {
     for (profile, names) in [
-        ("recipe", &["honest", "one_byte", "short_challenge"][..]),
+        ("recipe", RECIPE_CLIENT),
         ("multiprocessing", MP_CLIENT),
-        ("native", NATIVE_CLIENT),
+        ("native", NATIVE_CLIENT_ALL_SUITES),
     ] {
         let v = conformance(&[
             "client",

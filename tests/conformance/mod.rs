@@ -132,7 +132,137 @@ pub fn conformance(args: &[&str]) -> Verdicts {
     }
 }
 
+/// Starts `py tests/peers/SCRIPT ARGS...` with [`KEY`], a server that
+/// prints `PORT n` first; returns it (killed on drop) and its address.
+pub fn start_peer(py: &std::path::Path, script: &str, args: &[&str]) -> (KillOnDrop, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = KillOnDrop(
+        Command::new(py)
+            .arg(peers_dir().join(script))
+            .args(args)
+            .env(KEY_ENV, KEY)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {script}: {e}")),
+    );
+    let mut first = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut first)
+        .expect("read PORT");
+    let port = first
+        .trim()
+        .strip_prefix("PORT ")
+        .unwrap_or_else(|| panic!("{script} {args:?}: first line {first:?}"));
+    let addr = format!("127.0.0.1:{port}");
+    (child, addr)
+}
+
 /// The repository's `tests/peers/` directory.
 pub fn peers_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
+}
+
+/// The cases each mode runs against a flawless peer, after
+/// `PROFILE.ROLE.` (`tests/cli_conformance.rs` checks that exactly these
+/// run against our own peers).
+pub mod cases {
+    pub const RECIPE_SERVER: &[&str] = &[
+        "honest",
+        "one_byte",
+        "pipelined",
+        "wrong_key",
+        "bitflip",
+        "truncated",
+        "replay",
+        "fresh",
+    ];
+    pub const MP_SERVER: &[&str] = &[
+        "honest.sha256",
+        "honest.sha384",
+        "honest.sha3_256",
+        "honest.sha3_384",
+        "one_byte",
+        "pipelined",
+        "wrong_key",
+        "bitflip.reply",
+        "bitflip.challenge",
+        "bitflip.welcome",
+        "truncated",
+        "oversized",
+        "negative",
+        "long_form",
+        "replay",
+        "fresh",
+        "md5_reply",
+    ];
+    pub const NATIVE_SERVER: &[&str] = &[
+        "honest",
+        "one_byte",
+        "pipelined",
+        "wrong_key",
+        "unknown_key_id",
+        "key_id_length",
+        "unexpected_message",
+        "truncated",
+        "bitflip",
+        "role_reflection",
+        "replay",
+        "fresh",
+    ];
+    pub const RECIPE_CLIENT: &[&str] = &["honest", "one_byte", "short_challenge"];
+    pub const MP_CLIENT: &[&str] = &[
+        "honest.sha256",
+        "honest.sha384",
+        "honest.sha3_256",
+        "honest.sha3_384",
+        "one_byte",
+        "pipelined",
+        "wrong_answer",
+        "bitflip.answer",
+        "bitflip.challenge",
+        "bitflip.welcome",
+        "missing_answer",
+        "oversized_answer",
+        "replayed_answer",
+        "early",
+    ];
+    /// Under `--suite hmac-sha256`.
+    pub const NATIVE_CLIENT: &[&str] = &[
+        "honest.hmac-sha256",
+        "forward_secrecy_offered",
+        "one_byte",
+        "pipelined",
+        "not_native",
+        "version",
+        "suite",
+        "unknown_mode",
+        "rejected",
+        "unexpected_verdict",
+        "unexpected_message",
+        "bitflip",
+        "missing_finish",
+        "replayed_finish",
+    ];
+    /// Without `--suite`: an honest case per suite.
+    pub const NATIVE_CLIENT_ALL_SUITES: &[&str] = &[
+        "honest.hmac-sha256",
+        "honest.hmac-sha384",
+        "honest.hmac-sha512",
+        "honest.hmac-sha3_256",
+        "forward_secrecy_offered",
+        "one_byte",
+        "pipelined",
+        "not_native",
+        "version",
+        "suite",
+        "unknown_mode",
+        "rejected",
+        "unexpected_verdict",
+        "unexpected_message",
+        "bitflip",
+        "missing_finish",
+        "replayed_finish",
+    ];
 }

@@ -6,8 +6,8 @@
     broken_peer.py --list
 
 P is recipe, multiprocessing or native; F is `none` (a fully honest peer) or
-one of the flaws of the conformance contract (/work/spec/conformance.md, the
-right-hand column `| flaw ...` of its cases; `--list` prints them).  Each
+one of the flaws below (`--list` prints them with their case; the table in
+tests/conformance_broken.rs pairs each with the case that must catch it).  Each
 peer is honest in every respect but its flaw, so that `conformance server`
 (or `client`) fails exactly the case the flaw is listed under.
 
@@ -79,7 +79,7 @@ FLAWS = {
                           'the same recv are dropped (reads until it has 32)',
         'empty_key_backdoor': 'recipe.server.wrong_key: also accepts the '
                               'HMAC under the empty key',
-        'prefix16': 'recipe.server.bitflip: compares only the first 16 tag '
+        'prefix31': 'recipe.server.bitflip: compares only the first 31 tag '
                     'bytes',
         'short_read_prefix': 'recipe.server.truncated: reads until 32 bytes '
                              'or a 50 ms gap, accepts a prefix of the tag',
@@ -91,8 +91,6 @@ FLAWS = {
     ('recipe', 'client'): {
         'one_recv': 'recipe.client.one_byte: the challenge is read with one '
                     'recv; a short one is given up (nothing sent)',
-        'drop_after_challenge': 'recipe.client.pipelined: bytes after the '
-                                'challenge in the same recv are dropped',
         'answer_short': 'recipe.client.short_challenge: at EOF it answers '
                         'the part of the challenge it got',
     },
@@ -168,8 +166,6 @@ FLAWS = {
         'accept_prefix_at_eof': 'native.server.truncated: at EOF in the tag '
                                 'compares the partial tag as a prefix',
         'prefix16': 'native.server.bitflip: compares the first 16 tag bytes',
-        'no_reflection_check': 'native.server.reflected_nonce: no check that '
-                               'the client nonce differs from its own',
         'accept_server_tag': 'native.server.role_reflection: also accepts the '
                              'server tag of the transcript as client tag',
         'remember_last': 'native.server.replay: also accepts the last '
@@ -177,6 +173,8 @@ FLAWS = {
         'nonce_pool4': 'native.server.fresh: nonces cycle through 4 values',
     },
     ('native', 'client'): {
+        'refuse_offered': 'native.client.forward_secrecy_offered: refuses a '
+                          'hello of mode 01 (offered)',
         'one_recv': 'native.client.one_byte: hello and finish each read with '
                     'one recv',
         'drop_after_finish': 'native.client.pipelined: bytes after the '
@@ -204,13 +202,6 @@ FLAWS = {
     },
 }
 
-# Cases a flaw fails besides its own, because the contract's cases cannot
-# tell the two apart: recipe.server.truncated sends the first 16 tag bytes,
-# then a 32-byte message, so a server that compares only the first 16 of the
-# 32 bytes it reads as the tag takes it.
-ALSO_FAILS = {
-    ('recipe', 'server', 'prefix16'): ('recipe.server.truncated',),
-}
 
 # --- shared ------------------------------------------------------------------
 
@@ -415,9 +406,9 @@ def recipe_server(link, key, flaw, shared):
         except Eof:
             raise Failed('the tag was cut short')
     expected = recipe_tag(key, challenge)
-    if flaw == 'prefix16':
+    if flaw == 'prefix31':
         ok = (len(tag) == RECIPE_LEN and
-              hmac.compare_digest(expected[:16], tag[:16]))
+              hmac.compare_digest(expected[:31], tag[:31]))
     elif flaw == 'short_read_prefix':
         ok = 1 <= len(tag) and hmac.compare_digest(expected[:len(tag)], tag)
     else:
@@ -446,10 +437,6 @@ def recipe_client(link, key, message, flaw):
             if not e.partial:
                 raise
             challenge = e.partial
-    elif flaw == 'drop_after_challenge':
-        mark = link.watch()
-        challenge = link.read_exact(RECIPE_LEN)
-        link.unwatch(mark, RECIPE_LEN)
     else:
         challenge = link.read_exact(RECIPE_LEN)
     link.send(recipe_tag(key, challenge))
@@ -691,7 +678,7 @@ def native_server(link, key, flaw, shared):
     if not tag_ok and flaw == 'remember_last':
         tag_ok = shared.is_last(proof)
     known = key_id == KEY_ID or flaw == 'ignore_key_id'
-    reflected = cnonce == snonce and flaw != 'no_reflection_check'
+    reflected = cnonce == snonce
     if not (known and not reflected and tag_ok):
         link.send(b'\x03\x01')
         raise Failed('proof refused')
@@ -723,6 +710,8 @@ def native_client(link, key, message, flaw):
     mode = rx.read_exact(1)[0]
     if mode not in (0x00, 0x01, 0x02) and flaw != 'no_mode_check':
         raise Failed('unknown_mode: %d' % mode)
+    if mode == 0x01 and flaw == 'refuse_offered':
+        raise Failed('mode 01 refused')
     if mode == 0x02:
         raise Failed('forward_secrecy_required')
     snonce = rx.read_exact(nr.NONCE_LEN)
@@ -894,9 +883,6 @@ def main(argv=None):
     if args.list:
         for (profile, role), flaws in sorted(FLAWS.items()):
             for name, what in sorted(flaws.items()):
-                also = ALSO_FAILS.get((profile, role, name))
-                if also:
-                    what += ' (also fails %s)' % ', '.join(also)
                 sys.stdout.write('%s %s %s  %s\n' % (profile, role, name,
                                                      what))
         return EXIT_OK

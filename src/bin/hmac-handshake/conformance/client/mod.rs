@@ -138,12 +138,16 @@ fn accept(
     child: &mut Child,
     timeout: Duration,
 ) -> Result<std::net::TcpStream, String> {
-    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| format!("cannot set the socket mode: {e}"))?;
     let deadline = Instant::now() + timeout;
     loop {
         match listener.accept() {
             Ok((stream, _)) => {
-                stream.set_nonblocking(false).map_err(|e| e.to_string())?;
+                stream
+                    .set_nonblocking(false)
+                    .map_err(|e| format!("cannot set the socket mode: {e}"))?;
                 return Ok(stream);
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}

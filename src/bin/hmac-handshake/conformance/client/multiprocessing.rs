@@ -70,7 +70,7 @@ pub fn run(ctx: &Ctx, runner: &Runner<'_>, report: &mut Report) {
         runner.once(|link| {
             let ours = Challenge::fresh(first);
             link.send(&frame(&flip(&ours.payload(), 0)))
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| format!("cannot send: {e}"))?;
             silent_after(link, "a challenge whose #CHALLENGE# tag had a flipped bit")
         })
     });
@@ -78,11 +78,11 @@ pub fn run(ctx: &Ctx, runner: &Runner<'_>, report: &mut Report) {
         runner.once(|link| {
             let ours = Challenge::fresh(first);
             link.send(&frame(&ours.payload()))
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| format!("cannot send: {e}"))?;
             let reply = read(link, "no reply to our challenge")?;
             mp_wire::check_answer(&ctx.key, &ours, &reply, ctx.allow_md5)?;
             link.send(&frame(&flip(WELCOME, WELCOME.len() - 1)))
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| format!("cannot send: {e}"))?;
             silent_after(link, "our verdict #WELCOME\" (a flipped bit)")
         })
     });
@@ -100,7 +100,7 @@ pub fn run(ctx: &Ctx, runner: &Runner<'_>, report: &mut Report) {
         runner.once(|link| {
             until_their_challenge(ctx, link, first)?;
             link.send(&0x7fff_ffffu32.to_be_bytes())
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| format!("cannot send: {e}"))?;
             let (got, end) = link.drain(4096);
             if got.starts_with(&frame(WELCOME)) {
                 return Err("sent #WELCOME# to a frame header announcing 2147483647 bytes".into());
@@ -171,10 +171,11 @@ fn until_their_challenge(
 ) -> Result<Challenge, String> {
     let ours = Challenge::fresh(digest);
     link.send(&frame(&ours.payload()))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("cannot send: {e}"))?;
     let reply = read(link, "no reply to our challenge")?;
     mp_wire::check_answer(&ctx.key, &ours, &reply, ctx.allow_md5)?;
-    link.send(&frame(WELCOME)).map_err(|e| e.to_string())?;
+    link.send(&frame(WELCOME))
+        .map_err(|e| format!("cannot send: {e}"))?;
     let payload = read(link, "no challenge of its own after our #WELCOME#")?;
     Challenge::parse(&payload).map_err(|e| e.replace("its challenge", "its own challenge"))
 }
@@ -183,7 +184,7 @@ fn until_their_challenge(
 /// `#WELCOME#`.
 fn refused(link: &mut Link, answer: &[u8], what: &str) -> Scripted {
     link.send(&[frame(answer), frame(MESSAGE)].concat())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("cannot send: {e}"))?;
     let (got, end) = link.drain(4096);
     if got.starts_with(&frame(WELCOME)) {
         return Err(format!("sent #WELCOME# to {what}"));

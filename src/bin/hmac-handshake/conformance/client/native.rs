@@ -79,7 +79,7 @@ pub fn run(ctx: &Ctx, runner: &Runner<'_>, report: &mut Report) {
                 );
                 let mut hello = take_output(&mut server, "server")?;
                 change(&mut hello);
-                link.send(&hello).map_err(|e| e.to_string())?;
+                link.send(&hello).map_err(|e| format!("cannot send: {e}"))?;
                 silent_after(link, what)
             })
         });
@@ -174,7 +174,7 @@ fn until_finish(
 ) -> Result<(Vec<u8>, Vec<u8>), String> {
     let mut server = drive::server(key(ctx, suite), config(ctx, ForwardSecrecy::Off), random);
     let hello = take_output(&mut server, "server")?;
-    link.send(&hello).map_err(|e| e.to_string())?;
+    link.send(&hello).map_err(|e| format!("cannot send: {e}"))?;
     feed(&mut server, link).map_err(|e| format!("no ClientProof: it {}", e.describe()))?;
     let finish = take_output(&mut server, "server")?;
     check_accepted(&finish)?;
@@ -197,7 +197,7 @@ fn check_accepted(finish: &[u8]) -> Result<(), String> {
 /// Sends `finish` with the echo behind it: the client must not take it.
 fn hostile_finish(link: &mut Link, finish: &[u8], what: &str) -> Scripted {
     link.send(&[finish, &frame(MESSAGE)[..]].concat())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("cannot send: {e}"))?;
     let (got, end) = link.drain(4096);
     Ok((
         Expect::Failure {

@@ -17,7 +17,8 @@ pub fn run(ctx: &Ctx, runner: &Runner<'_>, report: &mut Report) {
     case(report, ctx, "short_challenge", || {
         runner.once(|link| {
             let challenge = fresh();
-            link.send(&challenge[..16]).map_err(|e| e.to_string())?;
+            link.send(&challenge[..16])
+                .map_err(|e| format!("cannot send: {e}"))?;
             link.half_close();
             silent_after(link, "16 bytes of challenge and the end of the stream")
         })

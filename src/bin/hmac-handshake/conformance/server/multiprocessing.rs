@@ -42,7 +42,7 @@ pub fn run(ctx: &Ctx, target: &Target, report: &mut Report) {
     });
     case(report, ctx, "wrong_key", || {
         let mut random = [0u8; 32];
-        getrandom::fill(&mut random).map_err(|e| e.to_string())?;
+        getrandom::fill(&mut random).map_err(|e| format!("the OS random generator: {e}"))?;
         for (what, wrong) in [
             ("a random key", Key::new(&random)),
             ("the empty key", Key::new(b"")),

@@ -64,17 +64,17 @@ pub fn run(ctx: &Ctx, target: &Target, report: &mut Report) {
     });
     case(report, ctx, "wrong_key", || {
         let mut random = [0u8; 32];
-        getrandom::fill(&mut random).map_err(|e| e.to_string())?;
+        getrandom::fill(&mut random).map_err(|e| format!("the OS random generator: {e}"))?;
         for (what, secret) in [("a random key", random), ("the all-zero key", [0u8; 32])] {
             let (mut link, proof) = proved(target, keys(&secret, id), config())?;
-            link.send(&proof).map_err(|e| e.to_string())?;
+            link.send(&proof).map_err(|e| format!("cannot send: {e}"))?;
             rejected(&mut link, &format!("a proof under {what}"))?;
         }
         Ok(ok("refused proofs under a random key and the all-zero key"))
     });
     case(report, ctx, "unknown_key_id", || {
         let (mut link, proof) = proved(target, keys(&ctx.secret, UNKNOWN_ID), config())?;
-        link.send(&proof).map_err(|e| e.to_string())?;
+        link.send(&proof).map_err(|e| format!("cannot send: {e}"))?;
         rejected(&mut link, "our key under a key id it does not hold").map(ok)
     });
     let kind = if mode == 0x02 { 0x04 } else { 0x02 };
@@ -83,7 +83,8 @@ pub fn run(ctx: &Ctx, target: &Target, report: &mut Report) {
         for len in [0u8, 33, 255] {
             let mut link = target.connect()?;
             read_hello(&mut link)?;
-            link.send(&[kind, len]).map_err(|e| e.to_string())?;
+            link.send(&[kind, len])
+                .map_err(|e| format!("cannot send: {e}"))?;
             seen.push(promptly_rejected(
                 &mut link,
                 &format!("key id length {len}"),
@@ -96,7 +97,8 @@ pub fn run(ctx: &Ctx, target: &Target, report: &mut Report) {
         for byte in [0x07u8, 0x03] {
             let mut link = target.connect()?;
             read_hello(&mut link)?;
-            link.send(&[byte]).map_err(|e| e.to_string())?;
+            link.send(&[byte])
+                .map_err(|e| format!("cannot send: {e}"))?;
             seen.push(promptly_rejected(
                 &mut link,
                 &format!("a proof of type {byte:02x}"),
@@ -108,14 +110,15 @@ pub fn run(ctx: &Ctx, target: &Target, report: &mut Report) {
         case(report, ctx, "forward_secrecy_required", || {
             let mut link = target.connect()?;
             read_hello(&mut link)?;
-            link.send(&[0x02]).map_err(|e| e.to_string())?;
+            link.send(&[0x02])
+                .map_err(|e| format!("cannot send: {e}"))?;
             promptly_rejected(&mut link, "a proof without a share (type 02) under mode 02").map(ok)
         });
     }
     case(report, ctx, "truncated", || {
         let (mut link, proof) = proved(target, keys(&ctx.secret, id), config())?;
         link.send(&proof[..proof.len() - 16])
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| format!("cannot send: {e}"))?;
         link.half_close();
         rejected(
             &mut link,
@@ -133,7 +136,7 @@ pub fn run(ctx: &Ctx, target: &Target, report: &mut Report) {
         ] {
             let (mut link, proof) = proved(target, keys(&ctx.secret, id), config())?;
             link.send(&flip(&proof, at.unwrap_or(proof.len() - 1)))
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| format!("cannot send: {e}"))?;
             seen.push(rejected(&mut link, &format!("a flipped bit in {what}"))?);
         }
         Ok(ok(seen.join("; ")))
@@ -164,7 +167,8 @@ pub fn run(ctx: &Ctx, target: &Target, report: &mut Report) {
         let mut reflected = proof.clone();
         let at = reflected.len() - tag_len;
         reflected[at..].copy_from_slice(&finish[finish.len() - tag_len..]);
-        link.send(&reflected).map_err(|e| e.to_string())?;
+        link.send(&reflected)
+            .map_err(|e| format!("cannot send: {e}"))?;
         rejected(
             &mut link,
             "a proof whose client tag is the server tag of this transcript",
@@ -173,7 +177,7 @@ pub fn run(ctx: &Ctx, target: &Target, report: &mut Report) {
     });
     case(report, ctx, "replay", || {
         let (mut first, p1) = proved(target, keys(&ctx.secret, id), config())?;
-        first.send(&p1).map_err(|e| e.to_string())?;
+        first.send(&p1).map_err(|e| format!("cannot send: {e}"))?;
         match first.read_exact(2) {
             Ok(v) if v == [0x03, 0x00] => {}
             Ok(v) => {
@@ -192,7 +196,7 @@ pub fn run(ctx: &Ctx, target: &Target, report: &mut Report) {
         drop(first);
         let mut second = target.connect()?;
         read_hello(&mut second)?;
-        second.send(&p1).map_err(|e| e.to_string())?;
+        second.send(&p1).map_err(|e| format!("cannot send: {e}"))?;
         rejected(&mut second, "the proof of an earlier connection").map(ok)
     });
     case(report, ctx, "fresh", || {

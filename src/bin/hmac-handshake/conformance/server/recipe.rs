@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx, target: &Target, report: &mut Report) {
         let mut link = target.connect()?;
         let challenge = link.read_exact(CHALLENGE_LEN).map_err(|e| e.describe())?;
         link.send_bytewise(&tag(&challenge))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| format!("cannot send: {e}"))?;
         std::thread::sleep(PAUSE);
         send(&mut link, MESSAGE)?;
         echoed(&mut link)
@@ -42,7 +42,7 @@ pub fn run(ctx: &Ctx, target: &Target, report: &mut Report) {
     });
     case(report, ctx, "wrong_key", || {
         let mut random = [0u8; 32];
-        getrandom::fill(&mut random).map_err(|e| e.to_string())?;
+        getrandom::fill(&mut random).map_err(|e| format!("the OS random generator: {e}"))?;
         for (what, wrong) in [
             ("a random key", Key::new(&random)),
             ("the empty key", Key::new(b"")),

@@ -1,0 +1,260 @@
+#![cfg(feature = "cli")]
+//! The conformance tester catches broken peers (issue 12, "Done when"):
+//! `tests/peers/broken_peer.py` is an honest peer of each profile and
+//! role but for one flaw chosen with `--flaw`, and for every flaw exactly
+//! the case written against it fails (or warns, for the MD5 reply that
+//! CPython 3.12+ takes), every other case passes; the flawless peer passes
+//! them all. Together the flaws give every case of `conformance server`
+//! and `conformance client` a broken peer that it alone catches.
+
+mod conformance;
+#[path = "support/serve_kit.rs"]
+mod kit;
+mod support;
+
+use std::collections::BTreeMap;
+
+use conformance::{cases, conformance, peers_dir, start_peer, TIMEOUT};
+use kit::cpython;
+
+/// A flaw and what it must give: the case ids (after `PROFILE.ROLE.`)
+/// that are not `ok`, with their result.
+type Flaw = (&'static str, &'static [(&'static str, &'static str)]);
+
+const F: &str = "FAIL";
+
+/// Every flaw of a server under `conformance server`.
+const RECIPE_SERVER: &[Flaw] = &[
+    ("none", &[]),
+    ("one_recv", &[("one_byte", F)]),
+    ("drop_pipelined", &[("pipelined", F)]),
+    ("empty_key_backdoor", &[("wrong_key", F)]),
+    ("prefix31", &[("bitflip", F)]),
+    ("short_read_prefix", &[("truncated", F)]),
+    ("remember_last", &[("replay", F)]),
+    ("challenge_pool4", &[("fresh", F)]),
+];
+
+const MP_SERVER: &[Flaw] = &[
+    ("none", &[]),
+    (
+        "sha256_only",
+        &[
+            ("honest.sha384", F),
+            ("honest.sha3_256", F),
+            ("honest.sha3_384", F),
+        ],
+    ),
+    ("one_recv", &[("one_byte", F)]),
+    ("drop_after_welcome", &[("pipelined", F)]),
+    ("empty_key_backdoor", &[("wrong_key", F)]),
+    ("prefix8", &[("bitflip.reply", F)]),
+    ("no_challenge_tag_check", &[("bitflip.challenge", F)]),
+    ("ignore_verdict", &[("bitflip.welcome", F)]),
+    ("accept_prefix_at_eof", &[("truncated", F)]),
+    ("unbounded_length", &[("oversized", F)]),
+    ("negative_as_long_form", &[("negative", F)]),
+    ("unbounded_long_form", &[("long_form", F)]),
+    ("remember_last", &[("replay", F)]),
+    ("challenge_pool4", &[("fresh", F)]),
+    ("accept_md5", &[("md5_reply", "warn")]),
+];
+
+const NATIVE_SERVER: &[Flaw] = &[
+    ("none", &[]),
+    ("one_recv", &[("one_byte", F)]),
+    ("drop_after_proof", &[("pipelined", F)]),
+    ("zero_key_backdoor", &[("wrong_key", F)]),
+    ("ignore_key_id", &[("unknown_key_id", F)]),
+    ("no_key_id_bound", &[("key_id_length", F)]),
+    ("ignore_type", &[("unexpected_message", F)]),
+    ("accept_prefix_at_eof", &[("truncated", F)]),
+    ("prefix16", &[("bitflip", F)]),
+    ("accept_server_tag", &[("role_reflection", F)]),
+    ("remember_last", &[("replay", F)]),
+    ("nonce_pool4", &[("fresh", F)]),
+];
+
+/// Every flaw of a client under `conformance client`.
+const RECIPE_CLIENT: &[Flaw] = &[
+    ("none", &[]),
+    ("one_recv", &[("one_byte", F)]),
+    ("answer_short", &[("short_challenge", F)]),
+];
+
+const MP_CLIENT: &[Flaw] = &[
+    ("none", &[]),
+    (
+        "sha256_only",
+        &[
+            ("honest.sha384", F),
+            ("honest.sha3_256", F),
+            ("honest.sha3_384", F),
+        ],
+    ),
+    ("one_recv", &[("one_byte", F)]),
+    ("drop_after_answer", &[("pipelined", F)]),
+    ("empty_key_backdoor", &[("wrong_answer", F)]),
+    ("prefix8", &[("bitflip.answer", F)]),
+    ("no_challenge_tag_check", &[("bitflip.challenge", F)]),
+    ("ignore_verdict", &[("bitflip.welcome", F)]),
+    ("eof_is_ok", &[("missing_answer", F)]),
+    ("unbounded_length", &[("oversized_answer", F)]),
+    ("fixed_challenge", &[("replayed_answer", F)]),
+    ("send_early", &[("early", F)]),
+];
+
+const NATIVE_CLIENT: &[Flaw] = &[
+    ("none", &[]),
+    ("refuse_offered", &[("forward_secrecy_offered", F)]),
+    ("one_recv", &[("one_byte", F)]),
+    ("drop_after_finish", &[("pipelined", F)]),
+    ("no_magic_check", &[("not_native", F)]),
+    ("no_version_check", &[("version", F)]),
+    ("no_suite_check", &[("suite", F)]),
+    ("no_mode_check", &[("unknown_mode", F)]),
+    ("ignore_verdict", &[("rejected", F)]),
+    ("verdict_not_one_ok", &[("unexpected_verdict", F)]),
+    ("no_type_check", &[("unexpected_message", F)]),
+    ("prefix16", &[("bitflip", F)]),
+    ("eof_is_ok", &[("missing_finish", F)]),
+    ("fixed_nonce", &[("replayed_finish", F)]),
+];
+
+/// The options of the tester for `profile`: the Python native peers know
+/// HMAC-SHA-256 only.
+fn options(profile: &str) -> Vec<&'static str> {
+    let mut options = vec!["--timeout", TIMEOUT];
+    if profile == "native" {
+        options.extend_from_slice(&["--suite", "hmac-sha256"]);
+    }
+    options
+}
+
+/// What must not be `ok` for `flaw`, by full case id.
+fn wanted(profile: &str, role: &str, flaw: &Flaw) -> BTreeMap<String, String> {
+    flaw.1
+        .iter()
+        .map(|(case, result)| (format!("{profile}.{role}.{case}"), (*result).to_string()))
+        .collect()
+}
+
+fn broken_servers(profile: &str, flaws: &[Flaw]) {
+    let test = format!("broken_{profile}_servers");
+    let Some(py) = cpython::python313(&test) else {
+        return;
+    };
+    let mut wrong = Vec::new();
+    for flaw in flaws {
+        let server = start_peer(
+            &py,
+            "broken_peer.py",
+            &["--role", "server", "--profile", profile, "--flaw", flaw.0],
+        );
+        let mut args = vec!["server", server.1.as_str(), "--profile", profile];
+        args.extend(options(profile));
+        let v = conformance(&args);
+        drop(server);
+        let want = wanted(profile, "server", flaw);
+        if v.not_ok() != want {
+            wrong.push(format!("flaw {}: want {want:?}, got\n{}", flaw.0, v.stdout));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+fn broken_clients(profile: &str, flaws: &[Flaw]) {
+    let test = format!("broken_{profile}_clients");
+    let Some(py) = cpython::python313(&test) else {
+        return;
+    };
+    let peer = peers_dir().join("broken_peer.py");
+    let (py, peer) = (py.to_str().unwrap(), peer.to_str().unwrap());
+    let mut wrong = Vec::new();
+    for flaw in flaws {
+        let mut args = vec!["client", "--profile", profile];
+        args.extend(options(profile));
+        args.extend_from_slice(&[
+            "--",
+            py,
+            peer,
+            "--role",
+            "client",
+            "--profile",
+            profile,
+            "--flaw",
+            flaw.0,
+        ]);
+        let v = conformance(&args);
+        let want = wanted(profile, "client", flaw);
+        if v.not_ok() != want {
+            wrong.push(format!("flaw {}: want {want:?}, got\n{}", flaw.0, v.stdout));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn broken_recipe_servers() {
+    broken_servers("recipe", RECIPE_SERVER);
+}
+
+#[test]
+fn broken_multiprocessing_servers() {
+    broken_servers("multiprocessing", MP_SERVER);
+}
+
+#[test]
+fn broken_native_servers() {
+    broken_servers("native", NATIVE_SERVER);
+}
+
+#[test]
+fn broken_recipe_clients() {
+    broken_clients("recipe", RECIPE_CLIENT);
+}
+
+#[test]
+fn broken_multiprocessing_clients() {
+    broken_clients("multiprocessing", MP_CLIENT);
+}
+
+#[test]
+fn broken_native_clients() {
+    broken_clients("native", NATIVE_CLIENT);
+}
+
+/// Every case the tester runs against the flawless peers has a flaw
+/// written against it above, and every flaw names a case that runs.
+#[test]
+fn every_case_has_its_broken_peer() {
+    for (profile, role, flaws, cases) in [
+        ("recipe", "server", RECIPE_SERVER, cases::RECIPE_SERVER),
+        ("multiprocessing", "server", MP_SERVER, cases::MP_SERVER),
+        ("native", "server", NATIVE_SERVER, cases::NATIVE_SERVER),
+        ("recipe", "client", RECIPE_CLIENT, cases::RECIPE_CLIENT),
+        ("multiprocessing", "client", MP_CLIENT, cases::MP_CLIENT),
+        ("native", "client", NATIVE_CLIENT, cases::NATIVE_CLIENT),
+    ] {
+        let caught: Vec<&str> = flaws
+            .iter()
+            .flat_map(|f| f.1.iter().map(|(case, _)| *case))
+            .collect();
+        for case in cases {
+            // The honest cases catch a peer that does not work at all
+            // (every other case then fails too), so none is its own.
+            let honest =
+                ["honest", "honest.sha256"].contains(case) || case.starts_with("honest.hmac-");
+            assert!(
+                honest || caught.contains(case),
+                "{profile}.{role}.{case} has no broken peer"
+            );
+        }
+        for c in caught {
+            assert!(
+                cases.contains(&c),
+                "{profile}.{role}: flaw case {c} does not run"
+            );
+        }
+    }
+}
