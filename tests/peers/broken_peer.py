@@ -2,7 +2,9 @@
 """Test peers for `hmac-handshake conformance`, honest but for one flaw.
 
     broken_peer.py --role server --profile P --flaw F [--port N] [--deadline S]
+                   [--mode 00|01|02]                  (native only)
     broken_peer.py --role client --profile P --flaw F [--deadline S]
+                   [--forward-secrecy off|offered|required]  (native only)
     broken_peer.py --list
 
 P is recipe, multiprocessing or native; F is `none` (a fully honest peer) or
@@ -38,14 +40,23 @@ Profiles, as the honest peers speak them:
                    CPython it refuses an MD5 reply (raw or `{md5}`) to its
                    own modern challenge (flaw accept_md5 takes it).
   native           PROTOCOL.md with vectors/tools/native_rederive.py: suite
-                   hmac-sha256, mode 00, key id `default`, empty context and
-                   server name.  The client has forward secrecy `off`: it
-                   answers mode 00 and 01 with a 02 proof, refuses 02.
+                   hmac-sha256, key id `default`, empty context and server
+                   name.  The server announces --mode (default 00: no
+                   forward secrecy; 01 offered: takes a 02 or a 04 proof; 02
+                   required: takes a 04 proof only, and refuses a 02 type
+                   byte as soon as it arrives).  After a 04 proof it sends
+                   `03 00 || server_share || server_tag`, T2 holding the
+                   share, and refuses an all-zero X25519 result (03 01).  The
+                   client has --forward-secrecy (PROTOCOL.md "Forward
+                   secrecy"; default offered: a 02 proof under mode 00, a 04
+                   proof under 01 and 02; off: 02 proofs, refuses mode 02;
+                   required: 04 proofs, refuses mode 00).
 
 Every socket times out after 10 s (--io-timeout).  Python 3 only (3.7+).
 """
 
 import argparse
+import functools
 import hashlib
 import hmac
 import os
@@ -171,6 +182,10 @@ FLAWS = {
         'remember_last': 'native.server.replay: also accepts the last '
                          'accepted proof',
         'nonce_pool4': 'native.server.fresh: nonces cycle through 4 values',
+        'fs_accepts_plain': 'native.server.forward_secrecy_required (needs '
+                            '--mode 02): a 02 type byte is not refused at '
+                            'once; the rest is read as a plain proof and '
+                            'judged as mode 01 would',
     },
     ('native', 'client'): {
         'refuse_offered': 'native.client.forward_secrecy_offered: refuses a '
@@ -199,6 +214,8 @@ FLAWS = {
                      'closes before ServerFinish',
         'fixed_nonce': 'native.client.replayed_finish: the same client nonce '
                        'every run',
+        'refuse_required': 'native.client.forward_secrecy_required: refuses '
+                           'a hello of mode 02 (required), as `off` does',
     },
 }
 
@@ -619,10 +636,27 @@ L = SUITE.L
 FIXED_NONCE = hashlib.sha256(b'broken_peer fixed_nonce').digest()
 
 
-def native_server(link, key, flaw, shared):
+def proof_has_share(kind, mode, flaw):
+    """Server check 2.1, on the type byte as soon as it arrives: whether a
+    proof of type `kind` carries a share under `mode`; Failed for a type
+    the mode refuses."""
+    if kind == 0x02 and mode in (0x00, 0x01):
+        return False
+    if kind == 0x04 and mode in (0x01, 0x02):
+        return True
+    if kind == 0x02:  # under mode 02
+        if flaw == 'fs_accepts_plain':
+            return False  # read and judged as a plain proof
+        raise Failed('forward_secrecy_required')
+    if flaw == 'ignore_type':  # parsed as the mode's own type
+        return mode == 0x02
+    raise Failed('unexpected_message')
+
+
+def native_server(link, key, flaw, shared, mode=0x00):
     keys = nr.Keys(SUITE, key)
     snonce = shared.fresh(nr.NONCE_LEN, flaw == 'nonce_pool4')
-    sh = nr.server_hello(SUITE, 0x00, snonce)
+    sh = nr.server_hello(SUITE, mode, snonce)
     link.send(sh)
     mark = link.watch() if flaw == 'drop_after_proof' else None
     if flaw == 'one_recv':
@@ -632,13 +666,13 @@ def native_server(link, key, flaw, shared):
         rx = link
     try:
         kind = rx.read_exact(1)[0]
-        if kind != 0x02 and flaw != 'ignore_type':
-            raise Failed('unexpected_message')
+        share = proof_has_share(kind, mode, flaw)
         klen = rx.read_exact(1)[0]
         if not 1 <= klen <= 32 and flaw != 'no_key_id_bound':
             raise Failed('key_id_length')
         key_id = rx.read_exact(klen)
         cnonce = rx.read_exact(nr.NONCE_LEN)
+        cshare = rx.read_exact(nr.SHARE_LEN) if share else None
         prefix = False
         try:
             ctag = rx.read_exact(L)
@@ -649,10 +683,11 @@ def native_server(link, key, flaw, shared):
     except (Failed, Eof):
         link.send(b'\x03\x01')
         raise
-    link.unwatch(mark, 2 + klen + nr.NONCE_LEN + L)
-    proof = bytes([kind, klen]) + key_id + cnonce + ctag
+    link.unwatch(mark, 2 + klen + nr.NONCE_LEN + (nr.SHARE_LEN if share else 0)
+                 + L)
+    proof = bytes([kind, klen]) + key_id + cnonce + (cshare or b'') + ctag
     t1 = nr.t1(SUITE, CONTEXT, SERVER_NAME, sh,
-               nr.proof_head(key_id, cnonce, None))
+               nr.proof_head(key_id, cnonce, cshare))
     # The tag is computed and compared whatever the key id (a stand-in key
     # for an unknown one: ours, and the proof is refused anyway).
     expected = nr.client_tag(keys, t1)
@@ -670,6 +705,9 @@ def native_server(link, key, flaw, shared):
     if not tag_ok and flaw == 'accept_server_tag':
         # The server tag of this transcript (T2 with the genuine client tag),
         # or the client proof MACed with the server key: the role confusion.
+        # (After a 04 proof the genuine T2 holds a server share, and the
+        # one a reflecting client took its tag from is not ours: the first
+        # candidate, T2 without a share, then matches nothing.)
         for t in (nr.server_tag(keys, nr.t2(t1, expected, None)),
                   keys.s.HMAC(keys.server_key,
                               b'client proof' + keys.s.H(t1))):
@@ -685,11 +723,21 @@ def native_server(link, key, flaw, shared):
     shared.remember(proof)
     if prefix:  # the tag we compared against, for the transcript
         ctag = expected
-    link.send(b'\x03\x00' + nr.server_tag(signer, nr.t2(t1, ctag, None)))
+    sshare = None
+    if cshare is not None:  # only now, for a client that proved itself
+        ephemeral = shared.fresh(nr.SHARE_LEN, False)
+        sshare = nr.x25519(ephemeral, nr.BASE_POINT)
+        try:
+            nr.dh_secret(ephemeral, cshare)
+        except nr.Fail as e:  # zero_shared_secret
+            link.send(b'\x03\x01')
+            raise Failed(str(e))
+    link.send(nr.finish_head(sshare) +
+              nr.server_tag(signer, nr.t2(t1, ctag, sshare)))
     echo_frames(link)
 
 
-def native_client(link, key, message, flaw):
+def native_client(link, key, message, flaw, setting='offered'):
     keys = nr.Keys(SUITE, key)
     cnonce = FIXED_NONCE if flaw == 'fixed_nonce' else os.urandom(nr.NONCE_LEN)
     if flaw == 'one_recv':
@@ -708,17 +756,27 @@ def native_client(link, key, message, flaw):
                                   suite not in nr.SUITE_BY_ID):
         raise Failed('suite_not_allowed: %d' % suite)
     mode = rx.read_exact(1)[0]
-    if mode not in (0x00, 0x01, 0x02) and flaw != 'no_mode_check':
-        raise Failed('unknown_mode: %d' % mode)
+    if mode not in (0x00, 0x01, 0x02):
+        if flaw != 'no_mode_check':
+            raise Failed('unknown_mode: %d' % mode)
+        known = 0x00
+    else:
+        known = mode
     if mode == 0x01 and flaw == 'refuse_offered':
         raise Failed('mode 01 refused')
-    if mode == 0x02:
-        raise Failed('forward_secrecy_required')
+    if known == 0x02 and flaw == 'refuse_required':
+        raise Failed('forward_secrecy_required (mode 02 refused)')
+    try:
+        share = nr.client_sends_share(setting, known)
+    except nr.Fail as e:  # forward_secrecy_required
+        raise Failed(str(e))
     snonce = rx.read_exact(nr.NONCE_LEN)
     if snonce == cnonce:
         raise Failed('reflected_nonce')
     sh = magic + bytes([version, suite, mode]) + snonce
-    head = nr.proof_head(KEY_ID, cnonce, None)
+    ephemeral = os.urandom(nr.SHARE_LEN) if share else None
+    cshare = nr.x25519(ephemeral, nr.BASE_POINT) if share else None
+    head = nr.proof_head(KEY_ID, cnonce, cshare)
     t1 = nr.t1(SUITE, CONTEXT, SERVER_NAME, sh, head)
     ctag = nr.client_tag(keys, t1)
     link.send(head + ctag)
@@ -739,15 +797,21 @@ def native_client(link, key, message, flaw):
         raise Failed('peer_rejected')
     if verdict not in (0x00, 0x01) and flaw != 'verdict_not_one_ok':
         raise Failed('unexpected_verdict: %d' % verdict)
+    sshare = rx.read_exact(nr.SHARE_LEN) if share else None
     stag = rx.read_exact(L)
-    link.unwatch(mark, 2 + L)
-    expected = nr.server_tag(keys, nr.t2(t1, ctag, None))
+    link.unwatch(mark, 2 + (nr.SHARE_LEN if share else 0) + L)
+    expected = nr.server_tag(keys, nr.t2(t1, ctag, sshare))
     if flaw == 'prefix16':
         ok = hmac.compare_digest(expected[:16], stag[:16])
     else:
         ok = hmac.compare_digest(expected, stag)
     if not ok:
         raise Failed('bad_tag')
+    if share:  # the share is authenticated now; only then X25519
+        try:
+            nr.dh_secret(ephemeral, sshare)
+        except nr.Fail as e:  # zero_shared_secret
+            raise Failed(str(e))
     link.send(frame(message))
     return read_frame(link, max(len(message), 1 << 16))
 
@@ -786,6 +850,8 @@ def serve_one(sock, handler, key, flaw, shared, io_timeout):
 
 def run_server(args, key):
     handler = SERVERS[args.profile]
+    if args.profile == 'native':
+        handler = functools.partial(handler, mode=int(args.mode, 16))
     shared = Shared()
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     if args.port:
@@ -828,7 +894,10 @@ def run_client(args, key):
         return EXIT_FAILED
     try:
         sock.settimeout(args.io_timeout)
-        reply = CLIENTS[args.profile](Link(sock), key, message, args.flaw)
+        handler = CLIENTS[args.profile]
+        if args.profile == 'native':
+            handler = functools.partial(handler, setting=args.forward_secrecy)
+        reply = handler(Link(sock), key, message, args.flaw)
     except socket.timeout:
         sys.stderr.write('broken_peer: timed out\n')
         return EXIT_TIMEOUT
@@ -856,6 +925,16 @@ def parse_args(argv):
                                          'native'))
     p.add_argument('--flaw', default=None,
                    help='none, or a flaw of the profile and role (--list)')
+    p.add_argument('--mode', choices=('00', '01', '02'), default=None,
+                   help='native server: the forward-secrecy mode it announces '
+                        '(00 off, the default; 01 offered: takes 02 and 04 '
+                        'proofs; 02 required: takes 04 proofs only)')
+    p.add_argument('--forward-secrecy', choices=('off', 'offered', 'required'),
+                   default=None,
+                   help='native client: its forward-secrecy setting (default '
+                        'offered: a 02 proof under mode 00, a 04 proof under '
+                        '01 and 02; off: 02 proofs, refuses mode 02; '
+                        'required: 04 proofs, refuses mode 00)')
     p.add_argument('--port', type=int, default=0,
                    help='server: port to bind on 127.0.0.1 (default 0)')
     p.add_argument('--deadline', type=float, default=None,
@@ -873,6 +952,20 @@ def parse_args(argv):
         p.error('no flaw %r for --profile %s --role %s (there are: none %s)'
                 % (args.flaw, args.profile, args.role,
                    ' '.join(sorted(FLAWS[(args.profile, args.role)]))))
+    native = args.profile == 'native'
+    if args.mode is not None and not (native and args.role == 'server'):
+        p.error('--mode is for --role server --profile native only')
+    if args.forward_secrecy is not None and not (native and
+                                                 args.role == 'client'):
+        p.error('--forward-secrecy is for --role client --profile native '
+                'only')
+    if args.mode is None:
+        args.mode = '00'
+    if args.forward_secrecy is None:
+        args.forward_secrecy = 'offered'
+    if args.flaw == 'fs_accepts_plain' and args.mode != '02':
+        p.error('flaw fs_accepts_plain needs --mode 02 (it changes only how '
+                'a mode 02 server takes a 02 proof)')
     if args.deadline is None:
         args.deadline = 300.0 if args.role == 'server' else 60.0
     return args
