@@ -123,6 +123,17 @@ fn a_hex_key_in_the_environment_is_the_keyring_line_key() {
     let r = connect(&server, "hello HEX", &upper, &["--key-id", "k1"]);
     assert_authenticated(&r, "hello HEX", "k1", "hmac-sha256", 32);
     assert_accepted(&server.next_line(), "sha256", "k1");
+    // The prefix in capitals is the prefix too, not a text key.
+    for prefix in ["HEX:", "Hex:"] {
+        let r = connect(
+            &server,
+            "hello",
+            &format!("{prefix}{hex}"),
+            &["--key-id", "k1"],
+        );
+        assert_authenticated(&r, "hello", "k1", "hmac-sha256", 32);
+        assert_accepted(&server.next_line(), "sha256", "k1");
+    }
     // Without the prefix: the 64 characters are the key.
     let r = connect(&server, "x", hex, &["--key-id", "k1"]);
     assert_eq!(r.code, Some(3), "{r:?}");
@@ -749,4 +760,22 @@ fn help_documents_the_native_profile_and_keygen() {
     let r = run(&["keygen", "--help"], None);
     assert_eq!(r.code, Some(0));
     assert!(r.stdout().contains("xxd -r -p"), "{r:?}");
+    assert!(
+        r.stdout().contains("HMAC_HANDSHAKE_KEY=\"hex:HEX\""),
+        "{r:?}"
+    );
+    // -h is the short form: the options, and a pointer to the sections
+    // --help adds.
+    for cmd in ["serve", "connect"] {
+        let short = run(&[cmd, "-h"], None);
+        let long = run(&[cmd, "--help"], None);
+        assert_eq!((short.code, long.code), (Some(0), Some(0)));
+        assert!(
+            short.stdout().contains("EXIT STATUS: see --help"),
+            "{short:?}"
+        );
+        assert!(!short.stdout().contains("DIGESTS:\n"), "{short:?}");
+        assert!(long.stdout().contains("DIGESTS:\n"), "{long:?}");
+        assert!(short.stdout().lines().count() < 40, "{short:?}");
+    }
 }

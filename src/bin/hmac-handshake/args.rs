@@ -59,7 +59,7 @@ const AFTER_HELP: &str = "\
 KEY:
   The shared key comes from --key-file PATH (the file's raw bytes, a trailing
   newline included) or else from the environment variable HMAC_HANDSHAKE_KEY:
-  its UTF-8 bytes (CPython's authkey=b\"...\"), or, when it starts with hex:,
+  its UTF-8 bytes (CPython's authkey=b\"...\"), or, when it starts with hex: (or HEX:),
   the bytes its hex spells (HMAC_HANDSHAKE_KEY=\"hex:$(hmac-handshake keygen)\"
   is the key a keyring line `KEY_ID <the same hex>` holds). --key-file wins
   when both are set. It is never taken from the command line
@@ -151,15 +151,22 @@ EXIT STATUS (connect):
      native profile the server does not say whether the key, the key id or
      the --context differed)";
 
+/// `serve -h` and `connect -h`: the options only, and where the rest is
+/// (`--help` adds the KEY, DIGESTS, NATIVE and EXIT STATUS sections).
+const SHORT_HELP: &str = "\
+KEY, DIGESTS, NATIVE (the native profile's options) and EXIT STATUS: see --help.";
+
 const KEYGEN_HELP: &str = "\
 The key comes from the operating system's random generator. For a native
 keyring, add a line `KEY_ID HEX`; for the client's --key-file, write the same
 key as raw bytes (`echo HEX | xxd -r -p > FILE`), or generate with --raw.
+HMAC_HANDSHAKE_KEY=\"hex:HEX\" (hex: in either case) is the same key as a variable.
 Example:
   key=$(hmac-handshake keygen)
   echo \"k1 $key\" >> keyring
   echo \"$key\" | xxd -r -p > k1.key
-  hmac-handshake connect --profile native --key-id k1 --key-file k1.key ...";
+  hmac-handshake connect --profile native --key-id k1 --key-file k1.key ...
+  HMAC_HANDSHAKE_KEY=\"hex:$key\" hmac-handshake connect --profile native --key-id k1 ...";
 
 /// Authenticate TCP or Unix socket connections with a shared-key HMAC challenge/response,
 /// then echo.
@@ -218,14 +225,14 @@ pub enum Command {
     /// SIGINT or SIGTERM meanwhile stops at once, `stopped: second signal,
     /// N connections cut` (N: handshakes and connections in progress), also
     /// with exit status 0.
-    #[command(after_help = AFTER_HELP)]
+    #[command(after_help = SHORT_HELP, after_long_help = AFTER_HELP)]
     Serve(ServeArgs),
     /// Authenticate to a server, send --message, print the echoed reply.
     ///
     /// --profile native: on success one line on stderr,
     /// `authenticated key_id=ID suite=SUITE handshake_hash=HEX
     /// forward_secrecy=yes|no`, before the echoed reply on stdout.
-    #[command(after_help = AFTER_HELP)]
+    #[command(after_help = SHORT_HELP, after_long_help = AFTER_HELP)]
     Connect(ConnectArgs),
     /// Print a fresh random 32-byte key in lowercase hex (64 digits and a
     /// newline), for a native keyring line or, decoded, a key file.

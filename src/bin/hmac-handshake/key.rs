@@ -168,7 +168,12 @@ fn read_env() -> Result<Zeroizing<Vec<u8>>, String> {
     match std::env::var(KEY_ENV) {
         Ok(text) => {
             let text = Zeroizing::new(text);
-            match text.strip_prefix(HEX_PREFIX) {
+            // `hex:` in any case: `HEX:` is not a text key by accident.
+            let hex = text
+                .get(..HEX_PREFIX.len())
+                .filter(|prefix| prefix.eq_ignore_ascii_case(HEX_PREFIX))
+                .map(|_| &text[HEX_PREFIX.len()..]);
+            match hex {
                 Some(hex) => decode_hex(hex.trim_end()),
                 None => Ok(Zeroizing::new(text.as_bytes().to_vec())),
             }
