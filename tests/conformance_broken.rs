@@ -75,6 +75,22 @@ const NATIVE_SERVER: &[Flaw] = &[
     ("nonce_pool4", &[("fresh", F)]),
 ];
 
+/// The native server's flaws under forward secrecy offered (`--mode 01`):
+/// the tester adds `honest.without_forward_secrecy` (a plain proof, taken).
+const NATIVE_SERVER_OFFERED: &[Flaw] = &[
+    ("none", &[]),
+    (
+        "offered_refuses_plain",
+        &[("honest.without_forward_secrecy", F)],
+    ),
+];
+
+/// The native server's flaws under forward secrecy required (`--mode 02`).
+const NATIVE_SERVER_FS: &[Flaw] = &[
+    ("none", &[]),
+    ("fs_accepts_plain", &[("forward_secrecy_required", F)]),
+];
+
 /// Every flaw of a client under `conformance client`.
 const RECIPE_CLIENT: &[Flaw] = &[
     ("none", &[]),
@@ -121,6 +137,13 @@ const NATIVE_CLIENT: &[Flaw] = &[
     ("fixed_nonce", &[("replayed_finish", F)]),
 ];
 
+/// The native client's flaws under `conformance client --forward-secrecy`
+/// (the client must complete a mode 02 handshake too).
+const NATIVE_CLIENT_FS: &[Flaw] = &[
+    ("none", &[]),
+    ("refuse_required", &[("forward_secrecy_required", F)]),
+];
+
 /// The options of the tester for `profile`: the Python native peers know
 /// HMAC-SHA-256 only.
 fn options(profile: &str) -> Vec<&'static str> {
@@ -140,17 +163,20 @@ fn wanted(profile: &str, role: &str, flaw: &Flaw) -> BTreeMap<String, String> {
 }
 
 fn broken_servers(profile: &str, flaws: &[Flaw]) {
+    broken_servers_with(profile, flaws, &[]);
+}
+
+/// As [`broken_servers`], each server started with `peer_options` too.
+fn broken_servers_with(profile: &str, flaws: &[Flaw], peer_options: &[&str]) {
     let test = format!("broken_{profile}_servers");
     let Some(py) = cpython::python313(&test) else {
         return;
     };
     let mut wrong = Vec::new();
     for flaw in flaws {
-        let server = start_peer(
-            &py,
-            "broken_peer.py",
-            &["--role", "server", "--profile", profile, "--flaw", flaw.0],
-        );
+        let mut peer = vec!["--role", "server", "--profile", profile, "--flaw", flaw.0];
+        peer.extend_from_slice(peer_options);
+        let server = start_peer(&py, "broken_peer.py", &peer);
         let mut args = vec!["server", server.1.as_str(), "--profile", profile];
         args.extend(options(profile));
         let v = conformance(&args);
@@ -164,6 +190,11 @@ fn broken_servers(profile: &str, flaws: &[Flaw]) {
 }
 
 fn broken_clients(profile: &str, flaws: &[Flaw]) {
+    broken_clients_with(profile, flaws, &[]);
+}
+
+/// As [`broken_clients`], the tester run with `tester_options` too.
+fn broken_clients_with(profile: &str, flaws: &[Flaw], tester_options: &[&str]) {
     let test = format!("broken_{profile}_clients");
     let Some(py) = cpython::python313(&test) else {
         return;
@@ -174,6 +205,7 @@ fn broken_clients(profile: &str, flaws: &[Flaw]) {
     for flaw in flaws {
         let mut args = vec!["client", "--profile", profile];
         args.extend(options(profile));
+        args.extend_from_slice(tester_options);
         args.extend_from_slice(&[
             "--",
             py,
@@ -209,6 +241,20 @@ fn broken_native_servers() {
     broken_servers("native", NATIVE_SERVER);
 }
 
+/// A native server that offers forward secrecy (mode 01): every case, with
+/// forward secrecy, and a plain handshake too.
+#[test]
+fn broken_native_servers_offering_forward_secrecy() {
+    broken_servers_with("native", NATIVE_SERVER_OFFERED, &["--mode", "01"]);
+}
+
+/// A native server that requires forward secrecy (mode 02): the tester
+/// adds `forward_secrecy_required` (a plain 02 proof refused at once).
+#[test]
+fn broken_native_servers_with_forward_secrecy() {
+    broken_servers_with("native", NATIVE_SERVER_FS, &["--mode", "02"]);
+}
+
 #[test]
 fn broken_recipe_clients() {
     broken_clients("recipe", RECIPE_CLIENT);
@@ -224,6 +270,12 @@ fn broken_native_clients() {
     broken_clients("native", NATIVE_CLIENT);
 }
 
+/// A native client that must complete mode 02 too (`--forward-secrecy`).
+#[test]
+fn broken_native_clients_with_forward_secrecy() {
+    broken_clients_with("native", NATIVE_CLIENT_FS, &["--forward-secrecy"]);
+}
+
 /// Every case the tester runs against the flawless peers has a flaw
 /// written against it above, and every flaw names a case that runs.
 #[test]
@@ -235,6 +287,18 @@ fn every_case_has_its_broken_peer() {
         ("recipe", "client", RECIPE_CLIENT, cases::RECIPE_CLIENT),
         ("multiprocessing", "client", MP_CLIENT, cases::MP_CLIENT),
         ("native", "client", NATIVE_CLIENT, cases::NATIVE_CLIENT),
+        (
+            "native",
+            "server",
+            NATIVE_SERVER_FS,
+            &["forward_secrecy_required"],
+        ),
+        (
+            "native",
+            "client",
+            NATIVE_CLIENT_FS,
+            &["forward_secrecy_required"],
+        ),
     ] {
         let caught: Vec<&str> = flaws
             .iter()

@@ -182,6 +182,10 @@ FLAWS = {
         'remember_last': 'native.server.replay: also accepts the last '
                          'accepted proof',
         'nonce_pool4': 'native.server.fresh: nonces cycle through 4 values',
+        'offered_refuses_plain': 'native.server.honest.without_forward_secrecy '
+                                 '(needs --mode 01): a 02 proof is refused '
+                                 'although the mode only offers forward '
+                                 'secrecy',
         'fs_accepts_plain': 'native.server.forward_secrecy_required (needs '
                             '--mode 02): a 02 type byte is not refused at '
                             'once; the rest is read as a plain proof and '
@@ -641,6 +645,8 @@ def proof_has_share(kind, mode, flaw):
     proof of type `kind` carries a share under `mode`; Failed for a type
     the mode refuses."""
     if kind == 0x02 and mode in (0x00, 0x01):
+        if mode == 0x01 and flaw == 'offered_refuses_plain':
+            raise Failed('a plain proof under mode 01')
         return False
     if kind == 0x04 and mode in (0x01, 0x02):
         return True
@@ -963,6 +969,8 @@ def parse_args(argv):
         args.mode = '00'
     if args.forward_secrecy is None:
         args.forward_secrecy = 'offered'
+    if args.flaw == 'offered_refuses_plain' and args.mode != '01':
+        p.error('flaw offered_refuses_plain needs --mode 01')
     if args.flaw == 'fs_accepts_plain' and args.mode != '02':
         p.error('flaw fs_accepts_plain needs --mode 02 (it changes only how '
                 'a mode 02 server takes a 02 proof)')
