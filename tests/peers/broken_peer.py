@@ -38,7 +38,8 @@ Profiles, as the honest peers speak them:
                    sha3_256 sha3_384; a legacy 20-byte challenge with raw
                    HMAC-MD5); handshake frames at most 256 bytes.  Unlike
                    CPython it refuses an MD5 reply (raw or `{md5}`) to its
-                   own modern challenge (flaw accept_md5 takes it).
+                   own modern challenge (flaws accept_md5 and
+                   accept_any16 take it; accept_any16 takes any 16 bytes).
   native           PROTOCOL.md with vectors/tools/native_rederive.py: suite
                    hmac-sha256, key id `default`, empty context and server
                    name.  The server announces --mode (default 00: no
@@ -52,6 +53,12 @@ Profiles, as the honest peers speak them:
                    proof under 01 and 02; off: 02 proofs, refuses mode 02;
                    required: 04 proofs, refuses mode 00).
 
+The client flaws challenge_pool4 and nonce_pool4 cycle through 4 fixed values
+across runs (each run is a new process): run k of a flaw uses value k mod 4,
+k counted in a state file, env BROKEN_PEER_STATE if set, else
+broken_peer.PROFILE.FLAW.state in the temporary directory.  The *_from_server
+flaws derive the client's challenge or nonce from the server's instead.
+
 Every socket times out after 10 s (--io-timeout).  Python 3 only (3.7+).
 """
 
@@ -64,8 +71,14 @@ import select
 import socket
 import struct
 import sys
+import tempfile
 import threading
 import time
+
+try:
+    import fcntl
+except ImportError:  # not on Unix: the state file is not locked
+    fcntl = None
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
@@ -136,6 +149,9 @@ FLAWS = {
                            'through 4 values',
         'accept_md5': 'multiprocessing.server.md5_reply (warn): accepts a '
                       'raw HMAC-MD5 reply to its modern challenge',
+        'accept_any16': 'multiprocessing.server.wrong_key and bitflip.reply: '
+                        'welcomes any 16-byte reply as a legacy raw HMAC-MD5 '
+                        'one, unchecked (md5_reply warns too)',
     },
     ('multiprocessing', 'client'): {
         'sha256_only': 'multiprocessing.client.honest.D: answers with '
@@ -156,8 +172,14 @@ FLAWS = {
                      'the answer, sends #WELCOME# and its message',
         'unbounded_length': 'multiprocessing.client.oversized_answer: no '
                             'bound on 4-byte lengths',
-        'fixed_challenge': 'multiprocessing.client.replayed_answer: the same '
-                           'challenge every run',
+        'accept_any16': 'multiprocessing.client.wrong_answer: takes any '
+                        '16-byte answer to its challenge, unchecked',
+        'challenge_pool4': 'multiprocessing.client.fresh: its challenge '
+                           'cycles through 4 values across runs (a state '
+                           'file counts the runs)',
+        'challenge_from_server': 'multiprocessing.client.replayed_answer: its '
+                                 'challenge is derived from the server\'s '
+                                 'challenge, not random',
         'send_early': 'multiprocessing.client.early: sends its message '
                       'before the answer to its challenge, when that answer '
                       'has not begun to arrive 100 ms after the challenge',
@@ -190,6 +212,10 @@ FLAWS = {
                             '--mode 02): a 02 type byte is not refused at '
                             'once; the rest is read as a plain proof and '
                             'judged as mode 01 would',
+        'mode00_takes_share': 'native.server.unexpected_message (mode 00): a '
+                              '04 type byte is not refused at once; the '
+                              'proof, share included, is read and judged as '
+                              'mode 01 would',
     },
     ('native', 'client'): {
         'refuse_offered': 'native.client.forward_secrecy_offered: refuses a '
@@ -216,10 +242,16 @@ FLAWS = {
                     'bytes',
         'eof_is_ok': 'native.client.missing_finish: exits 0 when the server '
                      'closes before ServerFinish',
-        'fixed_nonce': 'native.client.replayed_finish: the same client nonce '
-                       'every run',
-        'refuse_required': 'native.client.forward_secrecy_required: refuses '
-                           'a hello of mode 02 (required), as `off` does',
+        'any_known_suite': 'native.client.suite: accepts every suite it '
+                           'knows (not only hmac-sha256) and proves with its '
+                           'hash',
+        'nonce_pool4': 'native.client.fresh: its nonce cycles through 4 '
+                       'values across runs (a state file counts the runs)',
+        'nonce_from_server': 'native.client.replayed_finish: its nonce is '
+                             'derived from the server nonce, not random',
+        'accept_downgrade': 'native.client.forward_secrecy_downgrade (needs '
+                            '--forward-secrecy required): takes a mode 00 '
+                            'hello and sends a plain 02 proof',
     },
 }
 
@@ -395,6 +427,32 @@ class Shared:
             return self.last is not None and value == self.last
 
 
+def state_path(profile, flaw):
+    """The state file of the client *_pool4 flaws: env BROKEN_PEER_STATE,
+    else broken_peer.PROFILE.FLAW.state in the temporary directory."""
+    return env_bytes('BROKEN_PEER_STATE') or os.path.join(
+        tempfile.gettempdir(), 'broken_peer.%s.%s.state' % (profile, flaw))
+
+
+def next_run(profile, flaw):
+    """The client *_pool4 flaws (each run is a new process): how many runs
+    drew from the pool before this one, counted in the state file (read,
+    incremented and written back under an exclusive lock)."""
+    fd = os.open(state_path(profile, flaw), os.O_RDWR | os.O_CREAT, 0o600)
+    with os.fdopen(fd, 'r+b') as f:
+        if fcntl is not None:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)  # released at close
+        try:
+            k = int(f.read().strip() or b'0')
+        except ValueError:
+            k = 0
+        f.seek(0)
+        f.truncate()
+        f.write(b'%d\n' % (k + 1))
+        f.flush()
+    return k
+
+
 # --- recipe ------------------------------------------------------------------
 
 RECIPE_LEN = 32
@@ -479,8 +537,9 @@ MD5_LEN = 16
 # flaw send_early: how long the client waits for the answer to its challenge
 # before it sends its message anyway
 EARLY_AFTER = 0.1
-# flaw fixed_challenge: one challenge for every run
-FIXED_CHALLENGE = hashlib.sha512(b'broken_peer fixed_challenge').digest()[:40]
+# flaw challenge_pool4 (client): the 4 challenges its runs cycle through
+CHALLENGE_POOL = [hashlib.sha512(b'broken_peer challenge_pool4 %d' % i)
+                  .digest()[:40] for i in range(4)]
 
 
 def read_handshake_frame(link, flaw):
@@ -522,6 +581,8 @@ def reply_ok(key, message, reply, flaw, prefix=False):
     """Whether `reply` answers our modern challenge `message` (the bytes
     after #CHALLENGE#).  prefix: `reply` is the start of a reply cut short
     by EOF (flaw accept_prefix_at_eof)."""
+    if flaw == 'accept_any16' and not prefix and len(reply) == MD5_LEN:
+        return True  # "a legacy raw HMAC-MD5 reply", never checked
     parsed = split_reply(reply)
     if parsed is None:
         return False
@@ -598,15 +659,19 @@ def mp_server(link, key, flaw, shared):
 
 def mp_client(link, key, message, flaw):
     # answer_challenge
-    link.send(frame(answer(key, read_handshake_frame(link, flaw), flaw)))
+    theirs = read_handshake_frame(link, flaw)
+    link.send(frame(answer(key, theirs, flaw)))
     if read_handshake_frame(link, flaw) != WELCOME and (
             flaw != 'ignore_verdict'):
         raise Failed('the server did not welcome our answer')
     # deliver_challenge
-    if flaw == 'fixed_challenge':
-        mine = b'{sha256}' + FIXED_CHALLENGE
+    if flaw == 'challenge_pool4':
+        mine = CHALLENGE_POOL[next_run('multiprocessing', flaw) % 4]
+    elif flaw == 'challenge_from_server':  # fresh only if theirs is
+        mine = hashlib.sha512(b'derived' + theirs).digest()[:40]
     else:
-        mine = b'{sha256}' + os.urandom(40)
+        mine = os.urandom(40)
+    mine = b'{sha256}' + mine
     link.send(frame(CHALLENGE + mine))
     early = flaw == 'send_early' and not link.wait_readable(EARLY_AFTER)
     if early:
@@ -636,8 +701,9 @@ KEY_ID = b'default'
 CONTEXT = b''
 SERVER_NAME = b''
 L = SUITE.L
-# flaw fixed_nonce: one client nonce for every run
-FIXED_NONCE = hashlib.sha256(b'broken_peer fixed_nonce').digest()
+# flaw nonce_pool4 (client): the 4 nonces its runs cycle through
+NONCE_POOL = [hashlib.sha256(b'broken_peer nonce_pool4 %d' % i).digest()
+              for i in range(4)]
 
 
 def proof_has_share(kind, mode, flaw):
@@ -650,6 +716,8 @@ def proof_has_share(kind, mode, flaw):
         return False
     if kind == 0x04 and mode in (0x01, 0x02):
         return True
+    if kind == 0x04 and flaw == 'mode00_takes_share':  # under mode 00
+        return True  # read and judged as mode 01 would
     if kind == 0x02:  # under mode 02
         if flaw == 'fs_accepts_plain':
             return False  # read and judged as a plain proof
@@ -744,8 +812,12 @@ def native_server(link, key, flaw, shared, mode=0x00):
 
 
 def native_client(link, key, message, flaw, setting='offered'):
-    keys = nr.Keys(SUITE, key)
-    cnonce = FIXED_NONCE if flaw == 'fixed_nonce' else os.urandom(nr.NONCE_LEN)
+    if flaw == 'nonce_pool4':
+        cnonce = NONCE_POOL[next_run('native', flaw) % 4]
+    elif flaw == 'nonce_from_server':
+        cnonce = None  # derived from the server nonce once it is in
+    else:
+        cnonce = os.urandom(nr.NONCE_LEN)
     if flaw == 'one_recv':
         link.one_recv()
         rx = Chunk(link)
@@ -758,9 +830,14 @@ def native_client(link, key, message, flaw, setting='offered'):
     if version != nr.VERSION and flaw != 'no_version_check':
         raise Failed('version_mismatch: %d' % version)
     suite = rx.read_exact(1)[0]
-    if suite != SUITE.id and not (flaw == 'no_suite_check' and
-                                  suite not in nr.SUITE_BY_ID):
+    if flaw == 'any_known_suite' and suite in nr.SUITE_BY_ID:
+        ours = nr.Suite(nr.SUITE_BY_ID[suite])  # allowed, whichever it is
+    elif suite == SUITE.id or (flaw == 'no_suite_check' and
+                               suite not in nr.SUITE_BY_ID):
+        ours = SUITE
+    else:
         raise Failed('suite_not_allowed: %d' % suite)
+    keys = nr.Keys(ours, key)
     mode = rx.read_exact(1)[0]
     if mode not in (0x00, 0x01, 0x02):
         if flaw != 'no_mode_check':
@@ -770,20 +847,22 @@ def native_client(link, key, message, flaw, setting='offered'):
         known = mode
     if mode == 0x01 and flaw == 'refuse_offered':
         raise Failed('mode 01 refused')
-    if known == 0x02 and flaw == 'refuse_required':
-        raise Failed('forward_secrecy_required (mode 02 refused)')
     try:
         share = nr.client_sends_share(setting, known)
     except nr.Fail as e:  # forward_secrecy_required
-        raise Failed(str(e))
+        if not (flaw == 'accept_downgrade' and known == 0x00):
+            raise Failed(str(e))
+        share = False  # the downgrade taken: a plain proof
     snonce = rx.read_exact(nr.NONCE_LEN)
+    if cnonce is None:  # fresh only if the server's is
+        cnonce = hashlib.sha256(b'derived' + snonce).digest()
     if snonce == cnonce:
         raise Failed('reflected_nonce')
     sh = magic + bytes([version, suite, mode]) + snonce
     ephemeral = os.urandom(nr.SHARE_LEN) if share else None
     cshare = nr.x25519(ephemeral, nr.BASE_POINT) if share else None
     head = nr.proof_head(KEY_ID, cnonce, cshare)
-    t1 = nr.t1(SUITE, CONTEXT, SERVER_NAME, sh, head)
+    t1 = nr.t1(ours, CONTEXT, SERVER_NAME, sh, head)
     ctag = nr.client_tag(keys, t1)
     link.send(head + ctag)
     # ServerFinish
@@ -804,8 +883,8 @@ def native_client(link, key, message, flaw, setting='offered'):
     if verdict not in (0x00, 0x01) and flaw != 'verdict_not_one_ok':
         raise Failed('unexpected_verdict: %d' % verdict)
     sshare = rx.read_exact(nr.SHARE_LEN) if share else None
-    stag = rx.read_exact(L)
-    link.unwatch(mark, 2 + (nr.SHARE_LEN if share else 0) + L)
+    stag = rx.read_exact(ours.L)
+    link.unwatch(mark, 2 + (nr.SHARE_LEN if share else 0) + ours.L)
     expected = nr.server_tag(keys, nr.t2(t1, ctag, sshare))
     if flaw == 'prefix16':
         ok = hmac.compare_digest(expected[:16], stag[:16])
@@ -974,6 +1053,12 @@ def parse_args(argv):
     if args.flaw == 'fs_accepts_plain' and args.mode != '02':
         p.error('flaw fs_accepts_plain needs --mode 02 (it changes only how '
                 'a mode 02 server takes a 02 proof)')
+    if args.flaw == 'mode00_takes_share' and args.mode != '00':
+        p.error('flaw mode00_takes_share needs --mode 00 (it changes only '
+                'how a mode 00 server takes a 04 proof)')
+    if args.flaw == 'accept_downgrade' and args.forward_secrecy != 'required':
+        p.error('flaw accept_downgrade needs --forward-secrecy required (it '
+                'changes only how such a client takes a mode 00 hello)')
     if args.deadline is None:
         args.deadline = 300.0 if args.role == 'server' else 60.0
     return args
