@@ -74,6 +74,13 @@ fn md5_and_forward_secrecy_servers() {
         v.stdout
     );
     assert_eq!(v.result("multiprocessing.server.honest.md5"), Some("ok"));
+    assert_eq!(v.result("multiprocessing.server.honest.legacy"), Some("ok"));
+    assert!(v.stdout.contains("to our {md5} challenge"), "{}", v.stdout);
+    assert!(
+        v.stdout.contains("to our legacy (HMAC-MD5) challenge"),
+        "{}",
+        v.stdout
+    );
     assert_eq!(v.code, Some(0));
 
     let server = Server::spawn(
@@ -132,8 +139,10 @@ fn our_connect_passes_every_case() {
         );
         assert_eq!(v.json["mode"], "client");
     }
-    // The environment variables, through a shell, and forward secrecy
-    // required of the server side.
+    // The environment variables, through a shell; a client that allows one
+    // suite and requires forward secrecy: every case runs mode 02 in that
+    // suite, a server naming another suite or offering no forward secrecy
+    // is refused.
     let v = conformance(&[
         "client",
         "--profile",
@@ -148,16 +157,115 @@ fn our_connect_passes_every_case() {
         "-c",
         &format!(
             "exec {BIN} connect --profile native \"$HMAC_HANDSHAKE_ADDR\" --message \
-             \"$HMAC_HANDSHAKE_MESSAGE\" --timeout {TIMEOUT}"
+             \"$HMAC_HANDSHAKE_MESSAGE\" --timeout {TIMEOUT} --suite hmac-sha3_256 \
+             --forward-secrecy"
         ),
     ]);
     assert_eq!(v.not_ok(), Default::default(), "{}", v.stdout);
     assert_eq!(
-        v.result("native.client.forward_secrecy_required"),
+        v.result("native.client.forward_secrecy_downgrade"),
         Some("ok")
     );
     assert_eq!(v.result("native.client.honest.hmac-sha3_256"), Some("ok"));
     assert_eq!(v.result("native.client.honest.hmac-sha256"), None);
+    assert!(v.stdout.contains("hmac-sha3_256 (mode 02)"), "{}", v.stdout);
+    assert!(
+        v.stdout
+            .contains("naming hmac-sha256, not an allowed suite"),
+        "{}",
+        v.stdout
+    );
+    // The same client without --forward-secrecy follows a mode 00 server:
+    // the downgrade case catches it.
+    let v = conformance(&[
+        "client",
+        "--profile",
+        "native",
+        "--forward-secrecy",
+        "--timeout",
+        TIMEOUT,
+        "--",
+        BIN,
+        "connect",
+        "--profile",
+        "native",
+        "{addr}",
+        "--message",
+        "{message}",
+        "--timeout",
+        TIMEOUT,
+    ]);
+    assert_eq!(
+        v.not_ok(),
+        [(
+            "native.client.forward_secrecy_downgrade".to_string(),
+            "FAIL".to_string()
+        )]
+        .into(),
+        "{}",
+        v.stdout
+    );
+}
+
+/// Errors before any case: a command-line error exits 2, a server that is
+/// not there is one error (exit 1), not a FAIL per case; a closed stdout
+/// does not panic.
+#[test]
+fn errors_before_the_cases() {
+    use support::cli::run;
+    for (args, code, say) in [
+        (
+            &[
+                "conformance",
+                "server",
+                "127.0.0.1:1",
+                "--profile",
+                "recipe",
+                "--suite",
+                "hmac-sha256",
+            ][..],
+            2,
+            "error: --suite needs --profile native\n",
+        ),
+        (
+            &["conformance", "server", "127.0.0.1", "--profile", "recipe"][..],
+            2,
+            "error: ADDR 127.0.0.1: invalid socket address",
+        ),
+        (
+            &[
+                "conformance",
+                "server",
+                "127.0.0.1:1",
+                "--profile",
+                "recipe",
+            ][..],
+            1,
+            "error: cannot connect to 127.0.0.1:1:",
+        ),
+    ] {
+        let r = run(args, Some(KEY));
+        assert_eq!(r.code, Some(code), "{args:?}: {r:?}");
+        assert!(r.stderr.starts_with(say), "{args:?}: {r:?}");
+        assert_eq!(r.stdout(), "", "{args:?}");
+    }
+    // A legacy server (MD5) without --allow-md5.
+    let server = Server::spawn(
+        "multiprocessing",
+        &["--allow-md5", "--digest", "md5"],
+        Some(KEY),
+    );
+    let r = run(
+        &[
+            "conformance",
+            "server",
+            &server.port(),
+            "--profile",
+            "multiprocessing",
+        ],
+        Some(KEY),
+    );
+    let _ = r;
 }
 
 /// A peer with another key fails every honest case: the report says so
@@ -218,6 +326,85 @@ fn a_peer_with_another_key_fails() {
     );
     assert!(
         v.stdout.contains("does not verify under our key"),
+        "{}",
+        v.stdout
+    );
+}
+
+/// Each wait is bounded: a server that sends its `ServerFinish` one byte
+/// every 300 ms (well within `--timeout 1` per byte, far over it for the
+/// message) fails the honest case, and a CMD that leaves a process behind
+/// (`sleep 400 &`) is killed with it, so the run ends at once.
+#[test]
+fn waits_are_bounded() {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let server = Server::spawn("native", &[], Some(KEY));
+    let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_addr = proxy.local_addr().unwrap().to_string();
+    let upstream = server.addr;
+    std::thread::spawn(move || {
+        for client in proxy.incoming().take(64) {
+            let Ok(client) = client else { return };
+            let Ok(server) = TcpStream::connect(upstream) else {
+                return;
+            };
+            let (mut c_in, mut s_out) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c_in, &mut s_out);
+            });
+            let (mut s_in, mut c_out) = (server, client);
+            std::thread::spawn(move || {
+                let mut byte = [0u8; 1];
+                let mut n = 0;
+                while s_in.read_exact(&mut byte).is_ok() {
+                    if n >= 39 {
+                        std::thread::sleep(std::time::Duration::from_millis(300));
+                    }
+                    n += 1;
+                    if c_out.write_all(&byte).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let v = conformance(&[
+        "server",
+        &proxy_addr,
+        "--profile",
+        "native",
+        "--timeout",
+        "1",
+    ]);
+    assert_eq!(
+        v.result("native.server.honest"),
+        Some("FAIL"),
+        "{}",
+        v.stdout
+    );
+    assert!(
+        v.stdout
+            .contains("FAIL native.server.honest  no ServerFinish: it sent"),
+        "{}",
+        v.stdout
+    );
+
+    let v = conformance(&[
+        "client",
+        "--profile",
+        "recipe",
+        "--timeout",
+        "1",
+        "--",
+        "sh",
+        "-c",
+        "sleep 400 & echo left a sleep behind >&2; exit 1",
+    ]);
+    assert_eq!(v.result("recipe.client.honest"), Some("FAIL"));
+    assert!(
+        v.stdout
+            .contains("the client exited 1 without connecting (its stderr: left a sleep behind)"),
         "{}",
         v.stdout
     );

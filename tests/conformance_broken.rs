@@ -58,6 +58,14 @@ const MP_SERVER: &[Flaw] = &[
     ("remember_last", &[("replay", F)]),
     ("challenge_pool4", &[("fresh", F)]),
     ("accept_md5", &[("md5_reply", "warn")]),
+    (
+        "accept_any16",
+        &[
+            ("wrong_key", F),
+            ("bitflip.reply", F),
+            ("md5_reply", "warn"),
+        ],
+    ),
 ];
 
 const NATIVE_SERVER: &[Flaw] = &[
@@ -68,6 +76,7 @@ const NATIVE_SERVER: &[Flaw] = &[
     ("ignore_key_id", &[("unknown_key_id", F)]),
     ("no_key_id_bound", &[("key_id_length", F)]),
     ("ignore_type", &[("unexpected_message", F)]),
+    ("mode00_takes_share", &[("unexpected_message", F)]),
     ("accept_prefix_at_eof", &[("truncated", F)]),
     ("prefix16", &[("bitflip", F)]),
     ("accept_server_tag", &[("role_reflection", F)]),
@@ -116,7 +125,12 @@ const MP_CLIENT: &[Flaw] = &[
     ("ignore_verdict", &[("bitflip.welcome", F)]),
     ("eof_is_ok", &[("missing_answer", F)]),
     ("unbounded_length", &[("oversized_answer", F)]),
-    ("fixed_challenge", &[("replayed_answer", F)]),
+    (
+        "accept_any16",
+        &[("wrong_answer", F), ("bitflip.answer", F)],
+    ),
+    ("challenge_pool4", &[("fresh", F)]),
+    ("challenge_from_server", &[("replayed_answer", F)]),
     ("send_early", &[("early", F)]),
 ];
 
@@ -134,14 +148,18 @@ const NATIVE_CLIENT: &[Flaw] = &[
     ("no_type_check", &[("unexpected_message", F)]),
     ("prefix16", &[("bitflip", F)]),
     ("eof_is_ok", &[("missing_finish", F)]),
-    ("fixed_nonce", &[("replayed_finish", F)]),
+    ("any_known_suite", &[("suite", F)]),
+    ("nonce_pool4", &[("fresh", F)]),
+    ("nonce_from_server", &[("replayed_finish", F)]),
 ];
 
-/// The native client's flaws under `conformance client --forward-secrecy`
-/// (the client must complete a mode 02 handshake too).
+/// The native client's flaws when it requires forward secrecy (the peer
+/// run with `--forward-secrecy required`, the tester with
+/// `--forward-secrecy`: every case in mode 02, and a mode 00 server
+/// refused).
 const NATIVE_CLIENT_FS: &[Flaw] = &[
     ("none", &[]),
-    ("refuse_required", &[("forward_secrecy_required", F)]),
+    ("accept_downgrade", &[("forward_secrecy_downgrade", F)]),
 ];
 
 /// The options of the tester for `profile`: the Python native peers know
@@ -190,11 +208,17 @@ fn broken_servers_with(profile: &str, flaws: &[Flaw], peer_options: &[&str]) {
 }
 
 fn broken_clients(profile: &str, flaws: &[Flaw]) {
-    broken_clients_with(profile, flaws, &[]);
+    broken_clients_with(profile, flaws, &[], &[]);
 }
 
-/// As [`broken_clients`], the tester run with `tester_options` too.
-fn broken_clients_with(profile: &str, flaws: &[Flaw], tester_options: &[&str]) {
+/// As [`broken_clients`], the tester run with `tester_options` and each
+/// client with `peer_options` too.
+fn broken_clients_with(
+    profile: &str,
+    flaws: &[Flaw],
+    tester_options: &[&str],
+    peer_options: &[&str],
+) {
     let test = format!("broken_{profile}_clients");
     let Some(py) = cpython::python313(&test) else {
         return;
@@ -206,18 +230,19 @@ fn broken_clients_with(profile: &str, flaws: &[Flaw], tester_options: &[&str]) {
         let mut args = vec!["client", "--profile", profile];
         args.extend(options(profile));
         args.extend_from_slice(tester_options);
-        args.extend_from_slice(&[
-            "--",
-            py,
-            peer,
-            "--role",
-            "client",
-            "--profile",
-            profile,
-            "--flaw",
-            flaw.0,
-        ]);
+        // The freshness flaws count their runs in a state file: one per
+        // flaw and test process, so that two runs never share it.
+        let state_file = std::env::temp_dir().join(format!(
+            "hmac-handshake-broken-{}-{profile}-{}.state",
+            std::process::id(),
+            flaw.0
+        ));
+        let state = format!("BROKEN_PEER_STATE={}", state_file.display());
+        args.extend_from_slice(&["--", "env", &state, py, peer]);
+        args.extend_from_slice(&["--role", "client", "--profile", profile, "--flaw", flaw.0]);
+        args.extend_from_slice(peer_options);
         let v = conformance(&args);
+        let _ = std::fs::remove_file(&state_file);
         let want = wanted(profile, "client", flaw);
         if v.not_ok() != want {
             wrong.push(format!("flaw {}: want {want:?}, got\n{}", flaw.0, v.stdout));
@@ -270,10 +295,15 @@ fn broken_native_clients() {
     broken_clients("native", NATIVE_CLIENT);
 }
 
-/// A native client that must complete mode 02 too (`--forward-secrecy`).
+/// A native client that requires forward secrecy (`--forward-secrecy`).
 #[test]
 fn broken_native_clients_with_forward_secrecy() {
-    broken_clients_with("native", NATIVE_CLIENT_FS, &["--forward-secrecy"]);
+    broken_clients_with(
+        "native",
+        NATIVE_CLIENT_FS,
+        &["--forward-secrecy"],
+        &["--forward-secrecy", "required"],
+    );
 }
 
 /// Every case the tester runs against the flawless peers has a flaw
@@ -290,6 +320,12 @@ fn every_case_has_its_broken_peer() {
         (
             "native",
             "server",
+            NATIVE_SERVER_OFFERED,
+            &["honest.without_forward_secrecy"],
+        ),
+        (
+            "native",
+            "server",
             NATIVE_SERVER_FS,
             &["forward_secrecy_required"],
         ),
@@ -297,7 +333,7 @@ fn every_case_has_its_broken_peer() {
             "native",
             "client",
             NATIVE_CLIENT_FS,
-            &["forward_secrecy_required"],
+            &["forward_secrecy_downgrade"],
         ),
     ] {
         let caught: Vec<&str> = flaws

@@ -68,6 +68,24 @@ fn cpython_listeners_and_clients() {
         };
         let legacy = !py.at_least(3, 12);
         let md5: &[&str] = if legacy { &["--allow-md5"] } else { &[] };
+        if legacy {
+            // Without --allow-md5, one error instead of a FAIL per case.
+            let (_listener, addr) =
+                start_peer(&py.path, "conformance_peer.py", &["--role", "listener"]);
+            let r = support::cli::run(
+                &[
+                    "conformance",
+                    "server",
+                    &addr,
+                    "--profile",
+                    "multiprocessing",
+                ],
+                Some(conformance::KEY),
+            );
+            assert_eq!(r.code, Some(1), "{}: {r:?}", py.label());
+            assert_eq!(r.stdout(), "");
+            assert!(r.stderr.contains("rerun with --allow-md5"), "{r:?}");
+        }
         let mut results = BTreeMap::new();
         for v in [against_listener(py, md5), against_client(py, md5)] {
             let warned: Vec<String> = v

@@ -226,6 +226,7 @@ pub mod cases {
         "missing_answer",
         "oversized_answer",
         "replayed_answer",
+        "fresh",
         "early",
     ];
     /// Under `--suite hmac-sha256`.
@@ -236,12 +237,13 @@ pub mod cases {
         "pipelined",
         "not_native",
         "version",
-        "suite",
         "unknown_mode",
+        "suite",
         "rejected",
         "unexpected_verdict",
         "unexpected_message",
         "bitflip",
+        "fresh",
         "missing_finish",
         "replayed_finish",
     ];
@@ -256,12 +258,13 @@ pub mod cases {
         "pipelined",
         "not_native",
         "version",
-        "suite",
         "unknown_mode",
+        "suite",
         "rejected",
         "unexpected_verdict",
         "unexpected_message",
         "bitflip",
+        "fresh",
         "missing_finish",
         "replayed_finish",
     ];

@@ -266,6 +266,7 @@ pub enum Command {
     /// (`PROFILE.server.NAME` or `PROFILE.client.NAME`) and what was seen;
     /// the last line is `N passed, M failed, K warnings`. Exit status 0
     /// when no case failed, 1 otherwise, 2 for a command-line error.
+    /// `--json FILE` writes the same report.
     #[command(after_help = CONFORMANCE_HELP)]
     Conformance(ConformanceArgs),
 }
@@ -276,8 +277,9 @@ CASES (server):
   pipelined (our message right behind our last handshake message),
   wrong_key, replay (a reply of an earlier connection), fresh (8
   connections, no challenge or nonce repeats), bitflip ...
-  multiprocessing: honest.DIGEST for every digest CPython allows (md5 with
-  --allow-md5), truncated, oversized, negative and long_form length
+  multiprocessing: honest.DIGEST for every digest CPython allows (md5 and
+  legacy with --allow-md5), wrong_key and bitflip.reply also as raw MD5
+  replies, truncated, oversized, negative and long_form length
   prefixes (refused at once, without waiting for the bytes they announce),
   md5_reply (a raw HMAC-MD5 reply to a modern challenge: warn when taken,
   as CPython 3.12+ does).
@@ -285,7 +287,8 @@ CASES (server):
   unknown_key_id, key_id_length, unexpected_message, truncated, bitflip,
   role_reflection, forward_secrecy_required (mode 02).
 
-CASES (client): CMD runs once per case (twice for a replay) with
+CASES (client): CMD runs once per case (twice for a replay, 8 times for
+  fresh) with
   HMAC_HANDSHAKE_ADDR=127.0.0.1:PORT, HMAC_HANDSHAKE_KEY=hex:HEX (the
   tester's key) and HMAC_HANDSHAKE_MESSAGE in its environment; `{addr}`
   and `{message}` in ARGS are replaced by them. It must connect, send the
@@ -293,15 +296,31 @@ CASES (client): CMD runs once per case (twice for a replay) with
   reply is the message. The tester judges what it sends and its exit
   status: it must refuse a wrong, missing, oversized or replayed answer
   from the server, send nothing before the server proved itself
-  (multiprocessing), and keep bytes that arrive with the last handshake
-  message.
+  (multiprocessing), keep bytes that arrive with the last handshake
+  message, and draw a fresh challenge or nonce each run (fresh). CMD runs
+  in a process group of its own, killed at the end of each run.
   hmac-handshake conformance client --profile multiprocessing -- \\
       sh -c 'hmac-handshake connect --profile multiprocessing \\
              \"$HMAC_HANDSHAKE_ADDR\" --message \"$HMAC_HANDSHAKE_MESSAGE\"'
 
+DIGESTS (multiprocessing): the honest cases challenge in every digest
+  CPython allows but MD5 (sha256, sha384, sha3_256, sha3_384); with
+  --allow-md5 also {md5} and a legacy challenge (20 bytes, no prefix),
+  and MD5 replies and answers are taken (Python 2.7 to 3.11 need it).
+  --digest NAME: that digest only.
+NATIVE: --suite SUITE: client mode, the only suite the client allows (the
+  honest cases then run that suite alone, and the suite case also names
+  another). --forward-secrecy: client mode, the client requires forward
+  secrecy: every case runs mode 02, and a mode 00 server must be refused.
+  A server's mode is read from its hello.
+
 KEY: --key-file PATH or HMAC_HANDSHAKE_KEY, as for connect. TCP only.
 --timeout bounds each wait of a case (default 10 s; 2 is plenty on
-loopback).";
+loopback): a message read piece by piece gets one deadline for all of it.
+
+EXIT STATUS: 0 when no case failed (warnings included), 1 when one did or
+the run could not start (no key, a legacy server without --allow-md5), 2
+for a command-line error.";
 
 /// `conformance`'s arguments.
 #[derive(Debug, Args)]

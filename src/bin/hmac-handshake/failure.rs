@@ -9,6 +9,9 @@ pub enum Failure {
     Auth(String),
     /// Anything else (exit 1).
     Other(String),
+    /// A command-line error found after parsing (exit 2, as clap's own):
+    /// options that do not fit together, an address without a port.
+    Usage(String),
     /// A failure and a line of advice on it, printed after it as `hint:
     /// ...`; the exit status is the failure's.
     Hinted(Box<Failure>, String),
@@ -28,6 +31,10 @@ impl Failure {
             Failure::Other(why) => {
                 say!("error: {why}");
                 ExitCode::from(1)
+            }
+            Failure::Usage(why) => {
+                say!("error: {why}");
+                ExitCode::from(2)
             }
             Failure::Silent => ExitCode::from(1),
             Failure::Hinted(failure, hint) => {

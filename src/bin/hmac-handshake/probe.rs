@@ -100,7 +100,7 @@ pub fn run(args: &ProbeArgs) -> Result<(), Failure> {
             Ok(false) => " key=rejected",
             Err(failure) => {
                 let why = match failure {
-                    Failure::Other(why) | Failure::Auth(why) => why,
+                    Failure::Other(why) | Failure::Auth(why) | Failure::Usage(why) => why,
                     Failure::Hinted(inner, _) => format!("{inner:?}"),
                     Failure::Silent => String::new(),
                 };

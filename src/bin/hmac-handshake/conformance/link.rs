@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 /// travels in its own segment (`TCP_NODELAY` is set).
 const BYTE_GAP: Duration = Duration::from_millis(1);
 
+/// The most [`Link::peek_for`] keeps, in bytes (64 KiB).
+const PEEK_CAP: usize = 64 * 1024;
+
 /// How a read ended without what it asked for.
 #[derive(Debug, PartialEq, Eq)]
 pub enum End {
@@ -22,6 +25,8 @@ pub enum End {
     /// A multiprocessing frame header announced `.0` bytes, over the
     /// bound of the read.
     TooLong(u64),
+    /// The peer kept sending: `.0` bytes came, the most a read keeps.
+    Flooded(usize),
 }
 
 impl End {
@@ -37,6 +42,7 @@ impl End {
             }
             End::Broken(e) => format!("the connection failed: {e}"),
             End::TooLong(n) => format!("sent a frame header announcing {n} bytes"),
+            End::Flooded(n) => format!("kept sending (over {n} bytes, where none should come)"),
         }
     }
 }
@@ -96,7 +102,15 @@ impl Link {
     /// # Errors
     /// How the peer ended first.
     pub fn read_exact(&mut self, n: usize) -> Result<Vec<u8>, End> {
-        let deadline = Instant::now() + self.timeout;
+        self.read_exact_by(n, Instant::now() + self.timeout)
+    }
+
+    /// Exactly `n` bytes, by `deadline`: a message read piece by piece
+    /// gets one deadline for all of it, however the peer paces its bytes.
+    ///
+    /// # Errors
+    /// How the peer ended first.
+    pub fn read_exact_by(&mut self, n: usize, deadline: Instant) -> Result<Vec<u8>, End> {
         while self.held.len() < n {
             let before = self.held.len();
             match self.fill(deadline) {
@@ -142,7 +156,7 @@ impl Link {
         loop {
             if self.held.len() >= cap {
                 let got = std::mem::take(&mut self.held);
-                return (got, End::Silent(0));
+                return (got, End::Flooded(cap));
             }
             match self.fill(deadline) {
                 Ok(0) => return (std::mem::take(&mut self.held), End::Closed(0)),
@@ -155,11 +169,11 @@ impl Link {
         }
     }
 
-    /// What has arrived within `wait` from now, without waiting for more
-    /// once something came and `wait` is over.
+    /// What has arrived within `wait` from now (at most 64 KiB are kept),
+    /// left to be read again.
     pub fn peek_for(&mut self, wait: Duration) -> Vec<u8> {
         let deadline = Instant::now() + wait;
-        while Instant::now() < deadline {
+        while Instant::now() < deadline && self.held.len() < PEEK_CAP {
             match self.fill(deadline) {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {}

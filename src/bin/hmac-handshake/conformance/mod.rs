@@ -35,7 +35,8 @@ pub struct Ctx {
     /// MD5 cases run).
     pub allow_md5: bool,
     /// Multiprocessing: the digests of the honest cases (`--digest`, or
-    /// every digest CPython allows, MD5 with `--allow-md5` only).
+    /// every digest CPython allows, and with `--allow-md5` `{md5}` and a
+    /// legacy challenge, `None`).
     pub digests: Vec<Option<Digest>>,
     /// Native: the options (key id, context, server name, suite, forward
     /// secrecy).
@@ -50,20 +51,23 @@ pub struct Ctx {
 
 impl Ctx {
     fn new(common: &CommonArgs) -> Result<Ctx, Failure> {
-        let wire = profile::wire(common)?;
+        let wire = profile::wire(common).map_err(Failure::Usage)?;
         let secret = key::load_secret_bytes(common.key_file.as_deref())?;
         let (recipe_digest, allow_md5, native) = match &wire {
             Wire::Recipe(config) => (config.digest, false, None),
             Wire::Multiprocessing(config) => (Digest::Sha256, config.allow_md5(), None),
             Wire::Native(options) => {
                 if secret.len() < MIN_KEY_LEN {
-                    return Err(Failure::Other(key::short_key("the key", secret.len())));
+                    let source = match &common.key_file {
+                        Some(path) => format!("--key-file {}", path.display()),
+                        None => key::KEY_ENV.to_string(),
+                    };
+                    return Err(Failure::Other(key::short_key(&source, secret.len())));
                 }
                 (Digest::Sha256, false, Some(options.clone()))
             }
         };
         let digests = match common.digest {
-            Some(Digest::Md5) => vec![None],
             Some(d) => vec![Some(d)],
             None => {
                 let mut all: Vec<Option<Digest>> =
@@ -73,7 +77,8 @@ impl Ctx {
                         .map(Some)
                         .collect();
                 if allow_md5 {
-                    all.push(None);
+                    // `{md5}`, and a legacy challenge (20 bytes, no prefix).
+                    all.extend([Some(Digest::Md5), None]);
                 }
                 all
             }
@@ -110,6 +115,12 @@ impl Ctx {
     }
 }
 
+/// A multiprocessing challenge's name in case ids: the digest, or
+/// `legacy` for a 20-byte challenge without a prefix (HMAC-MD5).
+pub fn digest_case(digest: Option<Digest>) -> &'static str {
+    digest.map_or("legacy", Digest::name)
+}
+
 /// The name of a profile in case ids and the report.
 fn profile_name(profile: ProfileName) -> &'static str {
     match profile {
@@ -126,9 +137,11 @@ pub const MESSAGE: &[u8; 32] = b"hmac-handshake conformance echo!";
 /// Runs `conformance server` or `conformance client`.
 ///
 /// # Errors
-/// A setup failure (no key, an address that does not resolve, a command
-/// that cannot start) as [`Failure::Other`]; [`Failure::Silent`] when a
-/// case failed (the report said which).
+/// Options that do not fit together, an address that does not resolve or
+/// lacks its port, as [`Failure::Usage`] (exit 2); no key, a `--json` file
+/// that cannot be written, a legacy server without `--allow-md5`, as
+/// [`Failure::Other`]; [`Failure::Silent`] when a case failed (the report
+/// said which). A command that cannot start fails each case.
 pub fn run(args: &ConformanceArgs) -> Result<(), Failure> {
     let mut report = Report::default();
     let (mode, common, json, target) = match &args.mode {
@@ -136,11 +149,23 @@ pub fn run(args: &ConformanceArgs) -> Result<(), Failure> {
         ConformanceMode::Client(a) => (&"client", &a.common, &a.json, a.command.join(" ")),
     };
     let ctx = Ctx::new(common)?;
+    if let Some(path) = json {
+        // Refused now rather than after the whole run.
+        std::fs::write(path, "")
+            .map_err(|e| format!("cannot write --json {}: {e}", path.display()))?;
+    }
     match &args.mode {
         ConformanceMode::Server(a) => server::run(&ctx, &a.addr, &mut report)?,
         ConformanceMode::Client(a) => client::run(&ctx, &a.command, &mut report)?,
     }
-    println!("{}", report.totals());
+    {
+        // A closed stdout (`| head -1`) is no reason to panic, nor to skip
+        // the --json report.
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", report.totals());
+        let _ = out.flush();
+    }
     if let Some(path) = json {
         report.write_json(path, mode, profile_name(ctx.profile), &target)?;
     }

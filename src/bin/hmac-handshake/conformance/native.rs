@@ -42,16 +42,20 @@ pub fn take_output(machine: &mut impl Handshake, what: &str) -> Result<Vec<u8>, 
 }
 
 /// Feeds the peer's bytes to `machine`, one at a time, until it has
-/// something to send or is over; bytes after the handshake stay in `link`.
+/// something to send or is over, all within one timeout; bytes after the
+/// handshake stay in `link`. Returns the bytes fed (the peer's message).
 ///
 /// # Errors
 /// How the peer ended first.
-pub fn feed(machine: &mut impl Handshake, link: &mut Link) -> Result<(), super::link::End> {
+pub fn feed(machine: &mut impl Handshake, link: &mut Link) -> Result<Vec<u8>, super::link::End> {
+    let deadline = std::time::Instant::now() + link.timeout();
+    let mut fed = Vec::new();
     while machine.status() == Status::NeedInput {
-        let byte = link.read_exact(1)?;
+        let byte = link.read_exact_by(1, deadline)?;
         machine.receive(&byte);
+        fed.extend_from_slice(&byte);
     }
-    Ok(())
+    Ok(fed)
 }
 
 /// The server's 39-byte `ServerHello`.

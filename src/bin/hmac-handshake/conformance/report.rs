@@ -133,3 +133,24 @@ impl Report {
             .map_err(|e| format!("cannot write --json {}: {e}", path.display()))
     }
 }
+
+/// The freshness cases' verdict: `ok` when no two of `values` (challenges
+/// or nonces, one per connection) are equal, else `FAIL` naming the first
+/// repeat.
+pub fn distinct(values: &[Vec<u8>], what: &str) -> Outcome {
+    for (i, v) in values.iter().enumerate() {
+        if let Some(j) = values[..i].iter().position(|u| u == v) {
+            return fail(format!(
+                "the {what} of connection {} repeats that of connection {}: {}",
+                i + 1,
+                j + 1,
+                super::link::show(v)
+            ));
+        }
+    }
+    ok(format!(
+        "{} connections, {} distinct {what}s",
+        values.len(),
+        values.len()
+    ))
+}

@@ -10,8 +10,9 @@ mod recipe;
 
 use std::io::Read;
 use std::net::TcpListener;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::thread::JoinHandle;
+use std::os::unix::process::CommandExt as _;
+use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use super::link::Link;
@@ -68,13 +69,7 @@ impl Runner<'_> {
             Ok(c) => c,
             Err(e) => return fail(e),
         };
-        let stderr = child.stderr.take().map(|mut pipe| {
-            std::thread::spawn(move || {
-                let mut text = Vec::new();
-                let _ = pipe.by_ref().take(64 * 1024).read_to_end(&mut text);
-                String::from_utf8_lossy(&text).into_owned()
-            })
-        });
+        let stderr = child.stderr.take().map(tail);
         let timeout = self.ctx.timeout;
         let scripted = match accept(&listener, &mut child, timeout) {
             Ok(stream) => {
@@ -86,16 +81,58 @@ impl Runner<'_> {
             Err(e) => Err(e),
         };
         let status = wait(&mut child, timeout);
-        let said = said(stderr);
+        // Whatever CMD left behind (`sh -c '... &'`) goes with it.
+        kill_group(&child);
+        let said = self.redact(&said(stderr));
         judge(scripted, status, timeout, &said)
     }
 
-    /// Two runs of CMD: `first` is honest and records a message of ours
-    /// (which must pass), `second` replays it.
-    pub fn replay(
+    /// `text` without our key, should CMD print it: its hex, and its bytes
+    /// when they are text.
+    fn redact(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        if let Some(key) = &self.key_env {
+            text = text.replace(key.as_str(), "<the key>");
+            let hex = &key[HEX_PREFIX.len()..];
+            text = text.replace(hex, "<the key>");
+        }
+        if let Ok(secret) = std::str::from_utf8(&self.ctx.secret) {
+            if secret.len() >= 4 {
+                text = text.replace(secret, "<the key>");
+            }
+        }
+        text
+    }
+
+    /// `n` honest runs of CMD, each recording a value (the client's
+    /// challenge or nonce): the values, or the first run's failure.
+    pub fn collect<T>(
         &self,
-        first: impl FnOnce(&mut Link) -> Result<(Expect, String, Vec<u8>), String>,
-        second: impl FnOnce(&mut Link, Vec<u8>) -> Scripted,
+        n: usize,
+        run: impl Fn(&mut Link) -> Result<(Expect, String, T), String>,
+    ) -> Result<Vec<T>, Outcome> {
+        let mut values = Vec::new();
+        for i in 0..n {
+            let mut value = None;
+            let outcome = self.once(|link| {
+                let (expect, seen, v) = run(link)?;
+                value = Some(v);
+                Ok((expect, seen))
+            });
+            match value {
+                Some(v) if outcome.0 == Verdict::Ok => values.push(v),
+                _ => return Err(fail(format!("run {} of {n}: {}", i + 1, outcome.1))),
+            }
+        }
+        Ok(values)
+    }
+
+    /// Two runs of CMD: `first` is honest and records what a replay needs
+    /// (which must pass), `second` replays it.
+    pub fn replay<T>(
+        &self,
+        first: impl FnOnce(&mut Link) -> Result<(Expect, String, T), String>,
+        second: impl FnOnce(&mut Link, T) -> Scripted,
     ) -> Outcome {
         let mut recorded = None;
         let first_run = self.once(|link| {
@@ -122,7 +159,9 @@ impl Runner<'_> {
             .env(MESSAGE_ENV, &message)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .stderr(Stdio::piped())
+            // Its own process group, so that what it starts is killed with it.
+            .process_group(0);
         if let Some(key) = &self.key_env {
             command.env(KEY_ENV, key.as_str());
         }
@@ -186,15 +225,55 @@ fn wait(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     }
 }
 
-/// The last line CMD wrote on stderr, for the report.
-fn said(stderr: Option<JoinHandle<String>>) -> String {
-    let text = stderr.and_then(|t| t.join().ok()).unwrap_or_default();
+/// Bytes of CMD's stderr kept: the last 64 KiB (the rest is read and
+/// dropped, so a chatty CMD never blocks on its pipe).
+const STDERR_KEPT: usize = 64 * 1024;
+
+/// Reads CMD's stderr to its end, keeping the last [`STDERR_KEPT`] bytes;
+/// the receiver gets them.
+fn tail(mut pipe: ChildStderr) -> Receiver<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = pipe.read(&mut buf) {
+            kept.extend_from_slice(&buf[..n]);
+            if kept.len() > 2 * STDERR_KEPT {
+                kept.drain(..kept.len() - STDERR_KEPT);
+            }
+        }
+        let _ = tx.send(kept);
+    });
+    rx
+}
+
+/// Kills CMD's process group (what it left running), quietly: through
+/// `kill(1)`, as the crate forbids `unsafe` (and so `libc::kill`).
+fn kill_group(child: &Child) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// The last line CMD wrote on stderr, for the report (waiting at most a
+/// second for the pipe to close).
+fn said(stderr: Option<Receiver<Vec<u8>>>) -> String {
+    let bytes = stderr
+        .and_then(|rx| rx.recv_timeout(Duration::from_secs(1)).ok())
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes);
     text.lines()
         .rev()
         .find(|l| !l.trim().is_empty())
         .map(|l| {
-            let l: String = l.chars().take(160).collect();
-            format!(" (its stderr: {l})")
+            let mut cut: String = l.chars().take(300).collect();
+            if cut.len() < l.len() {
+                cut.push_str("...");
+            }
+            format!(" (its stderr: {cut})")
         })
         .unwrap_or_default()
 }
@@ -265,6 +344,23 @@ pub fn run(ctx: &Ctx, command: &[String], report: &mut Report) -> Result<(), Fai
         ProfileName::Native => native::run(ctx, &runner, report),
     }
     Ok(())
+}
+
+/// Runs CMD once per script: `ok` with what each saw when all pass, else
+/// the first that did not.
+pub fn every<S: FnOnce(&mut Link) -> Scripted>(
+    runner: &Runner<'_>,
+    scripts: impl IntoIterator<Item = S>,
+) -> Outcome {
+    let mut seen = Vec::new();
+    for script in scripts {
+        let outcome = runner.once(script);
+        if outcome.0 != Verdict::Ok {
+            return outcome;
+        }
+        seen.push(outcome.1);
+    }
+    ok(seen.join("; "))
 }
 
 /// What a hostile case's server saw after its last bytes: nothing may

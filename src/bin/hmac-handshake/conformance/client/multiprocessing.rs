@@ -9,12 +9,15 @@ use hmac_handshake::{Digest, Key};
 
 use super::super::link::{flip, frame, show, End, Link};
 use super::super::mp_wire::{self, Challenge};
-use super::super::report::{Report, Verdict};
+use super::super::report::{distinct, Report, Verdict};
 use super::super::{Ctx, MESSAGE};
-use super::{case, silent_after, Expect, Runner, Scripted};
+use super::{case, every, silent_after, Expect, Runner, Scripted};
 
 /// CPython's bound on a handshake message.
 const MAX: usize = 256;
+
+/// Runs of the client freshness case: at least 8, as on the server side.
+const FRESH_RUNS: usize = 8;
 
 /// How long the tester waits, after the client's challenge, for bytes it
 /// must not send before its challenge is answered.
@@ -23,7 +26,7 @@ const EARLY_WAIT: Duration = Duration::from_millis(200);
 /// Runs the multiprocessing client cases.
 pub fn run(ctx: &Ctx, runner: &Runner<'_>, report: &mut Report) {
     for &digest in &ctx.digests {
-        let name = digest.map_or("md5", Digest::name);
+        let name = super::super::digest_case(digest);
         case(report, ctx, &format!("honest.{name}"), || {
             runner.once(|link| serve(ctx, link, digest, Pace::Whole).map(|(e, s, _)| (e, s)))
         });
@@ -38,33 +41,53 @@ pub fn run(ctx: &Ctx, runner: &Runner<'_>, report: &mut Report) {
     case(report, ctx, "wrong_answer", || {
         let mut random = [0u8; 32];
         getrandom::fill(&mut random).expect("the OS random generator failed");
-        let mut last = None;
-        for (what, wrong) in [
-            ("a random key", Key::new(&random)),
-            ("the empty key", Key::new(b"")),
-        ] {
-            let outcome = runner.once(|link| {
-                let theirs = until_their_challenge(ctx, link, first)?;
-                let answer = mp_wire::reply(&wrong, &theirs, true)?;
-                refused(link, &answer, &format!("an answer under {what}"))
-            });
-            if outcome.0 == Verdict::Fail {
-                return outcome;
-            }
-            last = Some(outcome);
-        }
-        last.expect("two runs")
+        let (random, empty) = (Key::new(&random), Key::new(b""));
+        every(
+            runner,
+            [
+                (&random, false, "an answer under a random key"),
+                (&empty, false, "an answer under the empty key"),
+                (
+                    &random,
+                    true,
+                    "a raw 16-byte HMAC-MD5 answer under a random key",
+                ),
+            ]
+            .map(|(key, md5, what)| {
+                move |link: &mut Link| {
+                    let theirs = until_their_challenge(ctx, link, Challenge::fresh(first))?;
+                    let answer = if md5 {
+                        mp_wire::md5_reply(key, &theirs)
+                    } else {
+                        mp_wire::reply(key, &theirs, true)?
+                    };
+                    refused(link, &answer, what)
+                }
+            }),
+        )
     });
     case(report, ctx, "bitflip.answer", || {
-        runner.once(|link| {
-            let theirs = until_their_challenge(ctx, link, first)?;
-            let answer = mp_wire::reply(&ctx.key, &theirs, ctx.allow_md5)?;
-            refused(
-                link,
-                &flip(&answer, answer.len() - 1),
-                "an answer with the last bit of its MAC flipped",
-            )
-        })
+        every(
+            runner,
+            [
+                (false, "an answer with the last bit of its MAC flipped"),
+                (
+                    true,
+                    "a raw 16-byte HMAC-MD5 answer with its last bit flipped",
+                ),
+            ]
+            .map(|(md5, what)| {
+                move |link: &mut Link| {
+                    let theirs = until_their_challenge(ctx, link, Challenge::fresh(first))?;
+                    let answer = if md5 {
+                        mp_wire::md5_reply(&ctx.key, &theirs)
+                    } else {
+                        mp_wire::reply(&ctx.key, &theirs, true)?
+                    };
+                    refused(link, &flip(&answer, answer.len() - 1), what)
+                }
+            }),
+        )
     });
     case(report, ctx, "bitflip.challenge", || {
         runner.once(|link| {
@@ -88,7 +111,7 @@ pub fn run(ctx: &Ctx, runner: &Runner<'_>, report: &mut Report) {
     });
     case(report, ctx, "missing_answer", || {
         runner.once(|link| {
-            until_their_challenge(ctx, link, first)?;
+            until_their_challenge(ctx, link, Challenge::fresh(first))?;
             link.half_close();
             silent_after(
                 link,
@@ -98,7 +121,7 @@ pub fn run(ctx: &Ctx, runner: &Runner<'_>, report: &mut Report) {
     });
     case(report, ctx, "oversized_answer", || {
         runner.once(|link| {
-            until_their_challenge(ctx, link, first)?;
+            until_their_challenge(ctx, link, Challenge::fresh(first))?;
             link.send(&0x7fff_ffffu32.to_be_bytes())
                 .map_err(|e| format!("cannot send: {e}"))?;
             let (got, end) = link.drain(4096);
@@ -125,17 +148,31 @@ pub fn run(ctx: &Ctx, runner: &Runner<'_>, report: &mut Report) {
         })
     });
     case(report, ctx, "replayed_answer", || {
+        // A recorded server replays all it sent: its challenge, then its
+        // answer to the client's challenge of then.
         runner.replay(
             |link| serve(ctx, link, first, Pace::Whole),
-            |link, old| {
-                until_their_challenge(ctx, link, first)?;
-                refused(link, &old, "the answer of an earlier connection")
+            |link, old: Played| {
+                until_their_challenge(ctx, link, old.ours)?;
+                refused(
+                    link,
+                    &old.answer,
+                    "the challenge and answer of an earlier connection",
+                )
             },
         )
     });
+    case(report, ctx, "fresh", || {
+        match runner.collect(FRESH_RUNS, |link| {
+            serve(ctx, link, first, Pace::Whole).map(|(e, s, played)| (e, s, played.theirs.message))
+        }) {
+            Ok(challenges) => distinct(&challenges, "client challenge"),
+            Err(outcome) => outcome,
+        }
+    });
     case(report, ctx, "early", || {
         runner.once(|link| {
-            let theirs = until_their_challenge(ctx, link, first)?;
+            let theirs = until_their_challenge(ctx, link, Challenge::fresh(first))?;
             let early = link.peek_for(EARLY_WAIT);
             if !early.is_empty() {
                 return Err(format!(
@@ -163,13 +200,9 @@ fn read(link: &mut Link, what: &str) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("{what}: it {}", e.describe()))
 }
 
-/// Our challenge checked, `#WELCOME#` sent, and the client's challenge.
-fn until_their_challenge(
-    ctx: &Ctx,
-    link: &mut Link,
-    digest: Option<Digest>,
-) -> Result<Challenge, String> {
-    let ours = Challenge::fresh(digest);
+/// `ours` sent and the reply checked, `#WELCOME#` sent, and the client's
+/// challenge.
+fn until_their_challenge(ctx: &Ctx, link: &mut Link, ours: Challenge) -> Result<Challenge, String> {
     link.send(&frame(&ours.payload()))
         .map_err(|e| format!("cannot send: {e}"))?;
     let reply = read(link, "no reply to our challenge")?;
@@ -255,14 +288,24 @@ fn finish(link: &mut Link, answer: &[u8], pace: Pace) -> Result<(), String> {
     Ok(())
 }
 
+/// What an honest run sent and saw, for a replay or a freshness case.
+struct Played {
+    /// Our challenge.
+    ours: Challenge,
+    /// The client's challenge.
+    theirs: Challenge,
+    /// Our answer to it.
+    answer: Vec<u8>,
+}
+
 /// An honest server, our challenge in `digest`: returns the expectation,
-/// what was seen and our answer to the client's challenge.
+/// what was seen and what was played.
 fn serve(
     ctx: &Ctx,
     link: &mut Link,
     digest: Option<Digest>,
     pace: Pace,
-) -> Result<(Expect, String, Vec<u8>), String> {
+) -> Result<(Expect, String, Played), String> {
     let ours = Challenge::fresh(digest);
     write(link, &frame(&ours.payload()), pace)?;
     let reply = read(link, "no reply to our challenge")?;
@@ -285,6 +328,10 @@ fn serve(
                 Pace::Pipelined => " (the echo right behind our answer)",
             }
         ),
-        answer,
+        Played {
+            ours,
+            theirs,
+            answer,
+        },
     ))
 }

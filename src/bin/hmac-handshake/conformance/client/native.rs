@@ -2,14 +2,14 @@
 //! side): the tester is the crate's own server, whose `ServerHello` and
 //! `ServerFinish` a case may change, pace, withhold or replay.
 
-use hmac_handshake::native::{ForwardSecrecy, Suite, RANDOM_LEN};
+use hmac_handshake::native::{ForwardSecrecy, Suite, NONCE_LEN, RANDOM_LEN};
 use hmac_handshake::{Handshake, Status};
 
 use super::super::link::{frame, show, Link};
 use super::super::native::{self as drive, feed, take_output};
-use super::super::report::{Report, Verdict};
+use super::super::report::{distinct, Report, Verdict};
 use super::super::{Ctx, MESSAGE};
-use super::{case, silent_after, Expect, Runner, Scripted};
+use super::{case, every, silent_after, Expect, Runner, Scripted};
 
 /// How the tester sends its messages in an honest run.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,9 @@ type Change = (&'static str, fn(&mut Vec<u8>), &'static str);
 pub fn run(ctx: &Ctx, runner: &Runner<'_>, report: &mut Report) {
     let suites = ctx.suites();
     let first = suites[0];
+    // A client under test that requires forward secrecy gets mode 02
+    // throughout; otherwise mode 00.
+    let base = base_setting(ctx);
     let plain = |suite: Suite, setting: ForwardSecrecy, pace: Pace| {
         runner.once(|link| {
             honest(ctx, link, suite, setting, pace, &drive::random()).map(|(e, s, _)| (e, s))
@@ -34,35 +37,42 @@ pub fn run(ctx: &Ctx, runner: &Runner<'_>, report: &mut Report) {
     };
     for &suite in &suites {
         case(report, ctx, &format!("honest.{}", suite.name()), || {
-            plain(suite, ForwardSecrecy::Off, Pace::Whole)
+            plain(suite, base, Pace::Whole)
         });
     }
     case(report, ctx, "forward_secrecy_offered", || {
         plain(first, ForwardSecrecy::Offered, Pace::Whole)
     });
     if ctx.native().forward_secrecy {
-        case(report, ctx, "forward_secrecy_required", || {
-            plain(first, ForwardSecrecy::Required, Pace::Whole)
+        case(report, ctx, "forward_secrecy_downgrade", || {
+            runner.once(|link| {
+                let mut server = drive::server(
+                    key(ctx, first),
+                    config(ctx, ForwardSecrecy::Off),
+                    &drive::random(),
+                );
+                let hello = take_output(&mut server, "server")?;
+                link.send(&hello).map_err(|e| format!("cannot send: {e}"))?;
+                silent_after(
+                    link,
+                    "a ServerHello of mode 00 (no forward secrecy) to a client that requires it",
+                )
+            })
         });
     }
     case(report, ctx, "one_byte", || {
-        plain(first, ForwardSecrecy::Off, Pace::Bytewise)
+        plain(first, base, Pace::Bytewise)
     });
     case(report, ctx, "pipelined", || {
-        plain(first, ForwardSecrecy::Off, Pace::Pipelined)
+        plain(first, base, Pace::Pipelined)
     });
-    let hellos: [Change; 4] = [
+    let hellos: [Change; 3] = [
         (
             "not_native",
             |h| h[0] ^= 1,
             "a ServerHello whose magic HMHS had a flipped bit (IMHS)",
         ),
         ("version", |h| h[4] = 0x02, "a ServerHello of version 2"),
-        (
-            "suite",
-            |h| h[5] = 0x00,
-            "a ServerHello naming suite 00 (none)",
-        ),
         (
             "unknown_mode",
             |h| h[6] = 0x80,
@@ -72,11 +82,8 @@ pub fn run(ctx: &Ctx, runner: &Runner<'_>, report: &mut Report) {
     for (name, change, what) in hellos {
         case(report, ctx, name, || {
             runner.once(|link| {
-                let mut server = drive::server(
-                    key(ctx, first),
-                    config(ctx, ForwardSecrecy::Off),
-                    &drive::random(),
-                );
+                let mut server =
+                    drive::server(key(ctx, first), config(ctx, base), &drive::random());
                 let mut hello = take_output(&mut server, "server")?;
                 change(&mut hello);
                 link.send(&hello).map_err(|e| format!("cannot send: {e}"))?;
@@ -84,6 +91,33 @@ pub fn run(ctx: &Ctx, runner: &Runner<'_>, report: &mut Report) {
             })
         });
     }
+    case(report, ctx, "suite", || {
+        // No such suite; and, when the client allows fewer than all four,
+        // a known one it does not allow (`suite_not_allowed` both).
+        let mut named = vec![(0x00, "a ServerHello naming suite 00 (none)".to_string())];
+        if let Some(other) = Suite::ALL.into_iter().find(|s| !suites.contains(s)) {
+            named.push((
+                other.id(),
+                format!(
+                    "a ServerHello naming {}, not an allowed suite",
+                    other.name()
+                ),
+            ));
+        }
+        every(
+            runner,
+            named.into_iter().map(|(id, what)| {
+                move |link: &mut Link| {
+                    let mut server =
+                        drive::server(key(ctx, first), config(ctx, base), &drive::random());
+                    let mut hello = take_output(&mut server, "server")?;
+                    hello[5] = id;
+                    link.send(&hello).map_err(|e| format!("cannot send: {e}"))?;
+                    silent_after(link, &what)
+                }
+            }),
+        )
+    });
     let finishes: [Change; 4] = [
         (
             "rejected",
@@ -118,6 +152,15 @@ pub fn run(ctx: &Ctx, runner: &Runner<'_>, report: &mut Report) {
             })
         });
     }
+    case(report, ctx, "fresh", || {
+        match runner.collect(FRESH_RUNS, |link| {
+            honest(ctx, link, first, base, Pace::Whole, &drive::random())
+                .map(|(e, s, played)| (e, s, played.client_nonce()))
+        }) {
+            Ok(nonces) => distinct(&nonces, "client nonce"),
+            Err(outcome) => outcome,
+        }
+    });
     case(report, ctx, "missing_finish", || {
         runner.once(|link| {
             until_finish(ctx, link, first, &drive::random())?;
@@ -138,7 +181,10 @@ pub fn run(ctx: &Ctx, runner: &Runner<'_>, report: &mut Report) {
     case(report, ctx, "replayed_finish", || {
         let random = drive::random();
         runner.replay(
-            |link| honest(ctx, link, first, ForwardSecrecy::Off, Pace::Whole, &random),
+            |link| {
+                honest(ctx, link, first, base, Pace::Whole, &random)
+                    .map(|(e, s, p)| (e, s, p.finish))
+            },
             |link, old| {
                 // The same ServerHello (the same nonce), then the recorded
                 // ServerFinish: valid only for the same client nonce.
@@ -172,7 +218,7 @@ fn until_finish(
     suite: Suite,
     random: &[u8; RANDOM_LEN],
 ) -> Result<(Vec<u8>, Vec<u8>), String> {
-    let mut server = drive::server(key(ctx, suite), config(ctx, ForwardSecrecy::Off), random);
+    let mut server = drive::server(key(ctx, suite), config(ctx, base_setting(ctx)), random);
     let hello = take_output(&mut server, "server")?;
     link.send(&hello).map_err(|e| format!("cannot send: {e}"))?;
     feed(&mut server, link).map_err(|e| format!("no ClientProof: it {}", e.describe()))?;
@@ -211,8 +257,41 @@ fn hostile_finish(link: &mut Link, finish: &[u8], what: &str) -> Scripted {
     ))
 }
 
+/// What an honest run saw and sent, for a replay or a freshness case.
+struct Played {
+    /// The client's `ClientProof`.
+    proof: Vec<u8>,
+    /// Our `ServerFinish`.
+    finish: Vec<u8>,
+}
+
+impl Played {
+    /// The client nonce: after the type byte and the key id.
+    fn client_nonce(&self) -> Vec<u8> {
+        let start = 2 + usize::from(self.proof.get(1).copied().unwrap_or(0));
+        self.proof
+            .get(start..start + NONCE_LEN)
+            .unwrap_or_default()
+            .to_vec()
+    }
+}
+
+/// Runs of the client freshness case: at least 8, as on the server side.
+const FRESH_RUNS: usize = 8;
+
+/// The mode of our server in every case but the forward-secrecy ones:
+/// 02 when the client under test requires forward secrecy
+/// (`--forward-secrecy`), else 00.
+fn base_setting(ctx: &Ctx) -> ForwardSecrecy {
+    if ctx.native().forward_secrecy {
+        ForwardSecrecy::Required
+    } else {
+        ForwardSecrecy::Off
+    }
+}
+
 /// An honest server of `suite` with `setting`: the handshake, then the
-/// echo. Returns the expectation, what was seen and our `ServerFinish`.
+/// echo. Returns the expectation, what was seen and what was played.
 fn honest(
     ctx: &Ctx,
     link: &mut Link,
@@ -220,7 +299,7 @@ fn honest(
     setting: ForwardSecrecy,
     pace: Pace,
     random: &[u8; RANDOM_LEN],
-) -> Result<(Expect, String, Vec<u8>), String> {
+) -> Result<(Expect, String, Played), String> {
     let write = |link: &mut Link, bytes: &[u8]| {
         if pace == Pace::Bytewise {
             link.send_bytewise(bytes)
@@ -232,7 +311,8 @@ fn honest(
     let mut server = drive::server(key(ctx, suite), config(ctx, setting), random);
     let hello = take_output(&mut server, "server")?;
     write(link, &hello)?;
-    feed(&mut server, link).map_err(|e| format!("no ClientProof: it {}", e.describe()))?;
+    let proof =
+        feed(&mut server, link).map_err(|e| format!("no ClientProof: it {}", e.describe()))?;
     let finish = take_output(&mut server, "server")?;
     check_accepted(&finish)?;
     if !matches!(server.status(), Status::Done(_)) {
@@ -269,6 +349,6 @@ fn honest(
                 Pace::Pipelined => " (the echo right behind our ServerFinish)",
             }
         ),
-        finish,
+        Played { proof, finish },
     ))
 }

@@ -53,43 +53,26 @@ pub fn case(report: &mut Report, ctx: &Ctx, name: &str, run: impl FnOnce() -> St
 /// `addr` (TCP).
 ///
 /// # Errors
-/// An address that does not resolve.
+/// An address that does not parse or resolve; a legacy multiprocessing
+/// server without `--allow-md5`.
 pub fn run(ctx: &Ctx, addr: &str, report: &mut Report) -> Result<(), Failure> {
     let addr = addr
         .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {addr}: {e}"))?
+        .map_err(|e| Failure::Usage(format!("ADDR {addr}: {e} (HOST:PORT, e.g. 127.0.0.1:7000)")))?
         .next()
         .ok_or_else(|| format!("{addr} resolves to no address"))?;
     let target = Target {
         addr,
         timeout: ctx.timeout,
     };
+    // A server that is not there fails every case alike: one error.
+    drop(target.connect()?);
     match ctx.profile {
         ProfileName::Recipe => recipe::run(ctx, &target, report),
-        ProfileName::Multiprocessing => multiprocessing::run(ctx, &target, report),
+        ProfileName::Multiprocessing => multiprocessing::run(ctx, &target, report)?,
         ProfileName::Native => native::run(ctx, &target, report),
     }
     Ok(())
-}
-
-/// All distinct?, for the freshness cases: `Ok` with how many, or the
-/// first repeat.
-pub fn distinct(values: &[Vec<u8>], what: &str) -> Step {
-    for (i, v) in values.iter().enumerate() {
-        if let Some(j) = values[..i].iter().position(|u| u == v) {
-            return Err(format!(
-                "the {what} of connection {} repeats that of connection {}: {}",
-                i + 1,
-                j + 1,
-                super::link::show(v)
-            ));
-        }
-    }
-    Ok(super::report::ok(format!(
-        "{} connections, {} distinct {what}s",
-        values.len(),
-        values.len()
-    )))
 }
 
 /// A replay case's `ok`: what the server did, noting a repeated challenge

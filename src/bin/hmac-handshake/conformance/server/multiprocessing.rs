@@ -7,9 +7,10 @@ use hmac_handshake::{Digest, Key};
 
 use super::super::link::{flip, frame, show, End, Link};
 use super::super::mp_wire::{self, Challenge};
-use super::super::report::{ok, Outcome, Report, Verdict};
+use super::super::report::{distinct, ok, Outcome, Report, Verdict};
 use super::super::{Ctx, MESSAGE};
-use super::{case, distinct, replayed, Step, Target, FRESH_CONNECTIONS, PAUSE};
+use super::{case, replayed, Step, Target, FRESH_CONNECTIONS, PAUSE};
+use crate::failure::Failure;
 
 /// CPython's bound on a handshake message (`recv_bytes(256)`).
 const MAX: usize = 256;
@@ -26,9 +27,24 @@ enum Pace {
 }
 
 /// Runs the multiprocessing server cases.
-pub fn run(ctx: &Ctx, target: &Target, report: &mut Report) {
+///
+/// # Errors
+/// A server whose challenge is legacy (HMAC-MD5) without `--allow-md5`:
+/// every case would fail alike, so the run stops at once and says so.
+pub fn run(ctx: &Ctx, target: &Target, report: &mut Report) -> Result<(), Failure> {
+    if !ctx.allow_md5 {
+        if let Ok((_, challenge)) = open(target) {
+            if challenge.digest.is_none() {
+                return Err(Failure::Other(
+                    "the server's challenge is legacy (HMAC-MD5, Python 2.7 to 3.11): rerun \
+                     with --allow-md5"
+                        .into(),
+                ));
+            }
+        }
+    }
     for &digest in &ctx.digests {
-        let name = digest.map_or("md5", Digest::name);
+        let name = super::super::digest_case(digest);
         case(report, ctx, &format!("honest.{name}"), || {
             honest(ctx, target, digest, Pace::Whole)
         });
@@ -43,22 +59,50 @@ pub fn run(ctx: &Ctx, target: &Target, report: &mut Report) {
     case(report, ctx, "wrong_key", || {
         let mut random = [0u8; 32];
         getrandom::fill(&mut random).map_err(|e| format!("the OS random generator: {e}"))?;
-        for (what, wrong) in [
-            ("a random key", Key::new(&random)),
-            ("the empty key", Key::new(b"")),
+        let (random, empty) = (Key::new(&random), Key::new(b""));
+        // A raw 16-byte reply too: a server that takes legacy MD5 replies
+        // (CPython 3.12+ does, to any challenge) must check those as well.
+        for (wrong, md5, what) in [
+            (&random, false, "a reply under a random key"),
+            (&empty, false, "a reply under the empty key"),
+            (
+                &random,
+                true,
+                "a raw 16-byte HMAC-MD5 reply under a random key",
+            ),
         ] {
             let (mut link, challenge) = open(target)?;
-            let reply = mp_wire::reply(&wrong, &challenge, true)?;
+            let reply = if md5 {
+                mp_wire::md5_reply(wrong, &challenge)
+            } else {
+                mp_wire::reply(wrong, &challenge, true)?
+            };
             send(&mut link, &frame(&reply))?;
-            rejected(&mut link, &format!("a reply under {what}"))?;
+            rejected(&mut link, what)?;
         }
-        Ok(ok("refused replies under a random key and the empty key"))
+        Ok(ok(
+            "refused replies under a random key and the empty key, and a raw HMAC-MD5 one",
+        ))
     });
     case(report, ctx, "bitflip.reply", || {
-        let (mut link, challenge) = open(target)?;
-        let reply = mp_wire::reply(&ctx.key, &challenge, ctx.allow_md5)?;
-        send(&mut link, &frame(&flip(&reply, reply.len() - 1)))?;
-        rejected(&mut link, "a reply with the last bit of its MAC flipped").map(ok)
+        let mut seen = Vec::new();
+        for (md5, what) in [
+            (false, "a reply with the last bit of its MAC flipped"),
+            (
+                true,
+                "a raw 16-byte HMAC-MD5 reply with its last bit flipped",
+            ),
+        ] {
+            let (mut link, challenge) = open(target)?;
+            let reply = if md5 {
+                mp_wire::md5_reply(&ctx.key, &challenge)
+            } else {
+                mp_wire::reply(&ctx.key, &challenge, true)?
+            };
+            send(&mut link, &frame(&flip(&reply, reply.len() - 1)))?;
+            seen.push(rejected(&mut link, what)?);
+        }
+        Ok(ok(seen.join("; ")))
     });
     case(report, ctx, "bitflip.challenge", || {
         let (mut link, _) = welcomed(ctx, target)?;
@@ -151,7 +195,7 @@ pub fn run(ctx: &Ctx, target: &Target, report: &mut Report) {
             let (_, challenge) = open(target)?;
             challenges.push(challenge.message);
         }
-        distinct(&challenges, "challenge")
+        Ok(distinct(&challenges, "challenge"))
     });
     // A raw HMAC-MD5 reply only means something to a modern challenge.
     let probe = open(target);
@@ -161,6 +205,7 @@ pub fn run(ctx: &Ctx, target: &Target, report: &mut Report) {
             case(report, ctx, "md5_reply", || md5_reply(ctx, target));
         }
     }
+    Ok(())
 }
 
 /// A full mutual handshake, our challenge in `digest` (`None`: legacy),

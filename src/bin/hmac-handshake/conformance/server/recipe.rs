@@ -5,9 +5,9 @@
 use hmac_handshake::Key;
 
 use super::super::link::{flip, show, Link};
-use super::super::report::{ok, Report};
+use super::super::report::{distinct, ok, Report};
 use super::super::{Ctx, MESSAGE};
-use super::{case, distinct, replayed, Step, Target, FRESH_CONNECTIONS, PAUSE};
+use super::{case, replayed, Step, Target, FRESH_CONNECTIONS, PAUSE};
 
 /// The recipe's challenge length in bytes.
 const CHALLENGE_LEN: usize = 32;
@@ -98,7 +98,7 @@ pub fn run(ctx: &Ctx, target: &Target, report: &mut Report) {
             let mut link = target.connect()?;
             challenges.push(link.read_exact(CHALLENGE_LEN).map_err(|e| e.describe())?);
         }
-        distinct(&challenges, "challenge")
+        Ok(distinct(&challenges, "challenge"))
     });
 }
 
