@@ -105,6 +105,7 @@ const RECIPE_CLIENT: &[Flaw] = &[
     ("none", &[]),
     ("one_recv", &[("one_byte", F)]),
     ("answer_short", &[("short_challenge", F)]),
+    ("no_echo_check", &[("echo_check", F)]),
 ];
 
 const MP_CLIENT: &[Flaw] = &[
@@ -132,6 +133,7 @@ const MP_CLIENT: &[Flaw] = &[
     ("challenge_pool4", &[("fresh", F)]),
     ("challenge_from_server", &[("replayed_answer", F)]),
     ("send_early", &[("early", F)]),
+    ("no_echo_check", &[("echo_check", F)]),
 ];
 
 const NATIVE_CLIENT: &[Flaw] = &[
@@ -151,6 +153,7 @@ const NATIVE_CLIENT: &[Flaw] = &[
     ("any_known_suite", &[("suite", F)]),
     ("nonce_pool4", &[("fresh", F)]),
     ("nonce_from_server", &[("replayed_finish", F)]),
+    ("no_echo_check", &[("echo_check", F)]),
 ];
 
 /// The native client's flaws when it requires forward secrecy (the peer

@@ -211,7 +211,7 @@ pub mod cases {
         "replay",
         "fresh",
     ];
-    pub const RECIPE_CLIENT: &[&str] = &["honest", "one_byte", "short_challenge"];
+    pub const RECIPE_CLIENT: &[&str] = &["honest", "one_byte", "echo_check", "short_challenge"];
     pub const MP_CLIENT: &[&str] = &[
         "honest.sha256",
         "honest.sha384",
@@ -219,6 +219,7 @@ pub mod cases {
         "honest.sha3_384",
         "one_byte",
         "pipelined",
+        "echo_check",
         "wrong_answer",
         "bitflip.answer",
         "bitflip.challenge",
@@ -234,6 +235,7 @@ pub mod cases {
         "honest.hmac-sha256",
         "forward_secrecy_offered",
         "one_byte",
+        "echo_check",
         "pipelined",
         "not_native",
         "version",
@@ -255,6 +257,7 @@ pub mod cases {
         "honest.hmac-sha3_256",
         "forward_secrecy_offered",
         "one_byte",
+        "echo_check",
         "pipelined",
         "not_native",
         "version",

@@ -290,8 +290,10 @@ CASES (server):
 CASES (client): CMD runs once per case (twice for a replay, 8 times for
   fresh) with
   HMAC_HANDSHAKE_ADDR=127.0.0.1:PORT, HMAC_HANDSHAKE_KEY=hex:HEX (the
-  tester's key) and HMAC_HANDSHAKE_MESSAGE in its environment; `{addr}`
-  and `{message}` in ARGS are replaced by them. It must connect, send the
+  tester's key) and HMAC_HANDSHAKE_MESSAGE in its environment (native
+  also HMAC_HANDSHAKE_KEY_ID, HMAC_HANDSHAKE_CONTEXT and
+  HMAC_HANDSHAKE_SERVER_NAME: --key-id, default `default`, --context and
+  --server-name); `{addr}` and `{message}` in ARGS are replaced by them. It must connect, send the
   message once authenticated, read one reply, and exit 0 only when the
   reply is the message. The tester judges what it sends and its exit
   status: it must refuse a wrong, missing, oversized or replayed answer
@@ -311,7 +313,8 @@ DIGESTS (multiprocessing): the honest cases challenge in every digest
 NATIVE: --suite SUITE: client mode, the only suite the client allows (the
   honest cases then run that suite alone, and the suite case also names
   another). --forward-secrecy: client mode, the client requires forward
-  secrecy: every case runs mode 02, and a mode 00 server must be refused.
+  secrecy: every case but forward_secrecy_offered (mode 01) runs mode 02,
+  and forward_secrecy_downgrade (mode 00) must be refused.
   A server's mode is read from its hello.
 
 KEY: --key-file PATH or HMAC_HANDSHAKE_KEY, as for connect. TCP only.

@@ -41,7 +41,16 @@ impl End {
                 format!("sent {n} bytes of a message, then nothing within the timeout")
             }
             End::Broken(e) => format!("the connection failed: {e}"),
-            End::TooLong(n) => format!("sent a frame header announcing {n} bytes"),
+            End::TooLong(n) => {
+                // Text read as a length: another protocol's first bytes.
+                let bytes = u32::try_from(*n).unwrap_or(0).to_be_bytes();
+                let named = match &bytes {
+                    b"HMHS" => " (that is HMHS: the native protocol; use --profile native)",
+                    b"HTTP" => " (that is HTTP)",
+                    _ => "",
+                };
+                format!("sent a frame header announcing {n} bytes{named}")
+            }
             End::Flooded(n) => format!("kept sending (over {n} bytes, where none should come)"),
         }
     }

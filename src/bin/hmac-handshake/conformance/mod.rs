@@ -154,9 +154,22 @@ pub fn run(args: &ConformanceArgs) -> Result<(), Failure> {
         std::fs::write(path, "")
             .map_err(|e| format!("cannot write --json {}: {e}", path.display()))?;
     }
-    match &args.mode {
-        ConformanceMode::Server(a) => server::run(&ctx, &a.addr, &mut report)?,
-        ConformanceMode::Client(a) => client::run(&ctx, &a.command, &mut report)?,
+    let ran = match &args.mode {
+        ConformanceMode::Server(a) => server::run(&ctx, &a.addr, &mut report),
+        ConformanceMode::Client(a) => client::run(&ctx, &a.command, &mut report),
+    };
+    if let Err(failure) = ran {
+        // No report to write: the file made to check the path goes.
+        if let Some(path) = json {
+            let _ = std::fs::remove_file(path);
+        }
+        return Err(failure);
+    }
+    if report.halted() {
+        say!(
+            "the first honest handshake failed, so no other case ran: they would judge a peer \
+             that does not authenticate at all (check the key, the profile and its options)"
+        );
     }
     {
         // A closed stdout (`| head -1`) is no reason to panic, nor to skip

@@ -170,3 +170,23 @@ pub fn check_answer(
             )
         })
 }
+
+/// [`check_answer`], and on a failure our `#FAILURE#` verdict sent first,
+/// as CPython's `deliver_challenge` sends it, so the peer reports a
+/// rejection rather than a closed connection.
+///
+/// # Errors
+/// As [`check_answer`].
+pub fn judge_answer(
+    link: &mut super::link::Link,
+    key: &Key,
+    challenge: &Challenge,
+    answer: &[u8],
+    allow_md5: bool,
+) -> Result<String, String> {
+    check_answer(key, challenge, answer, allow_md5).inspect_err(|_| {
+        let _ = link.send(&super::link::frame(
+            hmac_handshake::multiprocessing::message::FAILURE,
+        ));
+    })
+}

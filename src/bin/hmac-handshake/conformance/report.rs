@@ -81,6 +81,16 @@ impl Report {
         });
     }
 
+    /// `true` once the first case (always an honest one) failed: the
+    /// others would judge a peer that does not authenticate at all, and a
+    /// peer that refuses everything would pass most of them, so they are
+    /// not run.
+    pub fn halted(&self) -> bool {
+        self.cases
+            .first()
+            .is_some_and(|c| c.verdict == Verdict::Fail)
+    }
+
     /// How many cases ended with `verdict`.
     pub fn count(&self, verdict: Verdict) -> usize {
         self.cases.iter().filter(|c| c.verdict == verdict).count()

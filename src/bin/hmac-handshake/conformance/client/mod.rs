@@ -28,6 +28,25 @@ pub const ADDR_ENV: &str = "HMAC_HANDSHAKE_ADDR";
 /// The variable that gives CMD the message to send once authenticated.
 pub const MESSAGE_ENV: &str = "HMAC_HANDSHAKE_MESSAGE";
 
+/// Native: the variables that give CMD the key id, the context and the
+/// server name the tester uses (`--key-id`, `--context`, `--server-name`).
+pub const NATIVE_ENV: [&str; 3] = [
+    "HMAC_HANDSHAKE_KEY_ID",
+    "HMAC_HANDSHAKE_CONTEXT",
+    "HMAC_HANDSHAKE_SERVER_NAME",
+];
+
+/// `true` when `program` can be started: a path to a file, or a name
+/// found in a `PATH` directory.
+fn on_path(program: &str) -> bool {
+    let program = std::path::Path::new(program);
+    if program.components().count() > 1 {
+        return program.is_file();
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
 /// How often the tester looks whether CMD connected or exited.
 const POLL: Duration = Duration::from_millis(5);
 
@@ -164,6 +183,16 @@ impl Runner<'_> {
             .process_group(0);
         if let Some(key) = &self.key_env {
             command.env(KEY_ENV, key.as_str());
+        }
+        if let Some(native) = &self.ctx.native {
+            let values = [
+                native.key_id.clone(),
+                String::from_utf8_lossy(&native.context).into_owned(),
+                String::from_utf8_lossy(&native.server_name).into_owned(),
+            ];
+            for (name, value) in NATIVE_ENV.iter().zip(values) {
+                command.env(name, value);
+            }
         }
         command
             .spawn()
@@ -315,6 +344,9 @@ fn exit_text(status: ExitStatus) -> String {
 
 /// Runs case `name` and records it.
 pub fn case(report: &mut Report, ctx: &Ctx, name: &str, run: impl FnOnce() -> Outcome) {
+    if report.halted() {
+        return;
+    }
     let id = format!("{}.client.{name}", profile_name(ctx.profile));
     report.add(&id, run());
 }
@@ -325,7 +357,13 @@ pub fn case(report: &mut Report, ctx: &Ctx, name: &str, run: impl FnOnce() -> Ou
 /// An empty command.
 pub fn run(ctx: &Ctx, command: &[String], report: &mut Report) -> Result<(), Failure> {
     if command.is_empty() {
-        return Err(Failure::Other("no command to run after --".into()));
+        return Err(Failure::Usage("no command to run after --".into()));
+    }
+    if !on_path(&command[0]) {
+        return Err(Failure::Usage(format!(
+            "cannot find the command {:?} (a path, or a name on PATH)",
+            command[0]
+        )));
     }
     // Always in hex, so that CMD gets the tester's key whether it came
     // from --key-file or from the variable (text or hex).

@@ -38,6 +38,9 @@ pub fn run(ctx: &Ctx, runner: &Runner<'_>, report: &mut Report) {
     case(report, ctx, "pipelined", || {
         runner.once(|link| serve(ctx, link, first, Pace::Pipelined).map(|(e, s, _)| (e, s)))
     });
+    case(report, ctx, "echo_check", || {
+        runner.once(|link| serve(ctx, link, first, Pace::WrongEcho).map(|(e, s, _)| (e, s)))
+    });
     case(report, ctx, "wrong_answer", || {
         let mut random = [0u8; 32];
         getrandom::fill(&mut random).expect("the OS random generator failed");
@@ -103,7 +106,7 @@ pub fn run(ctx: &Ctx, runner: &Runner<'_>, report: &mut Report) {
             link.send(&frame(&ours.payload()))
                 .map_err(|e| format!("cannot send: {e}"))?;
             let reply = read(link, "no reply to our challenge")?;
-            mp_wire::check_answer(&ctx.key, &ours, &reply, ctx.allow_md5)?;
+            mp_wire::judge_answer(link, &ctx.key, &ours, &reply, ctx.allow_md5)?;
             link.send(&frame(&flip(WELCOME, WELCOME.len() - 1)))
                 .map_err(|e| format!("cannot send: {e}"))?;
             silent_after(link, "our verdict #WELCOME\" (a flipped bit)")
@@ -206,7 +209,7 @@ fn until_their_challenge(ctx: &Ctx, link: &mut Link, ours: Challenge) -> Result<
     link.send(&frame(&ours.payload()))
         .map_err(|e| format!("cannot send: {e}"))?;
     let reply = read(link, "no reply to our challenge")?;
-    mp_wire::check_answer(&ctx.key, &ours, &reply, ctx.allow_md5)?;
+    mp_wire::judge_answer(link, &ctx.key, &ours, &reply, ctx.allow_md5)?;
     link.send(&frame(WELCOME))
         .map_err(|e| format!("cannot send: {e}"))?;
     let payload = read(link, "no challenge of its own after our #WELCOME#")?;
@@ -246,6 +249,8 @@ enum Pace {
     Bytewise,
     /// The echo right behind our answer to the client's challenge.
     Pipelined,
+    /// As `Whole`, but the echo is another message than the client's.
+    WrongEcho,
 }
 
 /// Writes `bytes` at `pace` (pipelining is the caller's).
@@ -282,8 +287,10 @@ fn finish(link: &mut Link, answer: &[u8], pace: Pace) -> Result<(), String> {
             show(&message)
         ));
     }
-    if pace != Pace::Pipelined {
-        write(link, &frame(&message), pace)?;
+    match pace {
+        Pace::Pipelined => {}
+        Pace::WrongEcho => write(link, &frame(&flip(&message, 0)), pace)?,
+        _ => write(link, &frame(&message), pace)?,
     }
     Ok(())
 }
@@ -309,14 +316,20 @@ fn serve(
     let ours = Challenge::fresh(digest);
     write(link, &frame(&ours.payload()), pace)?;
     let reply = read(link, "no reply to our challenge")?;
-    let answered = mp_wire::check_answer(&ctx.key, &ours, &reply, ctx.allow_md5)?;
+    let answered = mp_wire::judge_answer(link, &ctx.key, &ours, &reply, ctx.allow_md5)?;
     write(link, &frame(WELCOME), pace)?;
     let payload = read(link, "no challenge of its own after our #WELCOME#")?;
     let theirs = Challenge::parse(&payload)?;
     let answer = mp_wire::reply(&ctx.key, &theirs, ctx.allow_md5)?;
     finish(link, &answer, pace)?;
     Ok((
-        Expect::Success,
+        if pace == Pace::WrongEcho {
+            Expect::Failure {
+                hang: Verdict::Warn,
+            }
+        } else {
+            Expect::Success
+        },
         format!(
             "{answered} to our {} challenge, challenged us {}, welcomed our answer, its \
              message echoed{}",
@@ -326,6 +339,7 @@ fn serve(
                 Pace::Whole => "",
                 Pace::Bytewise => " (every byte of ours in its own write)",
                 Pace::Pipelined => " (the echo right behind our answer)",
+                Pace::WrongEcho => ", but we echoed a message other than its own",
             }
         ),
         Played {

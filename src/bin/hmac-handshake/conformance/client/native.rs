@@ -5,7 +5,7 @@
 use hmac_handshake::native::{ForwardSecrecy, Suite, NONCE_LEN, RANDOM_LEN};
 use hmac_handshake::{Handshake, Status};
 
-use super::super::link::{frame, show, Link};
+use super::super::link::{flip, frame, show, Link};
 use super::super::native::{self as drive, feed, take_output};
 use super::super::report::{distinct, Report, Verdict};
 use super::super::{Ctx, MESSAGE};
@@ -17,6 +17,8 @@ enum Pace {
     Whole,
     Bytewise,
     Pipelined,
+    /// As `Whole`, but the echo is another message than the client's.
+    WrongEcho,
 }
 
 /// A hostile case that changes one of our messages: its name, the change
@@ -62,6 +64,9 @@ pub fn run(ctx: &Ctx, runner: &Runner<'_>, report: &mut Report) {
     }
     case(report, ctx, "one_byte", || {
         plain(first, base, Pace::Bytewise)
+    });
+    case(report, ctx, "echo_check", || {
+        plain(first, base, Pace::WrongEcho)
     });
     case(report, ctx, "pipelined", || {
         plain(first, base, Pace::Pipelined)
@@ -223,21 +228,22 @@ fn until_finish(
     link.send(&hello).map_err(|e| format!("cannot send: {e}"))?;
     feed(&mut server, link).map_err(|e| format!("no ClientProof: it {}", e.describe()))?;
     let finish = take_output(&mut server, "server")?;
-    check_accepted(&finish)?;
+    check_accepted(link, &finish)?;
     Ok((hello, finish))
 }
 
-/// Our server must have accepted the client's honest proof.
-fn check_accepted(finish: &[u8]) -> Result<(), String> {
+/// Our server must have accepted the client's honest proof; if it did
+/// not, its reject (`03 01`) is sent, as a real server would.
+fn check_accepted(link: &mut Link, finish: &[u8]) -> Result<(), String> {
     if finish.get(1) == Some(&0x00) {
-        Ok(())
-    } else {
-        Err(
-            "its proof did not verify (we answered 03 01): is it the same key, key id, \
-             context and server name?"
-                .into(),
-        )
+        return Ok(());
     }
+    let _ = link.send(finish);
+    Err(
+        "its proof did not verify (we answered 03 01): is it the same key, key id, context \
+         and server name? (vectors/handshake/native.json has the bytes of each step)"
+            .into(),
+    )
 }
 
 /// Sends `finish` with the echo behind it: the client must not take it.
@@ -250,7 +256,8 @@ fn hostile_finish(link: &mut Link, finish: &[u8], what: &str) -> Scripted {
             hang: Verdict::Warn,
         },
         format!(
-            "sent {} after {what} (and our echo), and {}",
+            "to {what} (and our echo behind it): it sent {} in all after its proof (application \
+             bytes may come before the verdict), and {}",
             show(&got),
             end.describe()
         ),
@@ -314,7 +321,7 @@ fn honest(
     let proof =
         feed(&mut server, link).map_err(|e| format!("no ClientProof: it {}", e.describe()))?;
     let finish = take_output(&mut server, "server")?;
-    check_accepted(&finish)?;
+    check_accepted(link, &finish)?;
     if !matches!(server.status(), Status::Done(_)) {
         return Err(format!("our server did not finish: {:?}", server.status()));
     }
@@ -329,8 +336,10 @@ fn honest(
     if message != MESSAGE {
         return Err(format!("sent {} as its message", show(&message)));
     }
-    if pace != Pace::Pipelined {
-        write(link, &frame(&message))?;
+    match pace {
+        Pace::Pipelined => {}
+        Pace::WrongEcho => write(link, &frame(&flip(&message, 0)))?,
+        _ => write(link, &frame(&message))?,
     }
     let fs = if finish.len() > 2 + suite.mac_len() {
         "yes"
@@ -338,7 +347,13 @@ fn honest(
         "no"
     };
     Ok((
-        Expect::Success,
+        if pace == Pace::WrongEcho {
+            Expect::Failure {
+                hang: Verdict::Warn,
+            }
+        } else {
+            Expect::Success
+        },
         format!(
             "{} (mode {:02x}): its proof verified, forward secrecy {fs}, its message echoed{}",
             suite.name(),
@@ -347,6 +362,7 @@ fn honest(
                 Pace::Whole => "",
                 Pace::Bytewise => " (every byte of ours in its own write)",
                 Pace::Pipelined => " (the echo right behind our ServerFinish)",
+                Pace::WrongEcho => ", but we echoed a message other than its own",
             }
         ),
         Played { proof, finish },

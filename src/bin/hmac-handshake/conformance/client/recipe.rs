@@ -1,8 +1,8 @@
 //! The recipe's client cases: the tester sends 32 random bytes, checks
 //! the client's raw HMAC, and echoes its message.
 
-use super::super::link::{show, Link};
-use super::super::report::Report;
+use super::super::link::{flip, show, Link};
+use super::super::report::{Report, Verdict};
 use super::super::{Ctx, MESSAGE};
 use super::{case, silent_after, Expect, Runner, Scripted};
 
@@ -13,6 +13,9 @@ pub fn run(ctx: &Ctx, runner: &Runner<'_>, report: &mut Report) {
     });
     case(report, ctx, "one_byte", || {
         runner.once(|link| serve(ctx, link, true))
+    });
+    case(report, ctx, "echo_check", || {
+        runner.once(|link| serve_echoing(ctx, link, false, &flip(MESSAGE, 0)))
     });
     case(report, ctx, "short_challenge", || {
         runner.once(|link| {
@@ -35,6 +38,12 @@ fn fresh() -> [u8; 32] {
 /// checked, the message echoed. (No case pipelines: a recipe server has
 /// nothing to send between its challenge and the echo.)
 fn serve(ctx: &Ctx, link: &mut Link, bytewise: bool) -> Scripted {
+    serve_echoing(ctx, link, bytewise, MESSAGE)
+}
+
+/// As [`serve`], answering the message with `echo`: another message
+/// makes the run a hostile one (the client must see it is not its own).
+fn serve_echoing(ctx: &Ctx, link: &mut Link, bytewise: bool, echo: &[u8]) -> Scripted {
     let challenge = fresh();
     if bytewise {
         link.send_bytewise(&challenge)
@@ -59,8 +68,15 @@ fn serve(ctx: &Ctx, link: &mut Link, bytewise: bool) -> Scripted {
             super::MESSAGE_ENV
         ));
     }
-    link.send(&message)
-        .map_err(|e| format!("cannot echo: {e}"))?;
+    link.send(echo).map_err(|e| format!("cannot echo: {e}"))?;
+    if echo != MESSAGE {
+        return Ok((
+            Expect::Failure {
+                hang: Verdict::Warn,
+            },
+            "its tag verified; we echoed a message other than its own".into(),
+        ));
+    }
     Ok((
         Expect::Success,
         format!(

@@ -45,6 +45,9 @@ pub type Step = Result<Outcome, String>;
 
 /// Runs case `name` of the profile and records it.
 pub fn case(report: &mut Report, ctx: &Ctx, name: &str, run: impl FnOnce() -> Step) {
+    if report.halted() {
+        return;
+    }
     let id = format!("{}.server.{name}", profile_name(ctx.profile));
     report.add(&id, run().unwrap_or_else(fail));
 }

@@ -126,7 +126,7 @@ pub fn run(ctx: &Ctx, target: &Target, report: &mut Report) -> Result<(), Failur
         let answer = link
             .read_frame(MAX)
             .map_err(|e| format!("no answer to our challenge: it {}", e.describe()))?;
-        mp_wire::check_answer(&ctx.key, &ours, &answer, ctx.allow_md5)?;
+        mp_wire::judge_answer(&mut link, &ctx.key, &ours, &answer, ctx.allow_md5)?;
         send(&mut link, &frame(&flip(WELCOME, WELCOME.len() - 1)))?;
         std::thread::sleep(PAUSE);
         send(&mut link, &frame(MESSAGE))?;
@@ -234,7 +234,7 @@ fn honest(ctx: &Ctx, target: &Target, digest: Option<Digest>, pace: Pace) -> Ste
             e.describe()
         )
     })?;
-    let answered = mp_wire::check_answer(&ctx.key, &ours, &answer, ctx.allow_md5)?;
+    let answered = mp_wire::judge_answer(&mut link, &ctx.key, &ours, &answer, ctx.allow_md5)?;
     match pace {
         Pace::Pipelined => send(&mut link, &[frame(WELCOME), frame(MESSAGE)].concat())?,
         _ => {
