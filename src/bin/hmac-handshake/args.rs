@@ -288,19 +288,20 @@ CASES (server):
   role_reflection, forward_secrecy_required (mode 02).
 
 CASES (client): CMD runs once per case (twice for a replay, 8 times for
-  fresh) with
-  HMAC_HANDSHAKE_ADDR=127.0.0.1:PORT, HMAC_HANDSHAKE_KEY=hex:HEX (the
-  tester's key) and HMAC_HANDSHAKE_MESSAGE in its environment (native
+  fresh) with HMAC_HANDSHAKE_ADDR=127.0.0.1:PORT, HMAC_HANDSHAKE_KEY=hex:HEX
+  (the tester's key) and HMAC_HANDSHAKE_MESSAGE in its environment (native
   also HMAC_HANDSHAKE_KEY_ID, HMAC_HANDSHAKE_CONTEXT and
   HMAC_HANDSHAKE_SERVER_NAME: --key-id, default `default`, --context and
-  --server-name); `{addr}` and `{message}` in ARGS are replaced by them. It must connect, send the
-  message once authenticated, read one reply, and exit 0 only when the
-  reply is the message. The tester judges what it sends and its exit
-  status: it must refuse a wrong, missing, oversized or replayed answer
-  from the server, send nothing before the server proved itself
-  (multiprocessing), keep bytes that arrive with the last handshake
-  message, and draw a fresh challenge or nonce each run (fresh). CMD runs
-  in a process group of its own, killed at the end of each run.
+  --server-name); `{addr}` and `{message}` in ARGS are replaced by them.
+  It must connect, send the message once authenticated, read one reply,
+  and exit 0 only when the reply is the message (echo_check: another
+  reply). The tester judges what it sends and its exit status: it must
+  refuse a wrong, missing, oversized or replayed answer from the server,
+  send nothing before the server proved itself (multiprocessing), keep
+  bytes that arrive with the last handshake message, and draw a fresh
+  challenge or nonce each run (fresh). CMD runs in a process group of its
+  own, killed at the end of each run.
+  When the first (honest) case fails, no other case runs.
   hmac-handshake conformance client --profile multiprocessing -- \\
       sh -c 'hmac-handshake connect --profile multiprocessing \\
              \"$HMAC_HANDSHAKE_ADDR\" --message \"$HMAC_HANDSHAKE_MESSAGE\"'
