@@ -27,6 +27,9 @@ pub enum End {
     TooLong(u64),
     /// The peer kept sending: `.0` bytes came, the most a read keeps.
     Flooded(usize),
+    /// A multiprocessing frame header of negative length `.0` (other than
+    /// `-1`, which announces the long form).
+    Negative(i32),
 }
 
 impl End {
@@ -52,6 +55,7 @@ impl End {
                 format!("sent a frame header announcing {n} bytes{named}")
             }
             End::Flooded(n) => format!("kept sending (over {n} bytes, where none should come)"),
+            End::Negative(n) => format!("sent a frame header of negative length {n}"),
         }
     }
 }
@@ -149,7 +153,7 @@ impl Link {
                 bytes.copy_from_slice(&long);
                 u64::from_be_bytes(bytes)
             }
-            n if n < 0 => return Err(End::TooLong(u64::from(n.unsigned_abs()))),
+            n if n < 0 => return Err(End::Negative(n)),
             n => u64::from(n.unsigned_abs()),
         };
         if len > max as u64 {
@@ -242,5 +246,56 @@ pub fn show(bytes: &[u8]) -> String {
         "nothing".into()
     } else {
         head
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+    use std::net::{TcpListener, TcpStream};
+    use std::time::Duration;
+
+    use super::{End, Link};
+
+    /// A link reading what `peer` sends, every wait 1 s.
+    fn reading(peer: &[u8]) -> Link {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut writer = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        writer.write_all(peer).unwrap();
+        drop(writer);
+        Link::new(listener.accept().unwrap().0, Duration::from_secs(1))
+    }
+
+    /// Frame headers read as `send_bytes` writes them, and the bad ones
+    /// refused before their payload, named for what they are.
+    #[test]
+    fn frame_headers() {
+        assert_eq!(
+            reading(b"\0\0\0\x03abc").read_frame(256),
+            Ok(b"abc".to_vec())
+        );
+        let long = [&[0xff; 4][..], &3u64.to_be_bytes(), b"xyz"].concat();
+        assert_eq!(reading(&long).read_frame(256), Ok(b"xyz".to_vec()));
+        assert_eq!(
+            reading(&(-2i32).to_be_bytes()).read_frame(256),
+            Err(End::Negative(-2))
+        );
+        assert_eq!(
+            reading(b"\0\0\x01\x01").read_frame(256),
+            Err(End::TooLong(257))
+        );
+        let native = reading(b"HMHS\x01\x01\x00").read_frame(256).unwrap_err();
+        assert!(
+            native.describe().contains("HMHS: the native protocol"),
+            "{native:?}"
+        );
+        assert_eq!(
+            reading(b"\0\0\0\x05ab").read_frame(256),
+            Err(End::Closed(2))
+        );
+        assert_eq!(
+            End::Negative(-2).describe(),
+            "sent a frame header of negative length -2"
+        );
     }
 }
