@@ -60,6 +60,22 @@ impl End {
     }
 }
 
+/// How a case writes its messages: one shared notion for every profile
+/// and role, so that "one byte at a time" means the same everywhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pace {
+    /// Each message in one write (with a pause where the protocol gives no
+    /// answer to wait for).
+    Whole,
+    /// Every byte of ours in its own write.
+    Bytewise,
+    /// Application bytes right behind our last handshake message.
+    Pipelined,
+    /// Client cases: as `Whole`, but the echo is another message than the
+    /// client's own.
+    WrongEcho,
+}
+
 /// A connection under test.
 pub struct Link {
     stream: TcpStream,
@@ -103,6 +119,20 @@ impl Link {
             std::thread::sleep(BYTE_GAP);
         }
         Ok(())
+    }
+
+    /// Writes `bytes` at `pace`: byte by byte for [`Pace::Bytewise`], else
+    /// in one write (pipelining is the caller's: it joins the bytes).
+    ///
+    /// # Errors
+    /// The socket's, as a message.
+    pub fn send_paced(&mut self, bytes: &[u8], pace: Pace) -> Result<(), String> {
+        if pace == Pace::Bytewise {
+            self.send_bytewise(bytes)
+        } else {
+            self.send(bytes)
+        }
+        .map_err(|e| format!("cannot send: {e}"))
     }
 
     /// Closes our sending side: the peer reads EOF and may still answer.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use hmac_handshake::multiprocessing::message::{FAILURE, WELCOME};
 use hmac_handshake::{Digest, Key};
 
-use super::super::link::{flip, frame, show, End, Link};
+use super::super::link::{flip, frame, show, End, Link, Pace};
 use super::super::mp_wire::{self, Challenge};
 use super::super::report::{distinct, Report, Verdict};
 use super::super::{Ctx, MESSAGE};
@@ -240,36 +240,13 @@ fn refused(link: &mut Link, answer: &[u8], what: &str) -> Scripted {
     ))
 }
 
-/// How the tester writes in an honest run.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Pace {
-    /// Each message in one write.
-    Whole,
-    /// Every byte in its own write.
-    Bytewise,
-    /// The echo right behind our answer to the client's challenge.
-    Pipelined,
-    /// As `Whole`, but the echo is another message than the client's.
-    WrongEcho,
-}
-
-/// Writes `bytes` at `pace` (pipelining is the caller's).
-fn write(link: &mut Link, bytes: &[u8], pace: Pace) -> Result<(), String> {
-    if pace == Pace::Bytewise {
-        link.send_bytewise(bytes)
-    } else {
-        link.send(bytes)
-    }
-    .map_err(|e| format!("cannot send: {e}"))
-}
-
 /// After the client's challenge is answered with `answer`: its
 /// `#WELCOME#`, then its message, echoed (or already sent, pipelined).
 fn finish(link: &mut Link, answer: &[u8], pace: Pace) -> Result<(), String> {
     if pace == Pace::Pipelined {
-        write(link, &[frame(answer), frame(MESSAGE)].concat(), pace)
+        link.send_paced(&[frame(answer), frame(MESSAGE)].concat(), pace)
     } else {
-        write(link, &frame(answer), pace)
+        link.send_paced(&frame(answer), pace)
     }?;
     let verdict = read(link, "no verdict on our answer")?;
     if verdict != WELCOME {
@@ -289,8 +266,8 @@ fn finish(link: &mut Link, answer: &[u8], pace: Pace) -> Result<(), String> {
     }
     match pace {
         Pace::Pipelined => {}
-        Pace::WrongEcho => write(link, &frame(&flip(&message, 0)), pace)?,
-        _ => write(link, &frame(&message), pace)?,
+        Pace::WrongEcho => link.send_paced(&frame(&flip(&message, 0)), pace)?,
+        _ => link.send_paced(&frame(&message), pace)?,
     }
     Ok(())
 }
@@ -314,10 +291,10 @@ fn serve(
     pace: Pace,
 ) -> Result<(Expect, String, Played), String> {
     let ours = Challenge::fresh(digest);
-    write(link, &frame(&ours.payload()), pace)?;
+    link.send_paced(&frame(&ours.payload()), pace)?;
     let reply = read(link, "no reply to our challenge")?;
     let answered = mp_wire::judge_answer(link, &ctx.key, &ours, &reply, ctx.allow_md5)?;
-    write(link, &frame(WELCOME), pace)?;
+    link.send_paced(&frame(WELCOME), pace)?;
     let payload = read(link, "no challenge of its own after our #WELCOME#")?;
     let theirs = Challenge::parse(&payload)?;
     let answer = mp_wire::reply(&ctx.key, &theirs, ctx.allow_md5)?;

@@ -5,21 +5,11 @@
 use hmac_handshake::native::{ForwardSecrecy, Suite, NONCE_LEN, RANDOM_LEN};
 use hmac_handshake::{Handshake, Status};
 
-use super::super::link::{flip, frame, show, Link};
+use super::super::link::{flip, frame, show, Link, Pace};
 use super::super::native::{self as drive, feed, take_output};
 use super::super::report::{distinct, Report, Verdict};
 use super::super::{Ctx, MESSAGE};
 use super::{case, every, silent_after, Expect, Runner, Scripted};
-
-/// How the tester sends its messages in an honest run.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Pace {
-    Whole,
-    Bytewise,
-    Pipelined,
-    /// As `Whole`, but the echo is another message than the client's.
-    WrongEcho,
-}
 
 /// A hostile case that changes one of our messages: its name, the change
 /// and what the message then is.
@@ -307,14 +297,7 @@ fn honest(
     pace: Pace,
     random: &[u8; RANDOM_LEN],
 ) -> Result<(Expect, String, Played), String> {
-    let write = |link: &mut Link, bytes: &[u8]| {
-        if pace == Pace::Bytewise {
-            link.send_bytewise(bytes)
-        } else {
-            link.send(bytes)
-        }
-        .map_err(|e| format!("cannot send: {e}"))
-    };
+    let write = |link: &mut Link, bytes: &[u8]| link.send_paced(bytes, pace);
     let mut server = drive::server(key(ctx, suite), config(ctx, setting), random);
     let hello = take_output(&mut server, "server")?;
     write(link, &hello)?;

@@ -5,7 +5,7 @@
 use hmac_handshake::multiprocessing::message::{FAILURE, WELCOME};
 use hmac_handshake::{Digest, Key};
 
-use super::super::link::{flip, frame, show, End, Link};
+use super::super::link::{flip, frame, show, End, Link, Pace};
 use super::super::mp_wire::{self, Challenge};
 use super::super::report::{distinct, ok, Outcome, Report, Verdict};
 use super::super::{Ctx, MESSAGE};
@@ -14,17 +14,6 @@ use crate::failure::Failure;
 
 /// CPython's bound on a handshake message (`recv_bytes(256)`).
 const MAX: usize = 256;
-
-/// How the tester writes in an honest run.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Pace {
-    /// Each message in one write, with a pause after `#WELCOME#`.
-    Whole,
-    /// Every byte in its own write.
-    Bytewise,
-    /// `#WELCOME#` and the message in one write.
-    Pipelined,
-}
 
 /// Runs the multiprocessing server cases.
 ///
@@ -212,12 +201,7 @@ pub fn run(ctx: &Ctx, target: &Target, report: &mut Report) -> Result<(), Failur
 /// then one echo.
 fn honest(ctx: &Ctx, target: &Target, digest: Option<Digest>, pace: Pace) -> Step {
     let mut link = target.connect()?;
-    let write = |link: &mut Link, bytes: &[u8]| match pace {
-        Pace::Bytewise => link
-            .send_bytewise(bytes)
-            .map_err(|e| format!("cannot send: {e}")),
-        _ => send(link, bytes),
-    };
+    let write = |link: &mut Link, bytes: &[u8]| link.send_paced(bytes, pace);
     let payload = link
         .read_frame(MAX)
         .map_err(|e| format!("no challenge: it {}", e.describe()))?;
@@ -249,9 +233,9 @@ fn honest(ctx: &Ctx, target: &Target, digest: Option<Digest>, pace: Pace) -> Ste
             theirs.kind(),
             ours.kind(),
             match pace {
-                Pace::Whole => "",
                 Pace::Bytewise => " (every byte of ours in its own write)",
                 Pace::Pipelined => " (our message right behind our #WELCOME#)",
+                _ => "",
             }
         ))),
         Ok(reply) => Err(format!(

@@ -5,19 +5,11 @@
 use hmac_handshake::native::{self, ForwardSecrecy, NONCE_LEN};
 use hmac_handshake::{Handshake, Status};
 
-use super::super::link::{flip, frame, show, End, Link};
+use super::super::link::{flip, frame, show, End, Link, Pace};
 use super::super::native::{self as drive, feed, read_hello, take_output};
 use super::super::report::{distinct, ok, Report};
 use super::super::{Ctx, MESSAGE};
 use super::{case, Step, Target, FRESH_CONNECTIONS};
-
-/// How the tester sends its proof in an honest run.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Pace {
-    Whole,
-    Bytewise,
-    Pipelined,
-}
 
 /// A key id no server is expected to hold.
 const UNKNOWN_ID: &[u8] = b"conformance-unknown-id";
@@ -227,12 +219,11 @@ fn honest(
     let mut client = drive::client(keys, config);
     client.receive(&hello);
     let proof = take_output(&mut client, "client")?;
-    match pace {
-        Pace::Whole => link.send(&proof),
-        Pace::Bytewise => link.send_bytewise(&proof),
-        Pace::Pipelined => link.send(&[proof, frame(MESSAGE)].concat()),
+    if pace == Pace::Pipelined {
+        link.send_paced(&[proof, frame(MESSAGE)].concat(), pace)?;
+    } else {
+        link.send_paced(&proof, pace)?;
     }
-    .map_err(|e| format!("cannot send: {e}"))?;
     feed(&mut client, &mut link).map_err(|e| format!("no ServerFinish: it {}", e.describe()))?;
     let outcome = match client.status() {
         Status::Done(outcome) => outcome,
@@ -244,12 +235,9 @@ fn honest(
         }
         other => return Err(format!("our client did not finish: {other:?}")),
     };
-    match pace {
-        Pace::Whole => link.send(&frame(MESSAGE)),
-        Pace::Bytewise => link.send_bytewise(&frame(MESSAGE)),
-        Pace::Pipelined => Ok(()),
+    if pace != Pace::Pipelined {
+        link.send_paced(&frame(MESSAGE), pace)?;
     }
-    .map_err(|e| format!("cannot send: {e}"))?;
     let _ = outcome;
     let suite = drive::hello_suite(&hello).map_or("?", |s| s.name());
     match link.read_frame(1 << 20) {
@@ -257,9 +245,9 @@ fn honest(
             "accepted our proof, its server tag verified ({suite}, mode {:02x}), echoed{}",
             hello[6],
             match pace {
-                Pace::Whole => "",
                 Pace::Bytewise => " (every byte of ours in its own write)",
                 Pace::Pipelined => " (our message right behind our proof)",
+                _ => "",
             }
         ))),
         Ok(reply) => Err(format!(
