@@ -23,6 +23,8 @@ use crate::Digest;
 /// `clientResult` values of `vectors/handshake/`), [`Error::number`] a stable
 /// number for FFI and logs: 1 to 63 for peer errors, 64 and up for caller
 /// errors. Neither changes once released; new errors get new ones.
+/// Numbers 128 to 191 are taken by the C ABI's own errors (a null pointer,
+/// a call out of order: the `ffi/` crate, `HH_ERR_*`), and never by this type.
 ///
 /// | number | code | origin | meaning |
 /// |---:|---|---|---|
@@ -235,6 +237,23 @@ impl Error {
         }
     }
 
+    /// The code of the error numbered `number` (see the table on [`Error`]),
+    /// for a program that carries only the number (a C caller of the FFI
+    /// crate, a log): e.g. `Some("bad_tag")` for 1. `None` for a number no
+    /// error has.
+    #[must_use]
+    pub const fn code_for_number(number: u16) -> Option<&'static str> {
+        let mut i = 0;
+        while i < EVERY.len() {
+            let (n, code) = EVERY[i].entry();
+            if n == number {
+                return Some(code);
+            }
+            i += 1;
+        }
+        None
+    }
+
     /// `(number, code)`: the one place both are written.
     const fn entry(&self) -> (u16, &'static str) {
         match self {
@@ -272,6 +291,52 @@ impl Error {
         }
     }
 }
+
+/// One error of every variant, in number order (the fields are examples:
+/// numbers and codes do not depend on them).
+const EVERY: [Error; 31] = [
+    Error::BadTag,
+    Error::PeerRejected,
+    Error::TagLength {
+        digest: Digest::Sha256,
+        expected: 32,
+        got: 3,
+    },
+    Error::UnknownDigest,
+    Error::Md5NotAllowed,
+    Error::MessageTooLong { len: 999, max: 256 },
+    Error::BadLength(-2),
+    Error::MissingChallenge,
+    Error::ChallengeTooShort { len: 3 },
+    Error::UnexpectedVerdict,
+    Error::NotNative,
+    Error::VersionMismatch { ours: 1, theirs: 2 },
+    Error::SuiteNotAllowed { id: 9 },
+    Error::UnexpectedMessage {
+        expected: 2,
+        got: 7,
+    },
+    Error::KeyIdLength { len: 0 },
+    Error::UnknownKeyId,
+    Error::ReflectedNonce,
+    Error::ForwardSecrecyRequired,
+    Error::UnknownMode { mode: 3 },
+    Error::ZeroSharedSecret,
+    Error::SentTooMuch,
+    Error::NotFinished,
+    Error::InvalidKeyId { len: 33 },
+    Error::KeyTooShort { len: 3 },
+    Error::EmptyKeyring,
+    Error::DuplicateKeyId(KeyId::EXAMPLE),
+    Error::SuiteMismatch {
+        expected: Suite::HmacSha256,
+        got: Suite::HmacSha512,
+    },
+    Error::UnsupportedDigest(Digest::Sha512),
+    Error::Md5Disabled,
+    Error::ExportTooLong,
+    Error::ServerNameTooLong { len: 256 },
+];
 
 /// The first number of a caller error.
 const FIRST_CALLER_NUMBER: u16 = 64;
@@ -405,55 +470,10 @@ impl core::error::Error for Error {}
 #[cfg(all(test, feature = "std"))]
 mod tests {
     use super::{Error, Origin};
-    use crate::native::{KeyId, Suite};
-    use crate::Digest;
 
     /// One error of every variant.
     fn all() -> [Error; 31] {
-        let id = KeyId::new(b"k1").unwrap();
-        [
-            Error::BadTag,
-            Error::PeerRejected,
-            Error::TagLength {
-                digest: Digest::Sha256,
-                expected: 32,
-                got: 3,
-            },
-            Error::UnknownDigest,
-            Error::Md5NotAllowed,
-            Error::MessageTooLong { len: 999, max: 256 },
-            Error::BadLength(-2),
-            Error::MissingChallenge,
-            Error::ChallengeTooShort { len: 3 },
-            Error::UnexpectedVerdict,
-            Error::NotNative,
-            Error::VersionMismatch { ours: 1, theirs: 2 },
-            Error::SuiteNotAllowed { id: 9 },
-            Error::UnexpectedMessage {
-                expected: 2,
-                got: 7,
-            },
-            Error::KeyIdLength { len: 0 },
-            Error::UnknownKeyId,
-            Error::ReflectedNonce,
-            Error::ForwardSecrecyRequired,
-            Error::UnknownMode { mode: 3 },
-            Error::ZeroSharedSecret,
-            Error::SentTooMuch,
-            Error::NotFinished,
-            Error::InvalidKeyId { len: 33 },
-            Error::KeyTooShort { len: 3 },
-            Error::EmptyKeyring,
-            Error::DuplicateKeyId(id),
-            Error::SuiteMismatch {
-                expected: Suite::HmacSha256,
-                got: Suite::HmacSha512,
-            },
-            Error::UnsupportedDigest(Digest::Sha512),
-            Error::Md5Disabled,
-            Error::ExportTooLong,
-            Error::ServerNameTooLong { len: 256 },
-        ]
+        super::EVERY
     }
 
     /// Where a variant stands in [`all`]; the match makes a new variant a
@@ -536,6 +556,16 @@ mod tests {
                 (*number, code.as_str(), *origin),
                 "{e:?}"
             );
+        }
+    }
+
+    #[test]
+    fn code_for_number_reads_the_table() {
+        for e in all() {
+            assert_eq!(Error::code_for_number(e.number()), Some(e.code()), "{e:?}");
+        }
+        for n in [0, 21, 63, 75, 127, 128, 191, u16::MAX] {
+            assert_eq!(Error::code_for_number(n), None, "{n}");
         }
     }
 

@@ -22,6 +22,13 @@ pub struct KeyId {
 }
 
 impl KeyId {
+    /// The one-byte id `k`: an example value for tables of every error.
+    pub(crate) const EXAMPLE: KeyId = {
+        let mut bytes = [0u8; MAX_KEY_ID_LEN];
+        bytes[0] = b'k';
+        KeyId { bytes, len: 1 }
+    };
+
     /// A key id from its bytes.
     ///
     /// # Errors
