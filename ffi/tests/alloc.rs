@@ -1,0 +1,143 @@
+//! "No allocation per handshake beyond the handle": a counting allocator
+//! sees exactly one allocation (the `hh_handshake` box) from
+//! `hh_handshake_new` to `hh_handshake_free`, whole handshakes of every
+//! profile and role included, native sessions and exports too (once a
+//! thread has made its first handshake: arc-swap registers each thread once).
+//! One test in this file, so that no other thread allocates meanwhile.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::*;
+use hmac_handshake_ffi::error::HH_OK;
+use hmac_handshake_ffi::settings::*;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: delegates to the system allocator, only counting.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract, passed on.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract, passed on.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract, passed on.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by `f`.
+fn count(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    f();
+    ALLOCATIONS.load(Ordering::Relaxed) - before
+}
+
+/// Moves bytes between the two sides through fixed buffers (no Vec), and
+/// finishes both: allocation-free but for the machines' own.
+fn handshake(server: &Config, client: &Config, session: bool) {
+    let (s, c) = (Hs::new(server), Hs::new(client));
+    let mut buf = [0u8; 512];
+    for _ in 0..8 {
+        for (from, to) in [(&s, &c), (&c, &s)] {
+            let mut data = std::ptr::null();
+            let mut len = 0;
+            // SAFETY: live handshakes, writable outs; `len` bytes at `data`.
+            unsafe {
+                assert_eq!(
+                    hmac_handshake_ffi::handshake::hh_handshake_pending_output(
+                        from.0, &mut data, &mut len
+                    ),
+                    HH_OK
+                );
+                if len > 0 {
+                    buf[..len].copy_from_slice(std::slice::from_raw_parts(data, len));
+                }
+            }
+            if len > 0 {
+                assert_eq!(from.sent(len), HH_OK);
+                assert_eq!(to.receive(&buf[..len]), (len, HH_OK));
+            }
+        }
+    }
+    assert!(s.finish().is_ok() && c.finish().is_ok());
+    if session {
+        assert!(s.session().is_ok());
+        let mut out = [0u8; 32];
+        // SAFETY: a finished handshake, readable label, writable out.
+        let rc = unsafe {
+            hmac_handshake_ffi::outcome::hh_handshake_export(
+                c.0,
+                b"l".as_ptr(),
+                1,
+                std::ptr::null(),
+                0,
+                out.as_mut_ptr(),
+                32,
+            )
+        };
+        assert_eq!(rc, HH_OK);
+    }
+}
+
+#[test]
+fn one_allocation_per_handshake_the_handle() {
+    let secret = [9u8; 32];
+    let mut configs = Vec::new();
+    for (profile, digest, flags) in [
+        (HH_PROFILE_RECIPE, 0, 0),
+        (HH_PROFILE_MULTIPROCESSING, 0, 0),
+        (
+            HH_PROFILE_MULTIPROCESSING,
+            HH_DIGEST_LEGACY,
+            HH_FLAG_ALLOW_MD5,
+        ),
+    ] {
+        let mut s = settings(profile, HH_ROLE_SERVER);
+        s.digest = digest;
+        s.flags = flags;
+        let server = secret_config(&s, &secret).unwrap();
+        s.role = HH_ROLE_CLIENT;
+        configs.push((server, secret_config(&s, &secret).unwrap(), false));
+    }
+    for fs in [HH_FORWARD_SECRECY_OFF, HH_FORWARD_SECRECY_REQUIRED] {
+        let key = native_key(b"k1", &secret, HH_SUITE_HMAC_SHA512);
+        let mut s = settings(HH_PROFILE_NATIVE, HH_ROLE_SERVER);
+        s.forward_secrecy = fs;
+        let server = native_config(&s, &[key]).unwrap();
+        s.role = HH_ROLE_CLIENT;
+        configs.push((server, native_config(&s, &[key]).unwrap(), true));
+    }
+    for (i, (server, client, session)) in configs.iter().enumerate() {
+        // The first handshake of a thread also registers it with arc-swap
+        // (a node per thread, once: the keys' atomic pointer).
+        let first = count(|| handshake(server, client, *session));
+        assert!(first == 2 || (i == 0 && first <= 4), "{i}: {first}");
+        // Then two handshakes (server and client): two handles, nothing else.
+        for _ in 0..3 {
+            assert_eq!(count(|| handshake(server, client, *session)), 2, "{i}");
+        }
+    }
+    // The counter counts: a config is an allocation or more.
+    assert!(
+        count(|| drop(secret_config(
+            &settings(HH_PROFILE_RECIPE, HH_ROLE_SERVER),
+            &secret
+        ))) >= 1
+    );
+}
