@@ -226,6 +226,17 @@ static void bound(int fd) {
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
+/* The handshake on a connected `fd`, in `role`: the config, the loop, the outcome. */
+static int handshake_on(int fd, uint32_t profile, uint32_t role, uint8_t *rest, size_t cap,
+                        size_t *rest_len) {
+    hh_config *config = NULL;
+    if (make_config(profile, role, &config) != 0) return EXIT_USAGE;
+    bound(fd);
+    int status = authenticate(fd, config, rest, cap, rest_len);
+    hh_config_free(config);
+    return status;
+}
+
 static int send_message(int fd, uint32_t profile, const uint8_t *m, size_t n) {
     if (profile != HH_PROFILE_RECIPE) {
         uint8_t len[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
@@ -246,19 +257,14 @@ static int do_connect(uint32_t profile, const char *addr, const char *message) {
     sa.sin_port = htons((uint16_t)atoi(colon + 1));
     if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) return EXIT_USAGE;
 
-    hh_config *config = NULL;
-    if (make_config(profile, HH_ROLE_CLIENT, &config) != 0) return EXIT_USAGE;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
         perror("hh_peer: connect");
-        hh_config_free(config);
         return EXIT_IO;
     }
-    bound(fd);
     static uint8_t rest[MAX_MESSAGE + 4];
     size_t rest_len = 0;
-    int status = authenticate(fd, config, rest, sizeof rest, &rest_len);
-    hh_config_free(config);
+    int status = handshake_on(fd, profile, HH_ROLE_CLIENT, rest, sizeof rest, &rest_len);
     if (status != 0) {
         close(fd);
         return status;
@@ -290,8 +296,6 @@ static int do_connect(uint32_t profile, const char *addr, const char *message) {
 }
 
 static int do_accept(uint32_t profile) {
-    hh_config *config = NULL;
-    if (make_config(profile, HH_ROLE_SERVER, &config) != 0) return EXIT_USAGE;
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
@@ -301,7 +305,6 @@ static int do_accept(uint32_t profile) {
     if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(lfd, 16) != 0 ||
         getsockname(lfd, (struct sockaddr *)&sa, &sl) != 0) {
         perror("hh_peer: listen");
-        hh_config_free(config);
         return EXIT_IO;
     }
     printf("PORT %d\n", (int)ntohs(sa.sin_port));
@@ -312,14 +315,11 @@ static int do_accept(uint32_t profile) {
     close(lfd);
     if (fd < 0) {
         perror("hh_peer: accept");
-        hh_config_free(config);
         return EXIT_IO;
     }
-    bound(fd);
     static uint8_t rest[MAX_MESSAGE + 4];
     size_t rest_len = 0;
-    int status = authenticate(fd, config, rest, sizeof rest, &rest_len);
-    hh_config_free(config);
+    int status = handshake_on(fd, profile, HH_ROLE_SERVER, rest, sizeof rest, &rest_len);
     if (status != 0) {
         close(fd);
         return status;

@@ -145,7 +145,8 @@ pub unsafe extern "C" fn hh_config_new(
             profile,
             keys: Keys::Secret(ArcSwap::from_pointee(key)),
         };
-        publish(config, out)
+        // SAFETY: the caller's contract on `out`.
+        unsafe { ptr::publish(config, out) }
     })
 }
 
@@ -184,29 +185,18 @@ pub unsafe extern "C" fn hh_config_new_native(
             NativeKeys::Ring(ring) => Keys::Ring(SharedKeyring::new(ring)),
             NativeKeys::Client(keys) => Keys::Client(ArcSwap::from_pointee(keys)),
         };
-        publish(
-            hh_config {
-                role,
-                profile,
-                keys,
-            },
-            out,
-        )
-    })
-}
-
-/// Hands `config` to the caller through `out`.
-fn publish(config: hh_config, out: *mut *mut hh_config) -> Result<(), i32> {
-    let handle = ptr::into_handle(config);
-    // SAFETY: `out` is NULL or writable (the caller's contract).
-    match unsafe { ptr::write(out, handle) } {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            // SAFETY: `handle` was made just above and never given out.
-            unsafe { ptr::free(handle) };
-            Err(e)
+        // SAFETY: the caller's contract on `out`.
+        unsafe {
+            ptr::publish(
+                hh_config {
+                    role,
+                    profile,
+                    keys,
+                },
+                out,
+            )
         }
-    }
+    })
 }
 
 /// Replaces the shared secret of a recipe or multiprocessing config:

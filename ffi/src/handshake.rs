@@ -172,7 +172,9 @@ pub unsafe extern "C" fn hh_handshake_new(
             .map_err(|_| HH_ERR_RNG_FAILED)
             .and_then(|()| Machine::new(config, random));
         random.zeroize();
-        publish(machine?, out)
+        let state = State::Running(machine?);
+        // SAFETY: the caller's contract on `out`.
+        unsafe { ptr::publish(hh_handshake { state }, out) }
     })
 }
 
@@ -198,24 +200,10 @@ pub unsafe extern "C" fn hh_handshake_new_pinned(
         let config = unsafe { ptr::handle(config) }?;
         // SAFETY: the caller's contract on `random`.
         let random = unsafe { ptr::bytes(random, random_len) }?;
-        publish(Machine::new(config, random)?, out)
+        let state = State::Running(Machine::new(config, random)?);
+        // SAFETY: the caller's contract on `out`.
+        unsafe { ptr::publish(hh_handshake { state }, out) }
     })
-}
-
-/// Hands a new handshake to the caller through `out`.
-fn publish(machine: Machine, out: *mut *mut hh_handshake) -> Result<(), i32> {
-    let handle = ptr::into_handle(hh_handshake {
-        state: State::Running(machine),
-    });
-    // SAFETY: `out` is NULL or writable (the caller's contract).
-    match unsafe { ptr::write(out, handle) } {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            // SAFETY: `handle` was made just above and never given out.
-            unsafe { ptr::free(handle) };
-            Err(e)
-        }
-    }
 }
 
 /// What the handshake needs next, written to `*status`: `HH_STATUS_*`.

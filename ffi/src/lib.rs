@@ -28,7 +28,7 @@
 //! - **Threads**: a config may be used from several threads at once
 //!   (creating handshakes, replacing keys); a handshake by one thread at a time.
 //!
-//! The unsafe code (reading the caller's pointers) is in [`ptr`], each
+//! The unsafe code (reading the caller's pointers) is in `src/ptr.rs`, each
 //! block with its `// SAFETY:` argument; the library crate itself keeps
 //! `#![forbid(unsafe_code)]`.
 

@@ -141,8 +141,25 @@ pub(crate) unsafe fn write<T>(ptr: *mut T, value: T) -> Result<(), i32> {
 
 /// A new handle: `value` moved to the heap, owned by the C caller until it
 /// is given back to [`free`].
-pub(crate) fn into_handle<T>(value: T) -> *mut T {
+fn into_handle<T>(value: T) -> *mut T {
     Box::into_raw(Box::new(value))
+}
+
+/// Hands `value` to the caller as a new handle written to `*out`; on an
+/// unusable `out` (NULL, misaligned) the handle is freed again and `*out`
+/// is untouched.
+///
+/// # Safety
+/// Unless NULL, `out` points to a writable pointer, as [`write`] asks.
+pub(crate) unsafe fn publish<T>(value: T, out: *mut *mut T) -> Result<(), i32> {
+    let handle = into_handle(value);
+    // SAFETY: the caller's contract on `out`.
+    let written = unsafe { write(out, handle) };
+    if written.is_err() {
+        // SAFETY: `handle` was made just above and never given out.
+        unsafe { free(handle) };
+    }
+    written
 }
 
 /// The object behind a handle, shared.

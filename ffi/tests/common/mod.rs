@@ -54,13 +54,7 @@ pub fn secret_config(s: &hh_settings, secret: &[u8]) -> Result<Config, i32> {
     let mut out = ptr::null_mut();
     // SAFETY: valid pointers for the call.
     let rc = unsafe { hh_config_new(s, secret.as_ptr(), secret.len(), &mut out) };
-    if rc == HH_OK {
-        assert!(!out.is_null());
-        Ok(Config(out))
-    } else {
-        assert!(out.is_null(), "out written on error {rc}");
-        Err(rc)
-    }
+    config_from(rc, out)
 }
 
 /// A native config, or its error number.
@@ -68,6 +62,11 @@ pub fn native_config(s: &hh_settings, keys: &[hh_native_key]) -> Result<Config, 
     let mut out = ptr::null_mut();
     // SAFETY: valid pointers for the call.
     let rc = unsafe { hh_config_new_native(s, keys.as_ptr(), keys.len(), &mut out) };
+    config_from(rc, out)
+}
+
+/// What a config constructor returned; `*out` must be written exactly on success.
+fn config_from(rc: i32, out: *mut hh_config) -> Result<Config, i32> {
     if rc == HH_OK {
         assert!(!out.is_null());
         Ok(Config(out))
