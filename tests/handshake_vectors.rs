@@ -467,3 +467,62 @@ fn handshake_transcripts() {
     assert!(per_profile.get("recipe").copied().unwrap_or(0) >= 10);
     assert!(per_profile.get("native").copied().unwrap_or(0) >= 30);
 }
+
+/// Every vector file's `vectorsVersion`, `schema` and SHA-256: a file whose
+/// bytes change fails here until its version is raised (in its generator:
+/// `VECTORS_VERSION` of `tests/native_vectors_gen/writer.rs` or
+/// `vectors/tools/gen_handshake_vectors.py`; by hand in `vectors/hmac/`),
+/// the CHANGELOG says what changed, and this table is updated
+/// (vectors/README.md, "Versions").
+#[rustfmt::skip]
+const PINNED: [(&str, u64, &str, &str); 6] = [
+    ("handshake/multiprocessing.json", 1, "handshake_multiprocessing_test_schema_v1.json", "7342b3a9c55db46a82285f88d1f32afd9323dda1622f671da47777382c4350eb"),
+    ("handshake/native.json", 1, "handshake_native_test_schema_v1.json", "8e280f282ce8f5825f31e276ebc7e1fcb89bda4c6bc3a1fa9a242d8ef8720d0a"),
+    ("handshake/recipe.json", 1, "handshake_recipe_test_schema_v1.json", "cdacfd473a60046e1257b5cc2dbf2e3f682fb102cfc38a625c89a7e631253718"),
+    ("hmac/rfc2104_hmac_md5.json", 1, "hmac_mac_test_schema_v1.json", "b4df7d3716e948dbfd079836c467474f3295d3a7e729b402830a80b486c3a0ae"),
+    ("hmac/rfc2202_hmac_md5_sha1.json", 1, "hmac_mac_test_schema_v1.json", "0881d0cf2fffc1c3357f67fabd062e61c8cff82c11fea3237432412fbd36ce15"),
+    ("hmac/rfc4231_hmac_sha2.json", 1, "hmac_mac_test_schema_v1.json", "1143fb166c3cbd61f76ea3cf7c28874cf9724bb6f87d403bf7f7a821a4ea6460"),
+];
+
+#[test]
+fn vector_files_carry_their_pinned_version_and_schema() {
+    use sha2::Digest as _;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors");
+    let mut on_disk: Vec<String> = ["handshake", "hmac"]
+        .iter()
+        .flat_map(|sub| {
+            std::fs::read_dir(dir.join(sub))
+                .unwrap()
+                .map(move |e| format!("{sub}/{}", e.unwrap().file_name().to_string_lossy()))
+        })
+        .filter(|name| name.ends_with(".json"))
+        .collect();
+    on_disk.sort();
+    let pinned: Vec<&str> = PINNED.iter().map(|p| p.0).collect();
+    assert_eq!(on_disk, pinned, "every vector file needs a row in PINNED");
+    let mut stale = Vec::new();
+    for (name, version, schema, sha256) in PINNED {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap();
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            doc["vectorsVersion"].as_u64(),
+            Some(version),
+            "{name}: vectorsVersion"
+        );
+        assert_eq!(doc["schema"].as_str(), Some(schema), "{name}: schema");
+        assert!(
+            dir.join("schema").join(schema).is_file(),
+            "{name}: no vectors/schema/{schema}"
+        );
+        // Line endings as committed, whatever a checkout made of them.
+        let got = hex::encode(sha2::Sha256::digest(text.replace("\r\n", "\n").as_bytes()));
+        if got != sha256 {
+            stale.push(format!("{name}: sha256 {got}"));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "vector files changed: raise their vectorsVersion, say what changed in CHANGELOG.md, \
+         and update PINNED: {stale:#?}"
+    );
+}

@@ -8,6 +8,11 @@ use crate::cases::cases;
 use crate::machines::{check_shapes, run};
 use crate::model::{Case, Export, Msg, Role, SessionValues};
 
+/// The file's `vectorsVersion`: raise it (with a CHANGELOG entry) whenever
+/// the output changes; `tests/handshake_vectors.rs` pins it and the file's
+/// SHA-256, so a change without a raise fails there (vectors/README.md).
+pub const VECTORS_VERSION: u64 = 1;
+
 fn notes() -> Vec<(&'static str, &'static str, &'static str)> {
     vec![
         ("AllowedSuites", "FUNCTIONALITY", "The client allows only some suites (\"allowed\"); the default is all four."),
@@ -251,7 +256,8 @@ pub fn generate() -> String {
     }
     let doc = json!({
         "algorithm": "hmac-handshake native protocol v1",
-        "schema": "handshake_test_schema_v1",
+        "schema": "handshake_native_test_schema_v1.json",
+        "vectorsVersion": VECTORS_VERSION,
         "generator": "tests/native_vectors_gen/",
         "numberOfTests": tests.len(),
         "header": [
@@ -277,7 +283,8 @@ pub fn generate() -> String {
             "handshake_hash, c2s_key, s2c_key and exporter outputs both sides derive (PROTOCOL.md,",
             "\"Session secrets\"), and forwardSecrecy (true when the keys mix in the X25519 secret);",
             "export labels and contexts are hex. Tests flagged HostilePeer have a message made not by our",
-            "machine but by the generator's own key holder (tests/support/fs_peer.rs), with valid tags."
+            "machine but by the generator's own key holder (tests/support/fs_peer.rs), with valid tags.",
+            "Every field is described in vectors/README.md."
         ],
         "notes": notes.iter().map(|(flag, bug, desc)| (flag.to_string(), json!({"bugType": bug, "description": desc}))).collect::<Map<_, _>>(),
         "testGroups": [{

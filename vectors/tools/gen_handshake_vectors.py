@@ -60,6 +60,10 @@ REPO = TOOLS.parent.parent
 OUT_DIR = REPO / 'vectors' / 'handshake'
 RUNNER = TOOLS / 'handshake_runner.py'
 GENERATOR = 'vectors/tools/gen_handshake_vectors.py'
+# vectorsVersion of each file: raise it (and add a CHANGELOG entry) whenever
+# the file's content changes; vectors/README.md, "Versions".
+VECTORS_VERSION = {'multiprocessing': 1, 'recipe': 1}
+SCHEMA = 'handshake_%s_test_schema_v1.json'     # in vectors/schema/
 REQUIRED = ('3.13', '3.12', '3.11', '2.7')
 TIMEOUT = 60
 
@@ -1113,6 +1117,12 @@ NOTES_RECIPE = {
 }
 
 
+def versions(series):
+    """The full versions of some interpreter series, oldest first."""
+    return sorted((INTERPS[s].version for s in series),
+                  key=lambda v: tuple(int(x) for x in v.split('.')))
+
+
 def case_json(profile, case, tc_id):
     check = [r for r in ('server', 'client') if r in case.check]
     key = case.parties[check[0]].key
@@ -1125,7 +1135,8 @@ def case_json(profile, case, tc_id):
     t = {'tcId': tc_id, 'comment': case.comment, 'flags': case.flags, 'key': key.hex(),
          'messages': msgs, 'check': check,
          'result': 'valid' if all(case.results[r] == 'ok' for r in check) else 'invalid',
-         'python': ', '.join(case.pythons)}
+         'python': ', '.join(case.pythons),
+         'replayedOn': {r: versions(case.replay[r]) for r in check}}
     for role in ('server', 'client'):
         p = case.parties[role]
         if profile == 'multiprocessing':
@@ -1165,8 +1176,9 @@ HEADER_MP = [
     "CPython's deliver_challenge/answer_challenge sent over a real socketpair (os.urandom pinned",
     'in the module namespace), relayed between a Listener-side and a Client-side process; tampered',
     'messages were altered in transit by the relay. Every role in "check" was replayed in the',
-    'interpreters named in "python" and CPython reacted exactly as the vector says (OurPolicy',
-    'vectors record CPython\'s different reaction in "cpython").',
+    'interpreters "replayedOn" names for it and CPython reacted exactly as the vector says',
+    '(OurPolicy vectors record CPython\'s different reaction in "cpython"); "python" names every',
+    'interpreter involved, peers included. Every field is described in vectors/README.md.',
     'Each message "data" is the whole wire frame: 4-byte big-endian signed length (or -1 and an',
     '8-byte length), then the payload. All binary fields are lowercase hex.',
     'Replay: the machine for role R (server = Listener: deliver then answer; client = Client:',
@@ -1186,7 +1198,8 @@ HEADER_RECIPE = [
     'sends no verdict. Produced by vectors/tools/gen_handshake_vectors.py by running the recipe\'s',
     'own server_authenticate/client_authenticate over a socketpair (os.urandom pinned in the',
     "recipe module's namespace), relayed and optionally tampered between the two processes, and",
-    'replayed per checked role in the interpreters named in "python".',
+    'replayed per checked role in the interpreters "replayedOn" names for it. Every field is',
+    'described in vectors/README.md.',
     'Replay as for multiprocessing.json: role R is fed every message not from R (including any',
     '"trailing" bytes, which are application data that follow the handshake in the same stream',
     'and must be left unconsumed) and must emit exactly the messages from R, ending with R\'s',
@@ -1214,7 +1227,8 @@ def build_doc(profile, cases):
         raise RuntimeError('cases outside the known groups')
     return {
         'algorithm': 'hmac-handshake %s profile' % profile,
-        'schema': 'handshake_test_schema_v1',
+        'schema': SCHEMA % profile,
+        'vectorsVersion': VECTORS_VERSION[profile],
         'generator': GENERATOR,
         'numberOfTests': tc,
         'header': HEADER_MP if profile == 'multiprocessing' else HEADER_RECIPE,
