@@ -52,6 +52,20 @@ pub trait Handshake {
     /// shared key (and nothing failed since).
     fn peer_verified(&self) -> bool;
 
+    /// The error the handshake failed with, as soon as it is known: also
+    /// while its failure message (multiprocessing's `#FAILURE#`, the native
+    /// reject `03 01`) is still pending as [`Status::Send`], which
+    /// [`status`](Self::status) reports only once that message is sent.
+    /// For logging the reason when the peer hangs up before the failure
+    /// message could be written. `None` while the handshake runs and once
+    /// it completed. Always an [`Origin::Peer`](crate::Origin::Peer) error.
+    fn failure(&self) -> Option<Error> {
+        match self.status() {
+            Status::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+
     /// Consumes a finished machine and hands over its outcome and, for the
     /// native profile, what its session secrets are derived from when
     /// asked ([`Finished::into_session`]), like snow's
@@ -173,6 +187,10 @@ macro_rules! handshake_type {
 
             fn peer_verified(&self) -> bool {
                 self.inner.peer_verified()
+            }
+
+            fn failure(&self) -> Option<$crate::Error> {
+                self.inner.failure()
             }
 
             #[inline(always)]

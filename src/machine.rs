@@ -308,6 +308,15 @@ impl<K> Machine<K> {
         }
     }
 
+    /// The error, once the handshake has failed: also while its failure
+    /// message is still pending (`Closing(Some(_))`).
+    pub(crate) fn failure(&self) -> Option<Error> {
+        match self.core.phase {
+            Phase::Failed(e) | Phase::Closing(Some(e)) => Some(e),
+            _ => None,
+        }
+    }
+
     pub(crate) fn peer_verified(&self) -> bool {
         !matches!(self.core.phase, Phase::Failed(_) | Phase::Closing(Some(_)))
             && each_proto!(&self.proto, |m| m.peer_verified())
