@@ -161,7 +161,8 @@ static int32_t run_handshake(int fd, hh_handshake *h, uint8_t *rest, size_t cap,
             const uint8_t *data = NULL;
             size_t len = 0;
             if (hh_handshake_pending_output(h, &data, &len) != HH_OK) return -1;
-            if (write_all(fd, data, len) != 0) return -1;
+            /* rc != 0: a failure notice; if the peer is gone, rc still says why. */
+            if (write_all(fd, data, len) != 0) return rc != HH_OK ? rc : -1;
             if (hh_handshake_sent(h, len) != HH_OK) return -1;
         } else if (status == HH_STATUS_FAILED) {
             return rc;

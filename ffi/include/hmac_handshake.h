@@ -1,3 +1,11 @@
+/*
+ * hmac_handshake.h: the C ABI of the hmac-handshake crate (ffi/README.md).
+ * C99 or later (stdint.h, stdbool.h, // comments), or C++.
+ * Every call returns 0 (HH_OK) or an error number: 1 to 63 the peer's
+ * (HH_IS_PEER_ERROR), 64 to 127 the Rust crate's refusals of a setting or
+ * call, 128 to 191 this layer's checks; hh_error_name gives each its code.
+ */
+
 #ifndef HMAC_HANDSHAKE_H
 #define HMAC_HANDSHAKE_H
 
@@ -6,6 +14,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+/* 1 to 63: the peer's bytes made the handshake fail (not a misuse of the API). */
+#define HH_IS_PEER_ERROR(rc) ((rc) >= 1 && (rc) <= 63)
+
 
 // Success.
 #define HH_OK 0
@@ -166,8 +177,11 @@
 // (multiprocessing `#WELCOME#`, a verified native server tag).
 #define HH_CONFIRMATION_CONFIRMED 1
 
-// The protocol gives this side no verdict (the recipe's client: a
-// rejected one finds the connection closed; the native server).
+// The protocol gives this side no verdict: the recipe's client (a
+// rejected one finds the connection closed), and the native server, whose
+// tag the client checks without answering (a client that rejects it closes
+// the connection). The native handshake is still mutual: the server has
+// verified the client (`peer_authenticated`).
 #define HH_CONFIRMATION_UNKNOWN 2
 
 // This side proved nothing (the recipe's server).
@@ -233,7 +247,11 @@
 #define HH_FORWARD_SECRECY_OFFERED 1
 
 // Ephemeral X25519 always; a peer without it fails
-// (`HH_ERR_FORWARD_SECRECY_REQUIRED`).
+// (`HH_ERR_FORWARD_SECRECY_REQUIRED`). A server that requires it announces
+// mode `02`: a client that will not use it fails at the `ServerHello` and
+// sends nothing (the server then sees the connection close); a client
+// that requires it fails on a server's mode `00` the same way. A server
+// refuses a proof without a share with `03 01`.
 #define HH_FORWARD_SECRECY_REQUIRED 2
 
 // `hh_native_key.suite` and `hh_outcome.suite`: the native suite's wire id
@@ -249,13 +267,13 @@
 // HMAC-SHA3-256, 32-byte tags and keys.
 #define HH_SUITE_HMAC_SHA3_256 4
 
-// One side's settings and keys (opaque). Made by [`hh_config_new`] or
-// [`hh_config_new_native`], freed by [`hh_config_free`]; safe to use from
+// One side's settings and keys (opaque). Made by `hh_config_new` or
+// `hh_config_new_native`, freed by `hh_config_free`; safe to use from
 // several threads at once.
 typedef struct hh_config hh_config;
 
-// One handshake (opaque): made by [`hh_handshake_new`], freed by
-// [`hh_handshake_free`]. Used by one thread at a time; it may move
+// One handshake (opaque): made by `hh_handshake_new`, freed by
+// `hh_handshake_free`. Used by one thread at a time; it may move
 // between threads.
 typedef struct hh_handshake hh_handshake;
 
@@ -304,7 +322,9 @@ typedef struct hh_settings {
 typedef struct hh_native_key {
   // `sizeof(hh_native_key)`.
   size_t struct_size;
-  // The key id: `key_id_len` bytes, 1 to 32, sent in clear.
+  // The key id: `key_id_len` bytes, 1 to 32, any bytes, sent in clear
+  // (the CLI's keyrings use 1 to 32 printable ASCII characters without
+  // spaces: keep to those to share keyrings with it).
   const uint8_t *key_id;
   // Length of `key_id` in bytes.
   size_t key_id_len;
@@ -317,14 +337,20 @@ typedef struct hh_native_key {
 } hh_native_key;
 
 // What a completed handshake concluded, written by `hh_handshake_finish`.
-// Set `struct_size = sizeof(hh_outcome)` before the call.
+// Set `struct_size = sizeof(hh_outcome)` before the call. 72 bytes on
+// 64-bit targets, with no padding: every byte is written (the `reserved`
+// ones as zeros), so two outcomes compare with `memcmp`.
 typedef struct hh_outcome {
   // `sizeof(hh_outcome)`, set by the caller.
   size_t struct_size;
+  // Handshake bytes consumed from the peer over the whole handshake.
+  size_t consumed;
   // `HH_PROFILE_*` of the handshake.
   uint32_t profile;
-  // `HH_DIGEST_*` of the MACs: the digest of the peer's reply
-  // (multiprocessing: MD5 for a legacy one), or the native suite's hash.
+  // `HH_DIGEST_*` of the MACs: the recipe's digest; multiprocessing, the
+  // digest of the peer's reply to our challenge, the MAC we verified
+  // (MD5 for a legacy one; our own answer follows the peer's challenge);
+  // native, the suite's hash.
   uint32_t digest;
   // `HH_CONFIRMATION_*`.
   uint32_t confirmation;
@@ -341,24 +367,27 @@ typedef struct hh_outcome {
   uint8_t key_id_len;
   // Native: the key id the client proved, `key_id_len` bytes, zero-padded.
   uint8_t key_id[32];
-  // Handshake bytes consumed from the peer over the whole handshake.
-  size_t consumed;
+  // Zeros; room for later fields without padding.
+  uint8_t reserved[4];
 } hh_outcome;
 
 // A native session (PROTOCOL.md, "Session secrets"), written by
 // `hh_handshake_session`: equal on both sides. Set `struct_size =
-// sizeof(hh_session)` before the call. The keys are secret: the caller
-// wipes this struct when done with it.
+// sizeof(hh_session)` before the call. 216 bytes on 64-bit targets, with
+// no padding. The keys are secret: wipe the struct when done with it
+// (`hh_session_wipe`).
 typedef struct hh_session {
   // `sizeof(hh_session)`, set by the caller.
   size_t struct_size;
+  // `L`, the suite's hash length: the bytes used of each array below
+  // (32, 48 or 64); the rest is zero.
+  size_t len;
   // `HH_SUITE_*` of the session.
   uint32_t suite;
   // The ephemeral X25519 secret was mixed in (forward secrecy).
   bool forward_secrecy;
-  // `L`, the suite's hash length: the bytes used of each array below
-  // (32, 48 or 64); the rest is zero.
-  size_t len;
+  // Zeros; room for later fields without padding.
+  uint8_t reserved[3];
   // `handshake_hash`, `L` bytes: public, the same on both sides.
   uint8_t handshake_hash[64];
   // The client-to-server key, `L` bytes.
@@ -406,7 +435,7 @@ int32_t hh_config_new(const struct hh_settings *settings,
 // `HH_ERR_SERVER_NAME_TOO_LONG`; `*out` is then untouched.
 //
 // # Safety
-// As [`hh_config_new`] for `settings` and `out`; `keys` points to `count`
+// As `hh_config_new` for `settings` and `out`; `keys` points to `count`
 // initialized `hh_native_key`s whose byte pointers point to as many bytes
 // as their lengths say, during the call.
 int32_t hh_config_new_native(const struct hh_settings *settings,
@@ -416,14 +445,16 @@ int32_t hh_config_new_native(const struct hh_settings *settings,
 
 // Replaces the shared secret of a recipe or multiprocessing config:
 // handshakes made from now on use `secret`; those already made keep the
-// key they started with. Safe while other threads use the config.
+// key they started with. Safe while other threads use the config: the
+// config is `const` because it is shared, and the replacement is an
+// atomic swap inside it.
 //
 // Returns 0, or `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`,
 // `HH_ERR_EMPTY_KEY`, `HH_ERR_WRONG_PROFILE` (a native config); the
 // config is then unchanged.
 //
 // # Safety
-// `config` is NULL or a live config of [`hh_config_new`] (not freed);
+// `config` is NULL or a live config of `hh_config_new` (not freed);
 // `secret` points to `secret_len` bytes during the call.
 int32_t hh_config_replace_secret(const struct hh_config *config,
                                  const uint8_t *secret,
@@ -431,7 +462,7 @@ int32_t hh_config_replace_secret(const struct hh_config *config,
 
 // Replaces the keys of a native config (key rotation: a server's new
 // keyring, usually the old keys and the new one), checked as
-// [`hh_config_new_native`] checks them for the config's role: handshakes
+// `hh_config_new_native` checks them for the config's role: handshakes
 // made from now on use them; those already made keep the keys they
 // started with. Safe while other threads use the config.
 //
@@ -439,7 +470,7 @@ int32_t hh_config_replace_secret(const struct hh_config *config,
 // `HH_ERR_WRONG_PROFILE` (not a native config); the config is then unchanged.
 //
 // # Safety
-// `config` is NULL or a live config; `keys` as [`hh_config_new_native`] asks.
+// `config` is NULL or a live config; `keys` as `hh_config_new_native` asks.
 int32_t hh_config_replace_keys(const struct hh_config *config,
                                const struct hh_native_key *keys,
                                size_t count);
@@ -488,7 +519,7 @@ const char *hh_version(void);
 // `config` is NULL or a live config; `out` is NULL or writable.
 int32_t hh_handshake_new(const struct hh_config *config, struct hh_handshake **out);
 
-// Like [`hh_handshake_new`], with the randomness given: `random_len`
+// Like `hh_handshake_new`, with the randomness given: `random_len`
 // bytes at `random`, which must be what `hh_config_random_len` gives.
 // **For conformance vectors and tests** that replay a transcript: a
 // challenge or nonce that repeats lets a recorded answer be replayed.
@@ -497,7 +528,7 @@ int32_t hh_handshake_new(const struct hh_config *config, struct hh_handshake **o
 // `HH_ERR_RANDOM_LENGTH`; `*out` is then untouched.
 //
 // # Safety
-// As [`hh_handshake_new`]; `random` points to `random_len` bytes during the call.
+// As `hh_handshake_new`; `random` points to `random_len` bytes during the call.
 int32_t hh_handshake_new_pinned(const struct hh_config *config,
                                 const uint8_t *random,
                                 size_t random_len,
@@ -506,9 +537,12 @@ int32_t hh_handshake_new_pinned(const struct hh_config *config,
 // What the handshake needs next, written to `*status`: `HH_STATUS_*`.
 // Cheap; call it as often as you like.
 //
-// Returns 0; for `HH_STATUS_FAILED`, the handshake's peer error (1 to 63,
-// e.g. `HH_ERR_BAD_TAG`) instead; or `HH_ERR_NULL_POINTER` /
-// `HH_ERR_MISALIGNED` (`*status` untouched).
+// Returns 0 while the handshake runs or completed. Once it has failed,
+// the peer error (1 to 63, e.g. `HH_ERR_BAD_TAG`; `HH_IS_PEER_ERROR`):
+// with `HH_STATUS_SEND` while its failure message (multiprocessing
+// `#FAILURE#`, native `03 01`) is pending (send it if you can, then
+// close), then with `HH_STATUS_FAILED`. `HH_ERR_NULL_POINTER` /
+// `HH_ERR_MISALIGNED`: `*status` untouched.
 //
 // # Safety
 // `handshake` is NULL or a live handshake; `status` is NULL or writable.
@@ -520,14 +554,19 @@ int32_t hh_handshake_status(const struct hh_handshake *handshake, uint32_t *stat
 // them to the application at `HH_STATUS_DONE`. Given at least one byte in
 // `HH_STATUS_NEED_INPUT`, it consumes at least one.
 //
-// Returns 0; the handshake's peer error if it failed (`*consumed` still
-// counts the bytes taken, the bad one included). Where the protocol sends
-// a failure message (multiprocessing `#FAILURE#`, native `03 01`), the
-// status is `HH_STATUS_SEND` first and the call returns 0: the error is
-// reported once that message is sent; `HH_ERR_WRONG_STATE` in
-// any status but `HH_STATUS_NEED_INPUT` (nothing consumed);
-// `HH_ERR_FINISHED`; `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`.
+// Returns 0; the handshake's peer error if these bytes failed it
+// (`*consumed` still counts the bytes taken, the bad one included; its
+// failure message, if the protocol has one, is then pending:
+// `HH_STATUS_SEND`), or if it had failed before (nothing consumed);
+// `HH_ERR_WRONG_STATE` while the handshake's own output is pending or once
+// it completed (`HH_STATUS_DONE`: the bytes are the application's), nothing
+// consumed; `HH_ERR_FINISHED`; `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`.
 // `*consumed` is written whenever `consumed` is a valid pointer.
+//
+// A multiprocessing frame announcing more than 256 bytes fails at once
+// (`HH_ERR_MESSAGE_TOO_LONG`, CPython's `maxlength` in
+// `deliver_challenge`); native messages are at most 162 bytes by their
+// layout.
 //
 // # Safety
 // `handshake` is NULL or a live handshake used by no other thread;
@@ -565,8 +604,12 @@ int32_t hh_handshake_sent(struct hh_handshake *handshake, size_t n);
 
 // Whether the handshake's own last message is out, so that bytes the
 // application writes now follow it on the stream (`*value` 1), else 0
-// ([`Handshake::may_send_application_data`]). Whether to send before the
-// peer is verified (`hh_handshake_peer_verified`) is the caller's choice.
+// (`Handshake::may_send_application_data`). Whether to send before the
+// peer is verified (`hh_handshake_peer_verified`) is the caller's choice:
+// the recipe's server says 1 once its challenge is out, before it has
+// checked the client's answer, and the native client once its proof is
+// out, before it has checked the server's tag. Send nothing secret before
+// the peer is verified.
 //
 // Returns 0, or `HH_ERR_FINISHED`, `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`.
 //
@@ -575,7 +618,7 @@ int32_t hh_handshake_sent(struct hh_handshake *handshake, size_t n);
 int32_t hh_handshake_may_send_application_data(const struct hh_handshake *handshake, bool *value);
 
 // Whether this side has verified a MAC the peer made with the shared key
-// (`*value` 1), else 0 ([`Handshake::peer_verified`]).
+// (`*value` 1), else 0 (`Handshake::peer_verified`).
 //
 // Returns 0, or `HH_ERR_FINISHED`, `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`.
 //
@@ -583,20 +626,22 @@ int32_t hh_handshake_may_send_application_data(const struct hh_handshake *handsh
 // `handshake` is NULL or a live handshake; `value` is NULL or writable.
 int32_t hh_handshake_peer_verified(const struct hh_handshake *handshake, bool *value);
 
-// Ends a handshake that is over (`HH_STATUS_DONE`, or `HH_STATUS_FAILED`
-// with nothing left to send): the machine's nonces and key handle are
-// dropped, and `*outcome` (when `outcome` is not NULL) gets what it
-// concluded. A native handshake keeps what its session is derived from
+// Ends a handshake that is over: completed (`HH_STATUS_DONE`) or failed
+// (a failure message still pending is dropped unsent). The machine's
+// nonces and key handle are dropped; on success `*outcome` (when
+// `outcome` is not NULL) gets what it concluded, and is not written
+// otherwise. A native handshake keeps what its session is derived from
 // until `hh_handshake_session` / `hh_handshake_export` or
 // `hh_handshake_free`: free it soon (without forward secrecy, that is
 // the key's PRK).
 //
-// Returns 0; the handshake's peer error if it failed (it is then ended:
-// every later call but `free` gives `HH_ERR_FINISHED`);
-// `HH_ERR_NOT_FINISHED` before the handshake is over, a failure message
-// still pending included (nothing changes); `HH_ERR_FINISHED` on a second
-// call; `HH_ERR_STRUCT_SIZE`, `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`
-// (nothing changes).
+// Returns 0; the handshake's peer error if it failed; `HH_ERR_NOT_FINISHED`
+// while it runs (nothing changes); `HH_ERR_FINISHED` on a second call;
+// `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`, `HH_ERR_STRUCT_SIZE`
+// (checked in that order; nothing changes). After a first call, success or
+// not, `hh_handshake_status` gives `HH_STATUS_FINISHED`, the session calls
+// need a successful native handshake (else `HH_ERR_NO_SESSION`), and the
+// other calls but `hh_handshake_free` give `HH_ERR_FINISHED`.
 //
 // # Safety
 // `handshake` is NULL or a live handshake used by no other thread;
@@ -611,7 +656,11 @@ int32_t hh_handshake_finish(struct hh_handshake *handshake, struct hh_outcome *o
 // `handshake` is NULL or a live handshake not in use, and not used again.
 void hh_handshake_free(struct hh_handshake *handshake);
 
-// Writes the native session to `*out` (see [`hh_session`]); the first
+// The name of a status, a static NUL-terminated string: `"need_input"`,
+// `"send"`, `"done"`, `"failed"`, `"finished"`, or `"unknown"`. Never NULL.
+const char *hh_status_name(uint32_t status);
+
+// Writes the native session to `*out` (see `hh_session`); the first
 // session call derives it, and drops what it was derived from.
 //
 // Returns 0, or `HH_ERR_NOT_FINISHED` (before `hh_handshake_finish`),
@@ -643,6 +692,16 @@ int32_t hh_handshake_export(struct hh_handshake *handshake,
                             size_t context_len,
                             uint8_t *out,
                             size_t out_len);
+
+// Overwrites a whole `hh_session` with zeros in a way the compiler does
+// not remove (volatile writes, the `zeroize` crate), keeping
+// `struct_size`; NULL is ignored. Call it when done with the keys.
+//
+// # Safety
+// `session` is NULL or points to a writable `hh_session` (at least its
+// `struct_size` readable; a wrong one is `HH_ERR_STRUCT_SIZE` and nothing
+// is written).
+int32_t hh_session_wipe(struct hh_session *session);
 
 #ifdef __cplusplus
 }  // extern "C"

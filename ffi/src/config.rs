@@ -16,8 +16,8 @@ use crate::guard::{guard, guard_void};
 use crate::ptr;
 use crate::settings::{self, hh_native_key, hh_settings, Profile, Role};
 
-/// One side's settings and keys (opaque). Made by [`hh_config_new`] or
-/// [`hh_config_new_native`], freed by [`hh_config_free`]; safe to use from
+/// One side's settings and keys (opaque). Made by `hh_config_new` or
+/// `hh_config_new_native`, freed by `hh_config_free`; safe to use from
 /// several threads at once.
 pub struct hh_config {
     pub(crate) role: Role,
@@ -48,7 +48,7 @@ pub(crate) fn random_len(config: &hh_config) -> usize {
 /// Reads `settings` and its byte fields.
 ///
 /// # Safety
-/// As [`hh_config_new`] asks of `settings`.
+/// As `hh_config_new` asks of `settings`.
 unsafe fn read_settings(settings: *const hh_settings) -> Result<(Role, Profile), i32> {
     // SAFETY: the caller's contract on `settings` (hh_config_new, # Safety).
     let s = unsafe { ptr::sized(settings) }?;
@@ -70,7 +70,7 @@ fn secret_key(secret: &[u8]) -> Result<Key, i32> {
 /// The native keys of `specs`, checked for `role`.
 ///
 /// # Safety
-/// `specs` points to `count` `hh_native_key`s, as [`hh_config_new_native`] asks.
+/// `specs` points to `count` `hh_native_key`s, as `hh_config_new_native` asks.
 unsafe fn native_keys(
     role: Role,
     specs: *const hh_native_key,
@@ -103,7 +103,7 @@ unsafe fn native_keys(
     }
 }
 
-/// What [`native_keys`] builds.
+/// What `native_keys` builds.
 enum NativeKeys {
     Ring(Keyring),
     Client(Vec<NativeKey>),
@@ -164,7 +164,7 @@ pub unsafe extern "C" fn hh_config_new(
 /// `HH_ERR_SERVER_NAME_TOO_LONG`; `*out` is then untouched.
 ///
 /// # Safety
-/// As [`hh_config_new`] for `settings` and `out`; `keys` points to `count`
+/// As `hh_config_new` for `settings` and `out`; `keys` points to `count`
 /// initialized `hh_native_key`s whose byte pointers point to as many bytes
 /// as their lengths say, during the call.
 #[no_mangle]
@@ -201,14 +201,16 @@ pub unsafe extern "C" fn hh_config_new_native(
 
 /// Replaces the shared secret of a recipe or multiprocessing config:
 /// handshakes made from now on use `secret`; those already made keep the
-/// key they started with. Safe while other threads use the config.
+/// key they started with. Safe while other threads use the config: the
+/// config is `const` because it is shared, and the replacement is an
+/// atomic swap inside it.
 ///
 /// Returns 0, or `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`,
 /// `HH_ERR_EMPTY_KEY`, `HH_ERR_WRONG_PROFILE` (a native config); the
 /// config is then unchanged.
 ///
 /// # Safety
-/// `config` is NULL or a live config of [`hh_config_new`] (not freed);
+/// `config` is NULL or a live config of `hh_config_new` (not freed);
 /// `secret` points to `secret_len` bytes during the call.
 #[no_mangle]
 pub unsafe extern "C" fn hh_config_replace_secret(
@@ -231,7 +233,7 @@ pub unsafe extern "C" fn hh_config_replace_secret(
 
 /// Replaces the keys of a native config (key rotation: a server's new
 /// keyring, usually the old keys and the new one), checked as
-/// [`hh_config_new_native`] checks them for the config's role: handshakes
+/// `hh_config_new_native` checks them for the config's role: handshakes
 /// made from now on use them; those already made keep the keys they
 /// started with. Safe while other threads use the config.
 ///
@@ -239,7 +241,7 @@ pub unsafe extern "C" fn hh_config_replace_secret(
 /// `HH_ERR_WRONG_PROFILE` (not a native config); the config is then unchanged.
 ///
 /// # Safety
-/// `config` is NULL or a live config; `keys` as [`hh_config_new_native`] asks.
+/// `config` is NULL or a live config; `keys` as `hh_config_new_native` asks.
 #[no_mangle]
 pub unsafe extern "C" fn hh_config_replace_keys(
     config: *const hh_config,

@@ -3,9 +3,9 @@
 //! its stable code.
 //!
 //! - 1 to 63: the peer's bytes made the handshake fail
-//!   ([`Origin::Peer`](hmac_handshake::Origin::Peer));
+//!   (`Origin::Peer`);
 //! - 64 to 127: this program's settings or calls, as the Rust crate
-//!   reports them ([`Error::number`](hmac_handshake::Error::number));
+//!   reports them (`Error::number`);
 //! - 128 to 191: this C layer's own checks of its arguments and calls.
 
 use std::ffi::{c_char, CStr};

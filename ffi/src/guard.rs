@@ -16,7 +16,7 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), i32>) -> i32 {
     }
 }
 
-/// [`guard`] for the calls that return nothing (the `free` functions).
+/// `guard` for the calls that return nothing (the `free` functions).
 pub(crate) fn guard_void(body: impl FnOnce()) {
     let _ = catch_unwind(AssertUnwindSafe(body));
 }

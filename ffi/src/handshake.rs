@@ -33,8 +33,8 @@ pub const HH_STATUS_FAILED: u32 = 4;
 /// `hh_handshake_free` remain.
 pub const HH_STATUS_FINISHED: u32 = 5;
 
-/// One handshake (opaque): made by [`hh_handshake_new`], freed by
-/// [`hh_handshake_free`]. Used by one thread at a time; it may move
+/// One handshake (opaque): made by `hh_handshake_new`, freed by
+/// `hh_handshake_free`. Used by one thread at a time; it may move
 /// between threads.
 pub struct hh_handshake {
     pub(crate) state: State,
@@ -178,7 +178,7 @@ pub unsafe extern "C" fn hh_handshake_new(
     })
 }
 
-/// Like [`hh_handshake_new`], with the randomness given: `random_len`
+/// Like `hh_handshake_new`, with the randomness given: `random_len`
 /// bytes at `random`, which must be what `hh_config_random_len` gives.
 /// **For conformance vectors and tests** that replay a transcript: a
 /// challenge or nonce that repeats lets a recorded answer be replayed.
@@ -187,7 +187,7 @@ pub unsafe extern "C" fn hh_handshake_new(
 /// `HH_ERR_RANDOM_LENGTH`; `*out` is then untouched.
 ///
 /// # Safety
-/// As [`hh_handshake_new`]; `random` points to `random_len` bytes during the call.
+/// As `hh_handshake_new`; `random` points to `random_len` bytes during the call.
 #[no_mangle]
 pub unsafe extern "C" fn hh_handshake_new_pinned(
     config: *const hh_config,
@@ -209,9 +209,12 @@ pub unsafe extern "C" fn hh_handshake_new_pinned(
 /// What the handshake needs next, written to `*status`: `HH_STATUS_*`.
 /// Cheap; call it as often as you like.
 ///
-/// Returns 0; for `HH_STATUS_FAILED`, the handshake's peer error (1 to 63,
-/// e.g. `HH_ERR_BAD_TAG`) instead; or `HH_ERR_NULL_POINTER` /
-/// `HH_ERR_MISALIGNED` (`*status` untouched).
+/// Returns 0 while the handshake runs or completed. Once it has failed,
+/// the peer error (1 to 63, e.g. `HH_ERR_BAD_TAG`; `HH_IS_PEER_ERROR`):
+/// with `HH_STATUS_SEND` while its failure message (multiprocessing
+/// `#FAILURE#`, native `03 01`) is pending (send it if you can, then
+/// close), then with `HH_STATUS_FAILED`. `HH_ERR_NULL_POINTER` /
+/// `HH_ERR_MISALIGNED`: `*status` untouched.
 ///
 /// # Safety
 /// `handshake` is NULL or a live handshake; `status` is NULL or writable.
@@ -224,13 +227,16 @@ pub unsafe extern "C" fn hh_handshake_status(
         // SAFETY: the caller's contract on `handshake`.
         let handshake = unsafe { ptr::handle(handshake) }?;
         let (value, result) = match &handshake.state {
-            State::Running(m) => match m.get().status() {
-                Status::NeedInput => (HH_STATUS_NEED_INPUT, Ok(())),
-                Status::Send(_) => (HH_STATUS_SEND, Ok(())),
-                Status::Done(_) => (HH_STATUS_DONE, Ok(())),
-                Status::Failed(e) => (HH_STATUS_FAILED, Err(number(e))),
-                _ => (HH_STATUS_FAILED, Err(HH_ERR_WRONG_STATE)),
-            },
+            State::Running(m) => {
+                let failure = m.get().failure().map_or(Ok(()), |e| Err(number(e)));
+                match m.get().status() {
+                    Status::NeedInput => (HH_STATUS_NEED_INPUT, failure),
+                    Status::Send(_) => (HH_STATUS_SEND, failure),
+                    Status::Done(_) => (HH_STATUS_DONE, failure),
+                    Status::Failed(e) => (HH_STATUS_FAILED, Err(number(e))),
+                    _ => (HH_STATUS_FAILED, Err(HH_ERR_WRONG_STATE)),
+                }
+            }
             State::Finished { .. } | State::Ended => (HH_STATUS_FINISHED, Ok(())),
         };
         // SAFETY: the caller's contract on `status`.
@@ -245,14 +251,19 @@ pub unsafe extern "C" fn hh_handshake_status(
 /// them to the application at `HH_STATUS_DONE`. Given at least one byte in
 /// `HH_STATUS_NEED_INPUT`, it consumes at least one.
 ///
-/// Returns 0; the handshake's peer error if it failed (`*consumed` still
-/// counts the bytes taken, the bad one included). Where the protocol sends
-/// a failure message (multiprocessing `#FAILURE#`, native `03 01`), the
-/// status is `HH_STATUS_SEND` first and the call returns 0: the error is
-/// reported once that message is sent; `HH_ERR_WRONG_STATE` in
-/// any status but `HH_STATUS_NEED_INPUT` (nothing consumed);
-/// `HH_ERR_FINISHED`; `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`.
+/// Returns 0; the handshake's peer error if these bytes failed it
+/// (`*consumed` still counts the bytes taken, the bad one included; its
+/// failure message, if the protocol has one, is then pending:
+/// `HH_STATUS_SEND`), or if it had failed before (nothing consumed);
+/// `HH_ERR_WRONG_STATE` while the handshake's own output is pending or once
+/// it completed (`HH_STATUS_DONE`: the bytes are the application's), nothing
+/// consumed; `HH_ERR_FINISHED`; `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`.
 /// `*consumed` is written whenever `consumed` is a valid pointer.
+///
+/// A multiprocessing frame announcing more than 256 bytes fails at once
+/// (`HH_ERR_MESSAGE_TOO_LONG`, CPython's `maxlength` in
+/// `deliver_challenge`); native messages are at most 162 bytes by their
+/// layout.
 ///
 /// # Safety
 /// `handshake` is NULL or a live handshake used by no other thread;
@@ -274,18 +285,16 @@ pub unsafe extern "C" fn hh_handshake_receive(
             .get_mut();
         // SAFETY: the caller's contract on `input`.
         let input = unsafe { ptr::bytes(input, input_len) }?;
-        match m.status() {
-            Status::NeedInput => {}
-            Status::Failed(e) => return Err(number(e)),
-            _ => return Err(HH_ERR_WRONG_STATE),
+        if let Some(e) = m.failure() {
+            return Err(number(e));
+        }
+        if m.status() != Status::NeedInput {
+            return Err(HH_ERR_WRONG_STATE);
         }
         let n = m.receive(input);
         // SAFETY: as above.
         unsafe { ptr::write(consumed, n) }?;
-        match m.status() {
-            Status::Failed(e) => Err(number(e)),
-            _ => Ok(()),
-        }
+        m.failure().map_or(Ok(()), |e| Err(number(e)))
     })
 }
 
@@ -344,8 +353,12 @@ pub unsafe extern "C" fn hh_handshake_sent(handshake: *mut hh_handshake, n: usiz
 
 /// Whether the handshake's own last message is out, so that bytes the
 /// application writes now follow it on the stream (`*value` 1), else 0
-/// ([`Handshake::may_send_application_data`]). Whether to send before the
-/// peer is verified (`hh_handshake_peer_verified`) is the caller's choice.
+/// (`Handshake::may_send_application_data`). Whether to send before the
+/// peer is verified (`hh_handshake_peer_verified`) is the caller's choice:
+/// the recipe's server says 1 once its challenge is out, before it has
+/// checked the client's answer, and the native client once its proof is
+/// out, before it has checked the server's tag. Send nothing secret before
+/// the peer is verified.
 ///
 /// Returns 0, or `HH_ERR_FINISHED`, `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`.
 ///
@@ -365,7 +378,7 @@ pub unsafe extern "C" fn hh_handshake_may_send_application_data(
 }
 
 /// Whether this side has verified a MAC the peer made with the shared key
-/// (`*value` 1), else 0 ([`Handshake::peer_verified`]).
+/// (`*value` 1), else 0 (`Handshake::peer_verified`).
 ///
 /// Returns 0, or `HH_ERR_FINISHED`, `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`.
 ///
@@ -384,20 +397,22 @@ pub unsafe extern "C" fn hh_handshake_peer_verified(
     })
 }
 
-/// Ends a handshake that is over (`HH_STATUS_DONE`, or `HH_STATUS_FAILED`
-/// with nothing left to send): the machine's nonces and key handle are
-/// dropped, and `*outcome` (when `outcome` is not NULL) gets what it
-/// concluded. A native handshake keeps what its session is derived from
+/// Ends a handshake that is over: completed (`HH_STATUS_DONE`) or failed
+/// (a failure message still pending is dropped unsent). The machine's
+/// nonces and key handle are dropped; on success `*outcome` (when
+/// `outcome` is not NULL) gets what it concluded, and is not written
+/// otherwise. A native handshake keeps what its session is derived from
 /// until `hh_handshake_session` / `hh_handshake_export` or
 /// `hh_handshake_free`: free it soon (without forward secrecy, that is
 /// the key's PRK).
 ///
-/// Returns 0; the handshake's peer error if it failed (it is then ended:
-/// every later call but `free` gives `HH_ERR_FINISHED`);
-/// `HH_ERR_NOT_FINISHED` before the handshake is over, a failure message
-/// still pending included (nothing changes); `HH_ERR_FINISHED` on a second
-/// call; `HH_ERR_STRUCT_SIZE`, `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`
-/// (nothing changes).
+/// Returns 0; the handshake's peer error if it failed; `HH_ERR_NOT_FINISHED`
+/// while it runs (nothing changes); `HH_ERR_FINISHED` on a second call;
+/// `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`, `HH_ERR_STRUCT_SIZE`
+/// (checked in that order; nothing changes). After a first call, success or
+/// not, `hh_handshake_status` gives `HH_STATUS_FINISHED`, the session calls
+/// need a successful native handshake (else `HH_ERR_NO_SESSION`), and the
+/// other calls but `hh_handshake_free` give `HH_ERR_FINISHED`.
 ///
 /// # Safety
 /// `handshake` is NULL or a live handshake used by no other thread;
@@ -415,9 +430,13 @@ pub unsafe extern "C" fn hh_handshake_finish(
             // SAFETY: the caller's contract on `outcome`.
             unsafe { ptr::check_sized_out(outcome) }?;
         }
-        match handshake.machine()?.get().status() {
-            Status::Done(_) | Status::Failed(_) => {}
-            _ => return Err(HH_ERR_NOT_FINISHED),
+        let m = handshake.machine()?.get();
+        if let Some(e) = m.failure() {
+            handshake.state = State::Ended;
+            return Err(number(e));
+        }
+        if !matches!(m.status(), Status::Done(_)) {
+            return Err(HH_ERR_NOT_FINISHED);
         }
         let State::Running(machine) = std::mem::replace(&mut handshake.state, State::Ended) else {
             return Err(HH_ERR_FINISHED);
@@ -445,4 +464,19 @@ pub unsafe extern "C" fn hh_handshake_finish(
 pub unsafe extern "C" fn hh_handshake_free(handshake: *mut hh_handshake) {
     // SAFETY: the caller's contract.
     guard_void(|| unsafe { ptr::free(handshake) });
+}
+
+/// The name of a status, a static NUL-terminated string: `"need_input"`,
+/// `"send"`, `"done"`, `"failed"`, `"finished"`, or `"unknown"`. Never NULL.
+#[no_mangle]
+pub extern "C" fn hh_status_name(status: u32) -> *const core::ffi::c_char {
+    match status {
+        HH_STATUS_NEED_INPUT => c"need_input",
+        HH_STATUS_SEND => c"send",
+        HH_STATUS_DONE => c"done",
+        HH_STATUS_FAILED => c"failed",
+        HH_STATUS_FINISHED => c"finished",
+        _ => c"unknown",
+    }
+    .as_ptr()
 }

@@ -2,7 +2,7 @@
 //! profile and role, behind opaque handles (`include/hmac_handshake.h`,
 //! generated with cbindgen).
 //!
-//! The calls follow the machines' own loop ([`hmac_handshake::Handshake`]):
+//! The calls follow the machines' own loop (`hmac_handshake::Handshake`):
 //! ```text
 //! hh_config_new / hh_config_new_native     settings and keys, once (owned by the library)
 //! hh_handshake_new(config)                  one per connection: the only allocation
@@ -16,7 +16,7 @@
 //!
 //! - **Errors** are `int32_t` numbers: 0 is success, 1 to 63 the peer's
 //!   (a failed handshake), 64 to 127 the caller's as the Rust crate reports
-//!   them ([`hmac_handshake::Error::number`]), 128 to 191 this layer's own
+//!   them (`hmac_handshake::Error::number`), 128 to 191 this layer's own
 //!   (a null pointer, a wrong `struct_size`, a call out of order).
 //!   `hh_error_name` gives each its stable code, e.g. `"bad_tag"`.
 //! - **Keys** are copied in once (`hh_config_new*`, `hh_config_replace_*`)

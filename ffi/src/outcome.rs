@@ -15,23 +15,32 @@ use crate::settings::{
 /// `hh_outcome.confirmation`: the peer said it accepted our proof
 /// (multiprocessing `#WELCOME#`, a verified native server tag).
 pub const HH_CONFIRMATION_CONFIRMED: u32 = 1;
-/// The protocol gives this side no verdict (the recipe's client: a
-/// rejected one finds the connection closed; the native server).
+/// The protocol gives this side no verdict: the recipe's client (a
+/// rejected one finds the connection closed), and the native server, whose
+/// tag the client checks without answering (a client that rejects it closes
+/// the connection). The native handshake is still mutual: the server has
+/// verified the client (`peer_authenticated`).
 pub const HH_CONFIRMATION_UNKNOWN: u32 = 2;
 /// This side proved nothing (the recipe's server).
 pub const HH_CONFIRMATION_NOT_APPLICABLE: u32 = 3;
 
 /// What a completed handshake concluded, written by `hh_handshake_finish`.
-/// Set `struct_size = sizeof(hh_outcome)` before the call.
+/// Set `struct_size = sizeof(hh_outcome)` before the call. 72 bytes on
+/// 64-bit targets, with no padding: every byte is written (the `reserved`
+/// ones as zeros), so two outcomes compare with `memcmp`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct hh_outcome {
     /// `sizeof(hh_outcome)`, set by the caller.
     pub struct_size: usize,
+    /// Handshake bytes consumed from the peer over the whole handshake.
+    pub consumed: usize,
     /// `HH_PROFILE_*` of the handshake.
     pub profile: u32,
-    /// `HH_DIGEST_*` of the MACs: the digest of the peer's reply
-    /// (multiprocessing: MD5 for a legacy one), or the native suite's hash.
+    /// `HH_DIGEST_*` of the MACs: the recipe's digest; multiprocessing, the
+    /// digest of the peer's reply to our challenge, the MAC we verified
+    /// (MD5 for a legacy one; our own answer follows the peer's challenge);
+    /// native, the suite's hash.
     pub digest: u32,
     /// `HH_CONFIRMATION_*`.
     pub confirmation: u32,
@@ -48,14 +57,15 @@ pub struct hh_outcome {
     pub key_id_len: u8,
     /// Native: the key id the client proved, `key_id_len` bytes, zero-padded.
     pub key_id: [u8; 32],
-    /// Handshake bytes consumed from the peer over the whole handshake.
-    pub consumed: usize,
+    /// Zeros; room for later fields without padding.
+    pub reserved: [u8; 4],
 }
 
 /// `o` for C.
 pub(crate) fn outcome(o: &Outcome, has_session: bool) -> hh_outcome {
     let mut out = hh_outcome {
         struct_size: size_of::<hh_outcome>(),
+        consumed: o.consumed,
         profile: 0,
         digest: digest_number(o.scheme.digest()),
         confirmation: match o.confirmation {
@@ -69,7 +79,7 @@ pub(crate) fn outcome(o: &Outcome, has_session: bool) -> hh_outcome {
         has_session,
         key_id_len: 0,
         key_id: [0; 32],
-        consumed: o.consumed,
+        reserved: [0; 4],
     };
     match o.scheme {
         Scheme::Recipe { .. } => out.profile = HH_PROFILE_RECIPE,
@@ -91,26 +101,41 @@ pub(crate) fn outcome(o: &Outcome, has_session: bool) -> hh_outcome {
 
 /// A native session (PROTOCOL.md, "Session secrets"), written by
 /// `hh_handshake_session`: equal on both sides. Set `struct_size =
-/// sizeof(hh_session)` before the call. The keys are secret: the caller
-/// wipes this struct when done with it.
+/// sizeof(hh_session)` before the call. 216 bytes on 64-bit targets, with
+/// no padding. The keys are secret: wipe the struct when done with it
+/// (`hh_session_wipe`).
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct hh_session {
     /// `sizeof(hh_session)`, set by the caller.
     pub struct_size: usize,
+    /// `L`, the suite's hash length: the bytes used of each array below
+    /// (32, 48 or 64); the rest is zero.
+    pub len: usize,
     /// `HH_SUITE_*` of the session.
     pub suite: u32,
     /// The ephemeral X25519 secret was mixed in (forward secrecy).
     pub forward_secrecy: bool,
-    /// `L`, the suite's hash length: the bytes used of each array below
-    /// (32, 48 or 64); the rest is zero.
-    pub len: usize,
+    /// Zeros; room for later fields without padding.
+    pub reserved: [u8; 3],
     /// `handshake_hash`, `L` bytes: public, the same on both sides.
     pub handshake_hash: [u8; 64],
     /// The client-to-server key, `L` bytes.
     pub client_to_server_key: [u8; 64],
     /// The server-to-client key, `L` bytes.
     pub server_to_client_key: [u8; 64],
+}
+
+impl core::fmt::Debug for hh_session {
+    /// The suite, length and handshake hash: never the keys.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("hh_session")
+            .field("suite", &self.suite)
+            .field("forward_secrecy", &self.forward_secrecy)
+            .field("len", &self.len)
+            .field("handshake_hash", &&self.handshake_hash[..self.len.min(64)])
+            .finish_non_exhaustive()
+    }
 }
 
 /// The session of a finished native handshake, derived on first use.
@@ -127,7 +152,7 @@ fn session(handshake: &mut hh_handshake) -> Result<&Session, i32> {
     }
 }
 
-/// Writes the native session to `*out` (see [`hh_session`]); the first
+/// Writes the native session to `*out` (see `hh_session`); the first
 /// session call derives it, and drops what it was derived from.
 ///
 /// Returns 0, or `HH_ERR_NOT_FINISHED` (before `hh_handshake_finish`),
@@ -143,14 +168,16 @@ pub unsafe extern "C" fn hh_handshake_session(
     out: *mut hh_session,
 ) -> i32 {
     guard(|| {
+        // SAFETY: the caller's contract on `handshake`.
+        let handshake = unsafe { ptr::handle_mut(handshake) }?;
         // SAFETY: the caller's contract on `out`.
         unsafe { ptr::check_sized_out(out) }?;
-        // SAFETY: the caller's contract on `handshake`.
-        let s = session(unsafe { ptr::handle_mut(handshake) }?)?;
+        let s = session(handshake)?;
         let mut value = hh_session {
             struct_size: size_of::<hh_session>(),
             suite: u32::from(s.suite().id()),
             forward_secrecy: s.forward_secrecy(),
+            reserved: [0; 3],
             len: s.handshake_hash().len(),
             handshake_hash: [0; 64],
             client_to_server_key: [0; 64],
@@ -202,4 +229,38 @@ pub unsafe extern "C" fn hh_handshake_export(
         let s = session(unsafe { ptr::handle_mut(handshake) }?)?;
         s.export(label, context, out).map_err(number)
     })
+}
+
+/// Overwrites a whole `hh_session` with zeros in a way the compiler does
+/// not remove (volatile writes, the `zeroize` crate), keeping
+/// `struct_size`; NULL is ignored. Call it when done with the keys.
+///
+/// # Safety
+/// `session` is NULL or points to a writable `hh_session` (at least its
+/// `struct_size` readable; a wrong one is `HH_ERR_STRUCT_SIZE` and nothing
+/// is written).
+#[no_mangle]
+pub unsafe extern "C" fn hh_session_wipe(session: *mut hh_session) -> i32 {
+    guard(|| {
+        // SAFETY: the caller's contract on `session`.
+        unsafe { ptr::check_sized_out(session) }?;
+        // SAFETY: checked above: a writable hh_session of this size.
+        unsafe { ptr::wipe(session) };
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_padding_in_the_structs_we_write() {
+        // Every field's size adds up to the struct's: no byte is left to
+        // carry stale stack bytes to the caller.
+        let outcome = 2 * size_of::<usize>() + 4 * 4 + 3 + 1 + 32 + 4;
+        assert_eq!(size_of::<hh_outcome>(), outcome);
+        let session = 2 * size_of::<usize>() + 4 + 1 + 3 + 3 * 64;
+        assert_eq!(size_of::<hh_session>(), session);
+    }
 }

@@ -85,7 +85,7 @@ pub(crate) unsafe fn sized<'a, T>(ptr: *const T) -> Result<&'a T, i32> {
 ///
 /// # Safety
 /// Unless `count` is 0, `ptr` points to `count` consecutive `T`s (as
-/// [`sized`] asks of each) that stay valid and unchanged for `'a`.
+/// `sized` asks of each) that stay valid and unchanged for `'a`.
 pub(crate) unsafe fn sized_array<'a, T>(ptr: *const T, count: usize) -> Result<&'a [T], i32> {
     if count == 0 {
         return Ok(&[]);
@@ -107,7 +107,7 @@ pub(crate) unsafe fn sized_array<'a, T>(ptr: *const T, count: usize) -> Result<&
 }
 
 /// Checks an output struct the caller passes in, whose first field is
-/// `size_t struct_size`, before [`write`] fills it.
+/// `size_t struct_size`, before `write` fills it.
 ///
 /// # Safety
 /// Unless NULL, `ptr` points to at least a readable, initialized `size_t`,
@@ -125,7 +125,7 @@ pub(crate) unsafe fn check_sized_out<T>(ptr: *mut T) -> Result<(), i32> {
 }
 
 /// Writes `value` through an output pointer of the caller's (a `size_t *`,
-/// a `hh_config **`, or a struct [`check_sized_out`] accepted).
+/// a `hh_config **`, or a struct `check_sized_out` accepted).
 ///
 /// # Safety
 /// Unless NULL, `ptr` points to a writable `T` that nothing else reads or
@@ -139,8 +139,24 @@ pub(crate) unsafe fn write<T>(ptr: *mut T, value: T) -> Result<(), i32> {
     Ok(())
 }
 
+/// Zeros over the whole `T` at `ptr`, but its first `size_t` (its
+/// `struct_size`), with volatile writes the compiler keeps.
+///
+/// # Safety
+/// `ptr` is non-NULL, aligned and points to a writable `T` that starts with
+/// a `usize`, used by nobody else during the call.
+pub(crate) unsafe fn wipe<T>(ptr: *mut T) {
+    let start = size_of::<usize>();
+    // SAFETY: the caller's contract: `size_of::<T>()` writable bytes at
+    // `ptr`, of which we take those after the first usize.
+    let bytes = unsafe {
+        core::slice::from_raw_parts_mut(ptr.cast::<u8>().add(start), size_of::<T>() - start)
+    };
+    zeroize::Zeroize::zeroize(bytes);
+}
+
 /// A new handle: `value` moved to the heap, owned by the C caller until it
-/// is given back to [`free`].
+/// is given back to `free`.
 fn into_handle<T>(value: T) -> *mut T {
     Box::into_raw(Box::new(value))
 }
@@ -150,7 +166,7 @@ fn into_handle<T>(value: T) -> *mut T {
 /// is untouched.
 ///
 /// # Safety
-/// Unless NULL, `out` points to a writable pointer, as [`write`] asks.
+/// Unless NULL, `out` points to a writable pointer, as `write` asks.
 pub(crate) unsafe fn publish<T>(value: T, out: *mut *mut T) -> Result<(), i32> {
     let handle = into_handle(value);
     // SAFETY: the caller's contract on `out`.
@@ -165,7 +181,7 @@ pub(crate) unsafe fn publish<T>(value: T, out: *mut *mut T) -> Result<(), i32> {
 /// The object behind a handle, shared.
 ///
 /// # Safety
-/// Unless NULL, `ptr` is a handle [`into_handle`] made for a `T`, not yet
+/// Unless NULL, `ptr` is a handle `into_handle` made for a `T`, not yet
 /// freed, and no call mutates it during `'a`.
 pub(crate) unsafe fn handle<'a, T>(ptr: *const T) -> Result<&'a T, i32> {
     check(ptr)?;
@@ -177,7 +193,7 @@ pub(crate) unsafe fn handle<'a, T>(ptr: *const T) -> Result<&'a T, i32> {
 /// The object behind a handle, for this call alone.
 ///
 /// # Safety
-/// Unless NULL, `ptr` is a handle [`into_handle`] made for a `T`, not yet
+/// Unless NULL, `ptr` is a handle `into_handle` made for a `T`, not yet
 /// freed, and used by no other call (or thread) during `'a`.
 pub(crate) unsafe fn handle_mut<'a, T>(ptr: *mut T) -> Result<&'a mut T, i32> {
     check(ptr.cast_const())?;
@@ -189,7 +205,7 @@ pub(crate) unsafe fn handle_mut<'a, T>(ptr: *mut T) -> Result<&'a mut T, i32> {
 /// Drops a handle; NULL (or a misaligned pointer) is ignored.
 ///
 /// # Safety
-/// Unless NULL, `ptr` is a handle [`into_handle`] made for a `T`, not yet
+/// Unless NULL, `ptr` is a handle `into_handle` made for a `T`, not yet
 /// freed and not in use; it is invalid afterwards.
 pub(crate) unsafe fn free<T>(ptr: *mut T) {
     // A misaligned pointer is no handle of ours: leave it alone.

@@ -1,5 +1,5 @@
-//! What a C caller passes in: [`hh_settings`] (profile, role and their
-//! options) and [`hh_native_key`] (one native pre-shared key), and their
+//! What a C caller passes in: `hh_settings` (profile, role and their
+//! options) and `hh_native_key` (one native pre-shared key), and their
 //! translation into the crate's settings. Every enum travels as a `uint32_t`
 //! checked against the constants here, never as a Rust enum, so that any
 //! value a caller writes is defined behaviour and an unknown one is
@@ -58,7 +58,11 @@ pub const HH_FORWARD_SECRECY_OFF: u32 = 0;
 /// Ephemeral X25519 when the peer takes it (PROTOCOL.md, "Forward secrecy").
 pub const HH_FORWARD_SECRECY_OFFERED: u32 = 1;
 /// Ephemeral X25519 always; a peer without it fails
-/// (`HH_ERR_FORWARD_SECRECY_REQUIRED`).
+/// (`HH_ERR_FORWARD_SECRECY_REQUIRED`). A server that requires it announces
+/// mode `02`: a client that will not use it fails at the `ServerHello` and
+/// sends nothing (the server then sees the connection close); a client
+/// that requires it fails on a server's mode `00` the same way. A server
+/// refuses a proof without a share with `03 01`.
 pub const HH_FORWARD_SECRECY_REQUIRED: u32 = 2;
 
 /// `hh_native_key.suite` and `hh_outcome.suite`: the native suite's wire id
@@ -120,7 +124,9 @@ pub struct hh_settings {
 pub struct hh_native_key {
     /// `sizeof(hh_native_key)`.
     pub struct_size: usize,
-    /// The key id: `key_id_len` bytes, 1 to 32, sent in clear.
+    /// The key id: `key_id_len` bytes, 1 to 32, any bytes, sent in clear
+    /// (the CLI's keyrings use 1 to 32 printable ASCII characters without
+    /// spaces: keep to those to share keyrings with it).
     pub key_id: *const u8,
     /// Length of `key_id` in bytes.
     pub key_id_len: usize,

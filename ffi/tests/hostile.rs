@@ -489,25 +489,41 @@ fn a_failed_handshake_sends_its_failure_then_finishes_with_the_error() {
         SECRET,
     )
     .unwrap();
-    let s = Hs::new(&server);
-    let n = s.pending().unwrap().len();
-    assert_eq!(s.sent(n), HH_OK);
     // A 32-byte reply with no {digest} prefix (and not a 16-byte legacy
     // one), framed: a 4-byte length, then the bytes.
     let mut reply = 32u32.to_be_bytes().to_vec();
     reply.extend_from_slice(&[0x55; 32]);
-    // Consumed whole; the failure is reported once #FAILURE# is out, as
-    // the crate's machine reports it.
-    assert_eq!(s.receive(&reply), (36, HH_OK));
-    assert_eq!(s.status(), (HH_STATUS_SEND, HH_OK));
-    assert_eq!(s.finish().unwrap_err(), HH_ERR_NOT_FINISHED);
+    let failed = || {
+        let s = Hs::new(&server);
+        let n = s.pending().unwrap().len();
+        assert_eq!(s.sent(n), HH_OK);
+        // Consumed whole, and the error named at once, with #FAILURE# pending.
+        assert_eq!(s.receive(&reply), (36, HH_ERR_UNKNOWN_DIGEST));
+        assert_eq!(s.status(), (HH_STATUS_SEND, HH_ERR_UNKNOWN_DIGEST));
+        assert_eq!(s.receive(b"more"), (0, HH_ERR_UNKNOWN_DIGEST));
+        s
+    };
+    let s = failed();
     let failure = s.pending().unwrap();
     assert_eq!(&failure[4..], b"#FAILURE#");
     assert_eq!(s.sent(failure.len()), HH_OK);
     assert_eq!(s.status(), (HH_STATUS_FAILED, HH_ERR_UNKNOWN_DIGEST));
     assert_eq!(s.receive(b"more"), (0, HH_ERR_UNKNOWN_DIGEST));
-    assert_eq!(s.finish().unwrap_err(), HH_ERR_UNKNOWN_DIGEST);
+    let mut o = empty_outcome();
+    o.profile = 0xdead;
+    // SAFETY: a live handshake, a writable outcome.
+    assert_eq!(
+        unsafe { hh_handshake_finish(s.0, &mut o) },
+        HH_ERR_UNKNOWN_DIGEST
+    );
+    assert_eq!(o.profile, 0xdead, "not written on failure");
     assert_eq!(s.finish().unwrap_err(), HH_ERR_FINISHED);
+    assert_eq!(s.status(), (HH_STATUS_FINISHED, HH_OK));
+    assert_eq!(s.session().unwrap_err(), HH_ERR_NO_SESSION);
+    // A peer that hung up: the failure message need not be sent to finish.
+    let s = failed();
+    assert_eq!(s.finish().unwrap_err(), HH_ERR_UNKNOWN_DIGEST);
+    assert_eq!(s.pending().unwrap_err(), HH_ERR_FINISHED);
 }
 
 #[test]

@@ -141,7 +141,13 @@ fn native_every_suite_and_mode() {
             }
             assert_eq!(so.confirmation, HH_CONFIRMATION_UNKNOWN);
             assert_eq!(co.confirmation, HH_CONFIRMATION_CONFIRMED);
+            assert_eq!(
+                (so.reserved, co.reserved),
+                ([0; 4], [0; 4]),
+                "written as zeros"
+            );
             let (a, b) = (sh.session().unwrap(), ch.session().unwrap());
+            assert_eq!(a.reserved, [0; 3]);
             assert_eq!((a.suite, a.len, a.forward_secrecy), (suite, len, fs));
             assert_eq!(a.handshake_hash, b.handshake_hash);
             assert_eq!(a.client_to_server_key, b.client_to_server_key);

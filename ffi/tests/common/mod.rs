@@ -199,6 +199,7 @@ pub fn empty_outcome() -> hh_outcome {
         key_id_len: 0,
         key_id: [0; 32],
         consumed: 0,
+        reserved: [0xAA; 4],
     }
 }
 
@@ -207,6 +208,7 @@ pub fn empty_session() -> hh_session {
         struct_size: size_of::<hh_session>(),
         suite: 0,
         forward_secrecy: false,
+        reserved: [0xAA; 3],
         len: 0,
         handshake_hash: [0; 64],
         client_to_server_key: [0; 64],
