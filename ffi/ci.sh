@@ -3,7 +3,8 @@
 #
 #   bash ffi/ci.sh header   regenerate ffi/include/hmac_handshake.h (cbindgen)
 #   bash ffi/ci.sh check    the header is current; the Rust tests; the C
-#                           example and hostile test built with the system C
+#                           example, the README's loop and the hostile test
+#                           built with the system C
 #                           compiler (-Werror), the hostile test under
 #                           AddressSanitizer, UBSan and LeakSanitizer; the
 #                           C example authenticating against our serve and
@@ -81,6 +82,9 @@ build_c() {
   cc "${CFLAGS[@]}" ffi/examples/hh_peer.c "${LIBS[@]}" -o "$OUT/hh_peer"
   cc "${CFLAGS[@]}" -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer \
     ffi/tests/hostile.c "${LIBS[@]}" -o "$OUT/hostile"
+  # The README's loop as it stands (its first ```c block).
+  awk '/^```c$/{f=1;next} /^```$/{if(f)exit} f' ffi/README.md | grep -v '#include "hmac_handshake.h"' > "$OUT/readme_body.c"
+  cc "${CFLAGS[@]}" -I"$OUT" ffi/tests/readme_loop.c "${LIBS[@]}" -o "$OUT/readme_loop"
   echo "ok: C example and hostile test built with $(cc --version | head -n 1)"
 }
 
@@ -109,6 +113,13 @@ interop() {
     expect 0 "hmac-handshake connect -> C server, $profile" "$hh" connect --profile "$profile" "127.0.0.1:$port" --message "hello C"
     expect_exit 0 "C server exit, $profile" "$pid"
   done
+  out=$(mktemp)
+  HMAC_HANDSHAKE_KEY=readme-key "$py313" tests/peers/conformance_peer.py --role listener --deadline 60 > "$out" &
+  pid=$!
+  port=$(ci_port "$out")
+  expect 0 "the README's loop -> CPython 3.13 Listener" "$OUT/readme_loop" "$port" readme-key
+  expect 1 "the README's loop with a wrong key -> CPython 3.13 Listener" "$OUT/readme_loop" "$port" wrong-key
+  kill "$pid"; wait "$pid" 2>/dev/null || true
   for py in "$py313" "$py27"; do
     local v
     v=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
