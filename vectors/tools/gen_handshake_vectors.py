@@ -27,7 +27,8 @@ How a vector is made:
 2. replay: every role listed in a vector's "check" is run again on its own in
    each listed interpreter, fed exactly the vector's messages not from that
    role (all up front, then end-of-file), and CPython must send exactly that
-   role's messages and succeed/fail as the result code says.  "OurPolicy"
+   role's messages and succeed/fail as the result code says (and, where it
+   succeeds, leave exactly the "trailing" bytes unread).  "OurPolicy"
    cases (where the crate deliberately differs from CPython) instead assert
    CPython's actual, different reaction, which is recorded in the vector's
    "cpython" field.
@@ -185,6 +186,7 @@ class Party:
     random: bytes
     digest: str = 'sha256'     # digest_name of the challenge it delivers
     allow_md5: bool = False    # our crate's setting for this side
+    trailing: bytes = b''      # application data it sends after the handshake
 
     @property
     def legacy(self):
@@ -210,23 +212,38 @@ class RecipeParty:
         return None if self.digest == 'md5' else self.digest
 
 
+def app_data(party):
+    """The op that sends a party's application data after its handshake."""
+    return [['send', party.trailing.hex()]] if party.trailing else []
+
+
 def mp_job(party, role):
+    ops = ['deliver', 'answer'] if role == 'server' else ['answer', 'deliver']
     return {'profile': 'multiprocessing', 'key': party.key.hex(),
             'random': [party.random.hex()],
             'digest_name': None if party.legacy else party.digest,
-            'ops': ['deliver', 'answer'] if role == 'server' else ['answer', 'deliver']}
+            'ops': ops + app_data(party)}
 
 
 def recipe_job(party, role):
     if role == 'server':
         return {'profile': 'recipe', 'key': party.key.hex(),
                 'random': [party.random.hex()], 'digestmod': party.digestmod(),
-                'ops': ['recipe_server', 'read_rest']}
-    ops = ['recipe_client']
-    if party.trailing:
-        ops.append(['send', party.trailing.hex()])
+                'ops': ['recipe_server'] + app_data(party) + ['read_rest']}
     return {'profile': 'recipe', 'key': party.key.hex(), 'random': [],
-            'digestmod': party.digestmod(), 'ops': ops}
+            'digestmod': party.digestmod(), 'ops': ['recipe_client'] + app_data(party)}
+
+
+def replay_job(profile, party, role, theirs):
+    """A batch job replaying role alone on theirs: the party's own
+    application data is not sent, and what the handshake leaves unread is
+    read back ("rest")."""
+    party = replace(party, trailing=b'')
+    job = mp_job(party, role) if profile == 'multiprocessing' else recipe_job(party, role)
+    if job['ops'][-1] != 'read_rest':
+        job['ops'].append('read_rest')
+    job['input'] = theirs.hex()
+    return job
 
 
 def run_batch(series, jobs):
@@ -266,6 +283,31 @@ class Transcript:
                 msgs.append((e.frm, e.sent))
             elif e.delivered:
                 msgs.append((e.frm, e.delivered))
+        return msgs
+
+    def with_trailing(self, profile):
+        """An untampered run's messages as sent, each party's application
+        data (sent after its handshake: its last bytes on the wire) moved
+        onto its last handshake message as "trailing".  The data's own
+        delivery is not used: the peer may have closed before it arrived."""
+        msgs = []
+        for e in self.entries:
+            if e.delivered not in (e.sent, None):
+                raise RuntimeError('with_trailing on a tampered run')
+            msgs.append((e.frm, e.sent))
+        for role, party in self.parties.items():
+            if not party.trailing:
+                continue
+            want = frame(party.trailing) if profile == 'multiprocessing' else party.trailing
+            got = b''
+            while len(got) < len(want):
+                last = max(i for i, m in enumerate(msgs) if m[0] == role)
+                got = msgs.pop(last)[1] + got
+            if got != want:
+                raise RuntimeError('%s sent %s after its handshake, not its trailing %s'
+                                   % (role, got.hex(), want.hex()))
+            last = max(i for i, m in enumerate(msgs) if m[0] == role)
+            msgs[last] = (role, msgs[last][1], want)
         return msgs
 
 
@@ -665,7 +707,10 @@ def mp_cases():
     def full(group, comment, flags, s, c, tamper=None, check=both, view=None,
              results=None, **kw):
         t = relay('multiprocessing', s, c, tamper)
-        msgs = t.view(view or check[0])
+        if s.trailing or c.trailing:
+            msgs = t.with_trailing('multiprocessing')
+        else:
+            msgs = t.view(view or check[0])
         res = results or {r: 'ok' for r in check}
         return b.add(group, comment, flags, {'server': s, 'client': c}, msgs, check, res, **kw), t
 
@@ -905,8 +950,8 @@ def recipe_cases():
     Z32 = bytes(32)
     R32 = bytes(range(32))
 
-    def S(py, key, random, digest):
-        return RecipeParty(py, key, random, digest)
+    def S(py, key, random, digest, trailing=b''):
+        return RecipeParty(py, key, random, digest, trailing)
 
     def C(py, key, digest, trailing=b''):
         return RecipeParty(py, key, b'', digest, trailing)
@@ -918,17 +963,17 @@ def recipe_cases():
         return ('2.7',) if digest == 'md5' else ('3.13', '3.12')
 
     def run(comment, flags, digest, key, random, ckey=None, tamper=None, trailing=b'',
-            check=('server', 'client'), results=None, view='server', cpython=None):
+            server_trailing=b'', check=('server', 'client'), results=None, view='server',
+            cpython=None, group=None, keep=None):
         py = py_for(digest)
-        s, c = S(py, key, random, digest), C(py, key if ckey is None else ckey, digest, trailing)
+        s = S(py, key, random, digest, server_trailing)
+        c = C(py, key if ckey is None else ckey, digest, trailing)
         t = relay('recipe', s, c, tamper)
-        msgs = t.view(view)
-        if trailing:
-            assert msgs[-1][0] == 'client' and msgs[-1][1] == trailing
-            msgs = msgs[:-2] + [(msgs[-2][0], msgs[-2][1], trailing)]
+        msgs = t.with_trailing('recipe') if trailing or server_trailing else t.view(view)
+        msgs = msgs[:keep]
         res = results or {r: 'ok' for r in check}
         flags = ['Md5' if digest == 'md5' else 'Sha256'] + flags
-        return b.add('md5' if digest == 'md5' else 'sha256', comment, flags,
+        return b.add(group or ('md5' if digest == 'md5' else 'sha256'), comment, flags,
                      {'server': s, 'client': c}, msgs, list(check), res,
                      replay={r: replay_for(digest) for r in check}, cpython=cpython)
 
@@ -964,22 +1009,19 @@ def recipe_cases():
 
 
 def role_messages(case, role):
+    """What role sends, what it is fed, and the trailing bytes it must leave."""
     mine = b''.join(m[1] for m in case.messages if m[0] == role)
     theirs = b''.join(m[1] + m[2] for m in case.messages if m[0] != role)
-    return mine, theirs
+    trailing = b''.join(m[2] for m in case.messages if m[0] != role)
+    return mine, theirs, trailing
 
 
 def verify(profile, cases):
     jobs = {}
     for i, case in enumerate(cases):
         for role in case.check:
-            party = case.parties[role]
-            _, theirs = role_messages(case, role)
-            if profile == 'multiprocessing':
-                job = mp_job(party, role)
-            else:
-                job = recipe_job(replace(party, trailing=b''), role)
-            job['input'] = theirs.hex()
+            _, theirs, _ = role_messages(case, role)
+            job = replay_job(profile, case.parties[role], role, theirs)
             for series in case.replay[role]:
                 jobs.setdefault(series, []).append(((i, role), job))
     results = {}
@@ -992,8 +1034,7 @@ def verify(profile, cases):
         pythons = set()
         for role in case.check:
             party = case.parties[role]
-            mine, theirs = role_messages(case, role)
-            trailing = case.messages[-1][2] if case.messages else b''
+            mine, theirs, trailing = role_messages(case, role)
             code = case.results[role]
             if role in case.cpython:
                 expected_class = case.cpython[role]
@@ -1010,9 +1051,10 @@ def verify(profile, cases):
                     if res['error']:
                         raise RuntimeError('%s: recipe raised %r' % (where, res['error']))
                     got = 'ok' if role == 'client' or res.get('returned') else 'bad_tag'
-                    if role == 'server' and 'returned' in res and code == 'ok':
-                        if bytes.fromhex(res['rest']) != trailing:
-                            raise RuntimeError('%s: recipe consumed trailing bytes' % where)
+                if code == 'ok' == got and bytes.fromhex(res['rest']) != trailing:
+                    raise RuntimeError('%s: CPython %s as %s left %s unread, not the trailing %s'
+                                       % (where, INTERPS[series].version, role, res['rest'],
+                                          trailing.hex()))
                 if got != expected_class:
                     raise RuntimeError('%s: CPython %s as %s: expected %s, got %s (%r)'
                                        % (where, INTERPS[series].version, role, expected_class,
@@ -1021,7 +1063,8 @@ def verify(profile, cases):
                     # OurPolicy: CPython deliberately differs; record what it did.
                     rec = {'python': INTERPS[series].version,
                            'sends': [f.hex() for f in (split_frames(output) if profile == 'multiprocessing' else [output])],
-                           'outcome': outcome_text(res['error']) if profile == 'multiprocessing'
+                           'outcome': outcome_text(res['error'])
+                           if profile == 'multiprocessing' or role == 'client'
                            else 'server_authenticate returned %s' % res.get('returned')}
                     prev = case.cpython_record.get(role)
                     if prev is None:
@@ -1059,10 +1102,8 @@ def verify(profile, cases):
             if b''.join(sent) != mine or mcode != code:
                 raise RuntimeError('%s: model of our %s gives %s / %s, vector says %s / %s'
                                    % (where, role, b''.join(sent).hex(), mcode, mine.hex(), code))
-            if profile == 'recipe' and code == 'ok' and rest != trailing:
+            if code == 'ok' and rest != trailing:
                 raise RuntimeError('%s: model left %r unconsumed' % (where, rest))
-            if profile == 'multiprocessing' and code == 'ok' and rest:
-                raise RuntimeError('%s: model left input unconsumed' % where)
         for role, party in case.parties.items():
             if role not in case.check or profile == 'recipe':
                 pythons.add(INTERPS[party.py].version)
