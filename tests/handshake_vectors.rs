@@ -476,9 +476,9 @@ fn handshake_transcripts() {
 /// (vectors/README.md, "Versions").
 #[rustfmt::skip]
 const PINNED: [(&str, u64, &str, &str); 6] = [
-    ("handshake/multiprocessing.json", 1, "handshake_multiprocessing_test_schema_v1.json", "7342b3a9c55db46a82285f88d1f32afd9323dda1622f671da47777382c4350eb"),
+    ("handshake/multiprocessing.json", 1, "handshake_multiprocessing_test_schema_v1.json", "87eb4f51f6c11734c9c87ac37757993af8b9b44e52750485dfe2dd2871369f6f"),
     ("handshake/native.json", 1, "handshake_native_test_schema_v1.json", "8e280f282ce8f5825f31e276ebc7e1fcb89bda4c6bc3a1fa9a242d8ef8720d0a"),
-    ("handshake/recipe.json", 1, "handshake_recipe_test_schema_v1.json", "cdacfd473a60046e1257b5cc2dbf2e3f682fb102cfc38a625c89a7e631253718"),
+    ("handshake/recipe.json", 1, "handshake_recipe_test_schema_v1.json", "8466d9d7aeb3dfe4c7280c208e39cde0fd33df79d5cafcd8bc8aff918183d1dd"),
     ("hmac/rfc2104_hmac_md5.json", 1, "hmac_mac_test_schema_v1.json", "b4df7d3716e948dbfd079836c467474f3295d3a7e729b402830a80b486c3a0ae"),
     ("hmac/rfc2202_hmac_md5_sha1.json", 1, "hmac_mac_test_schema_v1.json", "0881d0cf2fffc1c3357f67fabd062e61c8cff82c11fea3237432412fbd36ce15"),
     ("hmac/rfc4231_hmac_sha2.json", 1, "hmac_mac_test_schema_v1.json", "1143fb166c3cbd61f76ea3cf7c28874cf9724bb6f87d403bf7f7a821a4ea6460"),

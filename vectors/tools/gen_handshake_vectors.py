@@ -27,7 +27,8 @@ How a vector is made:
 2. replay: every role listed in a vector's "check" is run again on its own in
    each listed interpreter, fed exactly the vector's messages not from that
    role (all up front, then end-of-file), and CPython must send exactly that
-   role's messages and succeed/fail as the result code says.  "OurPolicy"
+   role's messages and succeed/fail as the result code says (and, where it
+   succeeds, leave exactly the "trailing" bytes unread).  "OurPolicy"
    cases (where the crate deliberately differs from CPython) instead assert
    CPython's actual, different reaction, which is recorded in the vector's
    "cpython" field.
@@ -185,6 +186,7 @@ class Party:
     random: bytes
     digest: str = 'sha256'     # digest_name of the challenge it delivers
     allow_md5: bool = False    # our crate's setting for this side
+    trailing: bytes = b''      # application data it sends after the handshake
 
     @property
     def legacy(self):
@@ -210,23 +212,38 @@ class RecipeParty:
         return None if self.digest == 'md5' else self.digest
 
 
+def app_data(party):
+    """The op that sends a party's application data after its handshake."""
+    return [['send', party.trailing.hex()]] if party.trailing else []
+
+
 def mp_job(party, role):
+    ops = ['deliver', 'answer'] if role == 'server' else ['answer', 'deliver']
     return {'profile': 'multiprocessing', 'key': party.key.hex(),
             'random': [party.random.hex()],
             'digest_name': None if party.legacy else party.digest,
-            'ops': ['deliver', 'answer'] if role == 'server' else ['answer', 'deliver']}
+            'ops': ops + app_data(party)}
 
 
 def recipe_job(party, role):
     if role == 'server':
         return {'profile': 'recipe', 'key': party.key.hex(),
                 'random': [party.random.hex()], 'digestmod': party.digestmod(),
-                'ops': ['recipe_server', 'read_rest']}
-    ops = ['recipe_client']
-    if party.trailing:
-        ops.append(['send', party.trailing.hex()])
+                'ops': ['recipe_server'] + app_data(party) + ['read_rest']}
     return {'profile': 'recipe', 'key': party.key.hex(), 'random': [],
-            'digestmod': party.digestmod(), 'ops': ops}
+            'digestmod': party.digestmod(), 'ops': ['recipe_client'] + app_data(party)}
+
+
+def replay_job(profile, party, role, theirs):
+    """A batch job replaying role alone on theirs: the party's own
+    application data is not sent, and what the handshake leaves unread is
+    read back ("rest")."""
+    party = replace(party, trailing=b'')
+    job = mp_job(party, role) if profile == 'multiprocessing' else recipe_job(party, role)
+    if job['ops'][-1] != 'read_rest':
+        job['ops'].append('read_rest')
+    job['input'] = theirs.hex()
+    return job
 
 
 def run_batch(series, jobs):
@@ -266,6 +283,31 @@ class Transcript:
                 msgs.append((e.frm, e.sent))
             elif e.delivered:
                 msgs.append((e.frm, e.delivered))
+        return msgs
+
+    def with_trailing(self, profile):
+        """An untampered run's messages as sent, each party's application
+        data (sent after its handshake: its last bytes on the wire) moved
+        onto its last handshake message as "trailing".  The data's own
+        delivery is not used: the peer may have closed before it arrived."""
+        msgs = []
+        for e in self.entries:
+            if e.delivered not in (e.sent, None):
+                raise RuntimeError('with_trailing on a tampered run')
+            msgs.append((e.frm, e.sent))
+        for role, party in self.parties.items():
+            if not party.trailing:
+                continue
+            want = frame(party.trailing) if profile == 'multiprocessing' else party.trailing
+            got = b''
+            while len(got) < len(want):
+                last = max(i for i, m in enumerate(msgs) if m[0] == role)
+                got = msgs.pop(last)[1] + got
+            if got != want:
+                raise RuntimeError('%s sent %s after its handshake, not its trailing %s'
+                                   % (role, got.hex(), want.hex()))
+            last = max(i for i, m in enumerate(msgs) if m[0] == role)
+            msgs[last] = (role, msgs[last][1], want)
         return msgs
 
 
@@ -665,7 +707,10 @@ def mp_cases():
     def full(group, comment, flags, s, c, tamper=None, check=both, view=None,
              results=None, **kw):
         t = relay('multiprocessing', s, c, tamper)
-        msgs = t.view(view or check[0])
+        if s.trailing or c.trailing:
+            msgs = t.with_trailing('multiprocessing')
+        else:
+            msgs = t.view(view or check[0])
         res = results or {r: 'ok' for r in check}
         return b.add(group, comment, flags, {'server': s, 'client': c}, msgs, check, res, **kw), t
 
@@ -897,6 +942,105 @@ def mp_cases():
          ['Mixed', 'Md5', 'Mutual', 'Python27'], srv(key=K2, allow_md5=True), cli('2.7', key=K2), check=['server'])
     full(MIX, 'CPython 2.7 Listener <-> 3.13 Client, key %r' % K2.decode(),
          ['Mixed', 'Md5', 'Mutual', 'Python27'], srv('2.7', key=K2), cli(key=K2, allow_md5=True), check=['client'])
+
+    # --- appended groups (new tcIds after the last; earlier ones unchanged) --
+    MOD2, LEG2 = 'modern2', 'legacy2'
+
+    def one_view(group, comment, flags, s, c, tamper, role, code, keep=None, tail=(), **kw):
+        """One relay run emitted as role's view: its first keep messages, then
+        tail (what our machine sends where CPython sends something else)."""
+        t = relay('multiprocessing', s, c, tamper)
+        b.add(group, comment, flags, t.parties, t.view(role)[:keep] + list(tail),
+              [role], {role: code}, **kw)
+        return t
+
+    # The client's deliver half: the Listener's reply (frame 4) to the
+    # client's challenge, checked by the client.
+    cmac = hm(K, b'{sha256}' + CR40, 'sha256')
+    for payload, what, code, extra in (
+            (b'{sha256}' + cmac[:31], '{sha256} + 31 bytes (truncated, length prefix corrected)', 'tag_length', ['TagLength', 'Truncated']),
+            (b'{sha384}' + cmac, '{sha384} + a 32-byte tag', 'tag_length', ['TagLength']),
+            (b'{sha1}' + hm(K, b'{sha256}' + CR40, 'sha1'), '{sha1} + HMAC-SHA1', 'unknown_digest', ['UnknownDigest']),
+            (cmac, 'the raw 32-byte tag without a prefix', 'unknown_digest', ['UnknownDigest']),
+    ):
+        views(MOD2, "Server's reply to the client's challenge replaced by %s" % what, ['Modern'] + extra,
+              srv(), cli(), {('server', 2): replace_payload(lambda p, x=payload: x)}, client_result=code)
+    for payload, what in (
+            (b'{md5}' + hm(K, b'{sha256}' + CR40, 'md5'), 'a {md5}-prefixed HMAC-MD5'),
+            (hm(K, b'{sha256}' + CR40, 'md5'), 'a raw 16-byte HMAC-MD5 (a legacy reply, as a 3.11 Listener sends)'),
+    ):
+        one_view(MOD2, "Server answers the client's {sha256} challenge with %s and the client does not allow MD5: our policy refuses it with #FAILURE# (CPython 3.13 sends #WELCOME#)" % what,
+                 ['Modern', 'Md5', 'OurPolicy'], srv(), cli(), {('server', 2): replace_payload(lambda p, x=payload: x)},
+                 'client', 'md5_not_allowed', keep=5, tail=[('client', frame(FAILURE))], cpython={'client': 'ok'})
+    views(MOD2, "Server's reply to the client's challenge cut after 20 of its 44 bytes, then end of stream",
+          ['Modern', 'Truncated', 'Incomplete'], srv(), cli(), {('server', 2): cut_after(20)},
+          client_result='incomplete')
+    views(MOD2, "Server's reply to the client's challenge announces 257 bytes (payload follows): over the recv_bytes(256) limit, the client sends nothing more",
+          ['Modern', 'LengthLimit'], srv(), cli(),
+          {('server', 2): replace_raw(lambda d: frame(payload_of(d) + bytes(257 - len(payload_of(d)))))},
+          client_result='message_too_long')
+    t = one_view(MOD2, "Server's reply to the client's challenge has length prefix -2 (0xfffffffe): our policy fails with nothing sent. CPython 3.x reads an EMPTY message and so answers #FAILURE# (unsupported message length)",
+                 ['Modern', 'NegativeLength', 'OurPolicy'], srv(), cli(),
+                 {('server', 2): replace_raw(lambda d: struct.pack('!i', -2))},
+                 'client', 'bad_length', keep=5, cpython={'client': 'unknown_digest'})
+    assert t.view('client')[5:] == [('client', frame(FAILURE))], 'CPython 3.13 answers -2 with #FAILURE#'
+
+    # The server's answer half: the client's challenge (frame 3), checked by
+    # the server (its verdict, frame 5, is covered above).
+    views(MOD2, "Bit flipped in the #CHALLENGE# tag of the client's challenge ('#cHALLENGE#')",
+          ['Modern', 'BitFlip', 'MissingChallenge'], srv(), cli(), {('client', 1): flip(1, 0x20)},
+          server_result='missing_challenge')
+    views(MOD2, "Client's challenge frame cut after 30 of its 63 bytes, then end of stream",
+          ['Modern', 'Truncated', 'Incomplete'], srv(), cli(), {('client', 1): cut_after(30)},
+          server_result='incomplete')
+    for payload, what, code, extra in (
+            (CHALLENGE + CR20[:19], '#CHALLENGE# + 19 bytes', 'challenge_too_short', ['ShortChallenge']),
+            (CHALLENGE + CR40, '#CHALLENGE# + 40 bytes without a {digest} prefix', 'unknown_digest', ['UnknownDigest']),
+    ):
+        views(MOD2, "Client's challenge replaced by %s" % what, ['Modern'] + extra, srv(), cli(),
+              {('client', 1): replace_payload(lambda p, x=payload: x)}, server_result=code)
+    for d in ('sha1', 'sha512'):
+        views(MOD2, "Client deliver_challenge(digest_name='%s'): CPython sends it, no CPython Listener answers it" % d,
+              ['Modern', 'UnknownDigest'], srv(), cli(digest=d), None, server_result='unknown_digest')
+    views(MOD2, "Client's challenge frame announces 257 bytes (payload follows): over the recv_bytes(256) limit, the server sends nothing more",
+          ['Modern', 'LengthLimit'], srv(), cli(),
+          {('client', 1): replace_raw(lambda d: frame(payload_of(d) + bytes(257 - len(payload_of(d)))))},
+          server_result='message_too_long')
+    one_view(MOD2, "Client delivers a {md5} challenge (deliver_challenge(digest_name='md5')) to a server with allowMd5 false: the server refuses without sending anything (CPython 3.13 answers it)",
+             ['Modern', 'Md5', 'OurPolicy'], srv(), cli(digest='md5', allow_md5=True), None,
+             'server', 'md5_not_allowed', keep=4, cpython={'server': 'eof'})
+    one_view(MOD2, "Client's challenge replaced by #CHALLENGE#{sha256} + 12 bytes (20 bytes: legacy) to a server with allowMd5 false: refused, nothing sent (CPython 3.13 answers raw HMAC-MD5)",
+             ['Modern', 'LegacyLength', 'Md5', 'OurPolicy'], srv(), cli(),
+             {('client', 1): replace_payload(lambda p: p[:len(CHALLENGE) + 20])},
+             'server', 'md5_not_allowed', keep=4, cpython={'server': 'eof'})
+    one_view(MOD2, "Client's challenge length prefix -2: nothing sent. CPython 3.x reads an empty message and fails \"expected challenge\" (also sending nothing)",
+             ['Modern', 'NegativeLength', 'OurPolicy'], srv(), cli(),
+             {('client', 1): replace_raw(lambda d: struct.pack('!i', -2))},
+             'server', 'bad_length', cpython={'server': 'missing_challenge'})
+
+    # Application data right behind a side's last handshake message.
+    app_c, app_s = b'GET /after-handshake\n', b'200 after-handshake\n'
+    full(MOD2, "The Client's application data (one send_bytes frame) right behind its final #WELCOME#: the server must leave it unread",
+         ['Modern', 'Mutual', 'TrailingData'], srv(), replace(cli(), trailing=app_c))
+    full(MOD2, "The Listener's application data (one send_bytes frame, written once answer_challenge returned) right behind its reply to the client's challenge, its last message: the client must leave it unread",
+         ['Modern', 'Mutual', 'TrailingData'], replace(srv(), trailing=app_s), cli())
+    full(LEG2, 'Legacy handshake, CPython 2.7 Listener <-> 2.7 Client, each side\'s application data (one send_bytes frame) right behind its last message',
+         ['Legacy', 'Md5', 'Mutual', 'TrailingData', 'Python27'],
+         replace(srv('2.7'), trailing=app_s), replace(cli('2.7'), trailing=app_c))
+
+    # legacy: the client's deliver half and the server's answer half
+    views(LEG2, "Legacy: bit flipped in the Listener's raw MD5 reply to the client's challenge", ['Legacy', 'Md5', 'BitFlip'],
+          srv('3.11'), cli('3.11'), {('server', 2): flip(0, 0x80)}, client_result='bad_tag')
+    views(LEG2, "Legacy: the Listener's reply to the client's challenge cut after 12 of its 20 bytes, then end of stream",
+          ['Legacy', 'Md5', 'Truncated', 'Incomplete'], srv('3.11'), cli('3.11'),
+          {('server', 2): cut_after(12)}, client_result='incomplete')
+    views(LEG2, "Legacy: bit flipped in the #CHALLENGE# tag of the client's challenge ('#cHALLENGE#'; CPython 3.11 and 2.7 fail an assert)",
+          ['Legacy', 'Md5', 'BitFlip', 'MissingChallenge'], srv('3.11'), cli('3.11'),
+          {('client', 1): flip(1, 0x20)}, server_result='missing_challenge')
+    one_view(LEG2, "Listener's reply length prefix -2 to a Python 2.7 Client: 2.7 reads the prefix unsigned and fails \"bad message length\" without sending #FAILURE#, as our policy does",
+             ['Legacy', 'Md5', 'NegativeLength', 'Python27'], srv('2.7'), cli('2.7'),
+             {('server', 2): replace_raw(lambda d: struct.pack('!i', -2))},
+             'client', 'bad_length', replay={'client': ('2.7',)})
     return b.cases
 
 
@@ -905,8 +1049,8 @@ def recipe_cases():
     Z32 = bytes(32)
     R32 = bytes(range(32))
 
-    def S(py, key, random, digest):
-        return RecipeParty(py, key, random, digest)
+    def S(py, key, random, digest, trailing=b''):
+        return RecipeParty(py, key, random, digest, trailing)
 
     def C(py, key, digest, trailing=b''):
         return RecipeParty(py, key, b'', digest, trailing)
@@ -918,17 +1062,17 @@ def recipe_cases():
         return ('2.7',) if digest == 'md5' else ('3.13', '3.12')
 
     def run(comment, flags, digest, key, random, ckey=None, tamper=None, trailing=b'',
-            check=('server', 'client'), results=None, view='server', cpython=None):
+            server_trailing=b'', check=('server', 'client'), results=None, view='server',
+            cpython=None, group=None, keep=None):
         py = py_for(digest)
-        s, c = S(py, key, random, digest), C(py, key if ckey is None else ckey, digest, trailing)
+        s = S(py, key, random, digest, server_trailing)
+        c = C(py, key if ckey is None else ckey, digest, trailing)
         t = relay('recipe', s, c, tamper)
-        msgs = t.view(view)
-        if trailing:
-            assert msgs[-1][0] == 'client' and msgs[-1][1] == trailing
-            msgs = msgs[:-2] + [(msgs[-2][0], msgs[-2][1], trailing)]
+        msgs = t.with_trailing('recipe') if trailing or server_trailing else t.view(view)
+        msgs = msgs[:keep]
         res = results or {r: 'ok' for r in check}
         flags = ['Md5' if digest == 'md5' else 'Sha256'] + flags
-        return b.add('md5' if digest == 'md5' else 'sha256', comment, flags,
+        return b.add(group or ('md5' if digest == 'md5' else 'sha256'), comment, flags,
                      {'server': s, 'client': c}, msgs, list(check), res,
                      replay={r: replay_for(digest) for r in check}, cpython=cpython)
 
@@ -956,6 +1100,14 @@ def recipe_cases():
         run('Reply followed by application bytes in the same write; the handshake must consume only the tag and leave "trailing" unconsumed (CPython\'s recv(len(digest)) leaves them in the socket)',
             ['TrailingData'], d, K, R32, trailing=b'GET /after-handshake\n',
             check=['server'])
+    # appended groups (new tcIds after the last): the client's side
+    for d in ('md5', 'sha256'):
+        run('Challenge cut after 8 bytes, then end of stream: our client waits for the rest and sends nothing. The recipe\'s single recv(32) returns the 8 bytes and it sends the HMAC of them',
+            ['Truncated', 'Incomplete', 'RecipeShortRead'], d, K, R32,
+            tamper={('server', 0): cut_after(8)}, check=['client'], results={'client': 'incomplete'},
+            view='client', keep=1, cpython={'client': 'ok'}, group=d + '2')
+        run('Challenge followed by the server\'s application bytes (sent once server_authenticate returned); the client must consume only the 32 challenge bytes and leave "trailing" unconsumed (CPython\'s recv(32) leaves them in the socket)',
+            ['TrailingData'], d, K, R32, server_trailing=b'200 after-handshake\n', group=d + '2')
     return b.cases
 
 
@@ -964,22 +1116,19 @@ def recipe_cases():
 
 
 def role_messages(case, role):
+    """What role sends, what it is fed, and the trailing bytes it must leave."""
     mine = b''.join(m[1] for m in case.messages if m[0] == role)
     theirs = b''.join(m[1] + m[2] for m in case.messages if m[0] != role)
-    return mine, theirs
+    trailing = b''.join(m[2] for m in case.messages if m[0] != role)
+    return mine, theirs, trailing
 
 
 def verify(profile, cases):
     jobs = {}
     for i, case in enumerate(cases):
         for role in case.check:
-            party = case.parties[role]
-            _, theirs = role_messages(case, role)
-            if profile == 'multiprocessing':
-                job = mp_job(party, role)
-            else:
-                job = recipe_job(replace(party, trailing=b''), role)
-            job['input'] = theirs.hex()
+            _, theirs, _ = role_messages(case, role)
+            job = replay_job(profile, case.parties[role], role, theirs)
             for series in case.replay[role]:
                 jobs.setdefault(series, []).append(((i, role), job))
     results = {}
@@ -992,8 +1141,7 @@ def verify(profile, cases):
         pythons = set()
         for role in case.check:
             party = case.parties[role]
-            mine, theirs = role_messages(case, role)
-            trailing = case.messages[-1][2] if case.messages else b''
+            mine, theirs, trailing = role_messages(case, role)
             code = case.results[role]
             if role in case.cpython:
                 expected_class = case.cpython[role]
@@ -1010,9 +1158,10 @@ def verify(profile, cases):
                     if res['error']:
                         raise RuntimeError('%s: recipe raised %r' % (where, res['error']))
                     got = 'ok' if role == 'client' or res.get('returned') else 'bad_tag'
-                    if role == 'server' and 'returned' in res and code == 'ok':
-                        if bytes.fromhex(res['rest']) != trailing:
-                            raise RuntimeError('%s: recipe consumed trailing bytes' % where)
+                if code == 'ok' == got and bytes.fromhex(res['rest']) != trailing:
+                    raise RuntimeError('%s: CPython %s as %s left %s unread, not the trailing %s'
+                                       % (where, INTERPS[series].version, role, res['rest'],
+                                          trailing.hex()))
                 if got != expected_class:
                     raise RuntimeError('%s: CPython %s as %s: expected %s, got %s (%r)'
                                        % (where, INTERPS[series].version, role, expected_class,
@@ -1021,7 +1170,8 @@ def verify(profile, cases):
                     # OurPolicy: CPython deliberately differs; record what it did.
                     rec = {'python': INTERPS[series].version,
                            'sends': [f.hex() for f in (split_frames(output) if profile == 'multiprocessing' else [output])],
-                           'outcome': outcome_text(res['error']) if profile == 'multiprocessing'
+                           'outcome': outcome_text(res['error'])
+                           if profile == 'multiprocessing' or role == 'client'
                            else 'server_authenticate returned %s' % res.get('returned')}
                     prev = case.cpython_record.get(role)
                     if prev is None:
@@ -1059,10 +1209,8 @@ def verify(profile, cases):
             if b''.join(sent) != mine or mcode != code:
                 raise RuntimeError('%s: model of our %s gives %s / %s, vector says %s / %s'
                                    % (where, role, b''.join(sent).hex(), mcode, mine.hex(), code))
-            if profile == 'recipe' and code == 'ok' and rest != trailing:
+            if code == 'ok' and rest != trailing:
                 raise RuntimeError('%s: model left %r unconsumed' % (where, rest))
-            if profile == 'multiprocessing' and code == 'ok' and rest:
-                raise RuntimeError('%s: model left input unconsumed' % where)
         for role, party in case.parties.items():
             if role not in case.check or profile == 'recipe':
                 pythons.add(INTERPS[party.py].version)
@@ -1088,7 +1236,7 @@ NOTES_MP = {
     'WrongKey': ('AUTH_BYPASS', 'The two sides hold different keys ("peerKey" is the other side\'s key). The verifier sees bad_tag and sends #FAILURE#; the prover sees peer_rejected.'),
     'BitFlip': ('AUTH_BYPASS', 'One bit of one frame was flipped in transit (by the generator relaying between two CPython processes).'),
     'UnexpectedVerdict': ('MODIFIED_PARAMETER', 'The verdict frame is neither #WELCOME# nor #FAILURE#. CPython raises "digest sent was rejected" for it as for #FAILURE#.'),
-    'MissingChallenge': ('MODIFIED_PARAMETER', 'The first server message does not start with #CHALLENGE#. (CPython <= 3.11 uses an assert there.)'),
+    'MissingChallenge': ('MODIFIED_PARAMETER', 'The frame where a challenge is due (the server\'s first, read by the client; the client\'s second, read by the server) does not start with #CHALLENGE#. (CPython <= 3.11 uses an assert there.)'),
     'UnknownDigest': ('MODIFIED_PARAMETER', 'A message has no allowed {digest} prefix (allowed: md5, sha256, sha384, sha3_256, sha3_384) and is not 16 or 20 bytes long.'),
     'ShortChallenge': ('MODIFIED_PARAMETER', 'Fewer than 20 bytes follow #CHALLENGE# (CPython 3.12+ refuses; 3.11 and older would answer).'),
     'ShortRandom': ('EDGE_CASE', 'A modern challenge with far fewer than 40 random bytes; CPython answers it.'),
@@ -1100,6 +1248,7 @@ NOTES_MP = {
     'NegativeLength': ('MODIFIED_PARAMETER', 'A 4-byte length prefix is negative and not -1. CPython 3.x _recv_bytes then reads zero bytes and returns an empty message; Python 2.7 reads the prefix unsigned ("bad message length").'),
     'OurPolicy': ('DEFINED', 'The expected result is this crate\'s policy, not CPython behaviour; the "cpython" field records what CPython actually does when fed this vector. A verification-stage rejection sends #FAILURE# then fails (like _verify_challenge); a framing error sends nothing (like recv_bytes raising before the try).'),
     'Python27': ('LEGACY', 'Produced or checked with Python 2.7.'),
+    'TrailingData': ('FUNCTIONALITY', 'Application data ("trailing", one send_bytes frame the application wrote once the handshake returned) follows a side\'s last handshake message in the same stream. The receiver must consume exactly its handshake frames and leave it unconsumed (CPython\'s recv_bytes reads one frame and buffers nothing more).'),
 }
 
 NOTES_RECIPE = {
@@ -1110,10 +1259,10 @@ NOTES_RECIPE = {
     'KeySize': ('EDGE_CASE', 'Key longer than the hash block (64 bytes).'),
     'WrongKey': ('AUTH_BYPASS', 'The client holds a different key ("peerKey"); the server\'s compare_digest fails. The recipe sends no verdict, so the server sends nothing after its challenge.'),
     'BitFlip': ('AUTH_BYPASS', 'One bit flipped in transit.'),
-    'Truncated': ('MODIFIED_PARAMETER', 'The reply was shortened.'),
-    'Incomplete': ('FUNCTIONALITY', 'The stream ends mid-reply; our machine is still waiting for input (result "incomplete").'),
-    'RecipeShortRead': ('DEFINED', 'The recipe does one recv(len(digest)) and does not loop, so at end of stream it compares the short read and returns False; the "cpython" field records that. Our machine waits for the full tag instead.'),
-    'TrailingData': ('FUNCTIONALITY', 'Application bytes ("trailing") follow the reply in the same write. The server must consume exactly the tag and leave them unconsumed (CPython\'s recv(len(digest)) does).'),
+    'Truncated': ('MODIFIED_PARAMETER', 'A message (the reply, or the challenge) was shortened.'),
+    'Incomplete': ('FUNCTIONALITY', 'The stream ends mid-message; our machine is still waiting for input (result "incomplete").'),
+    'RecipeShortRead': ('DEFINED', 'The recipe does one recv() and does not loop, so at end of stream the server (recv(len(digest))) compares the short read and returns False, and the client (recv(32)) sends the HMAC of the short challenge; the "cpython" field records that. Our machine waits for the whole message instead.'),
+    'TrailingData': ('FUNCTIONALITY', 'Application bytes ("trailing") follow a side\'s message in the same stream: the client\'s after its reply, or the server\'s after its challenge (sent once server_authenticate returned). The receiver must consume exactly the tag or the 32 challenge bytes and leave them unconsumed (CPython\'s recv(len(digest)) and recv(32) do).'),
 }
 
 
@@ -1159,10 +1308,14 @@ GROUPS_MP = [
     ('modern', 'CPython {3.13} multiprocessing.connection deliver_challenge/answer_challenge (3.12+ {digest} protocol); every checked role replayed on CPython {3.12}'),
     ('legacy', 'CPython {3.11} and {2.7} multiprocessing.connection deliver_challenge/answer_challenge (20-byte challenge, raw HMAC-MD5); every checked role replayed on both'),
     ('mixed', 'CPython {3.13} against CPython {3.11} / {2.7} multiprocessing.connection (modern <-> legacy interoperation); checked roles replayed on {3.13} and {3.12}'),
+    ('modern2', 'CPython {3.13} multiprocessing.connection (3.12+ {digest} protocol): the client\'s deliver_challenge (checking the Listener\'s reply to its challenge), the server\'s answer_challenge (reading the client\'s challenge), and application data right behind the handshake; every checked role replayed on CPython {3.12}'),
+    ('legacy2', 'CPython {3.11} and {2.7} multiprocessing.connection (20-byte challenge, raw HMAC-MD5): the client\'s deliver_challenge, the server\'s answer_challenge, and application data right behind the handshake; every checked role replayed on both, the -2 length prefix on {2.7} alone'),
 ]
 GROUPS_RECIPE = [
     ('md5', 'Python Cookbook 3rd ed. recipe 11.9 "Authenticating Clients Simply", code as printed (hmac.new(key, msg) = HMAC-MD5), run under CPython {2.7}'),
     ('sha256', "Python Cookbook recipe 11.9 with hmac.new(key, msg, 'sha256'), run under CPython {3.13}; replayed on CPython {3.12}"),
+    ('md52', 'Python Cookbook recipe 11.9 as printed (HMAC-MD5), run under CPython {2.7}: the client\'s side (a short challenge, the server\'s application data after it)'),
+    ('sha2562', "Python Cookbook recipe 11.9 with hmac.new(key, msg, 'sha256'), run under CPython {3.13}, replayed on CPython {3.12}: the client's side (a short challenge, the server's application data after it)"),
 ]
 
 
@@ -1203,7 +1356,8 @@ HEADER_RECIPE = [
     'Replay as for multiprocessing.json: role R is fed every message not from R (including any',
     '"trailing" bytes, which are application data that follow the handshake in the same stream',
     'and must be left unconsumed) and must emit exactly the messages from R, ending with R\'s',
-    'result. The client\'s result is always "ok" (it learns nothing from the handshake).',
+    'result. The client learns nothing from the handshake: its result is "ok", or "incomplete"',
+    'when the challenge is cut short.',
 ]
 
 

@@ -107,6 +107,11 @@ class ConnectionLog(object):
         # Application bytes after the handshake, framed the normal way.
         self.send_bytes(data)
 
+    def read_rest(self):
+        # Whatever the handshake left unread (recv_bytes reads exactly one
+        # frame and buffers nothing, so these bytes are still in the socket).
+        return read_fd_to_eof(self._conn.fileno())
+
 
 class SocketLog(object):
     """Delegates to a socket (the recipe's "connection"), logging calls."""
@@ -138,11 +143,19 @@ class SocketLog(object):
 
 
 def read_to_eof(sock):
+    return read_all(lambda: sock.recv(65536))
+
+
+def read_fd_to_eof(fd):
+    return read_all(lambda: os.read(fd, 65536))
+
+
+def read_all(read):
     chunks = []
     while True:
         try:
-            chunk = sock.recv(65536)
-        except socket.error as exc:
+            chunk = read()
+        except (socket.error, OSError) as exc:
             if exc.errno == errno.ECONNRESET:   # peer closed with unread data
                 break
             raise
