@@ -8,7 +8,8 @@
 #                           compiler (-Werror), the hostile test under
 #                           AddressSanitizer, UBSan and LeakSanitizer; the
 #                           C example authenticating against our serve and
-#                           connect and CPython 3.13's and 2.7's Listener
+#                           connect, passing the conformance tester's client
+#                           cases, and against CPython 3.13's and 2.7's Listener
 #                           and Client, each profile they speak, and failing
 #                           with a wrong key
 #   bash ffi/ci.sh miri     the hostile-input and rotation tests under Miri
@@ -112,6 +113,9 @@ interop() {
     port=$(ci_port "$out")
     expect 0 "hmac-handshake connect -> C server, $profile" "$hh" connect --profile "$profile" "127.0.0.1:$port" --message "hello C"
     expect_exit 0 "C server exit, $profile" "$pid"
+    # The conformance tester as the server, the C example as its client.
+    expect 0 "hmac-handshake conformance client -> C client, $profile" \
+      "$hh" conformance client --profile "$profile" --timeout 3 -- "$peer" connect "$profile" '{addr}' '{message}'
   done
   out=$(mktemp)
   HMAC_HANDSHAKE_KEY=readme-key "$py313" tests/peers/conformance_peer.py --role listener --deadline 60 > "$out" &

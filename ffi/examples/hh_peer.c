@@ -15,7 +15,9 @@
  * PROFILE: recipe | multiprocessing | native.
  * Environment:
  *   HMAC_HANDSHAKE_KEY     the key: its bytes, or hex:HEX (as the CLI)
- *   HMAC_HANDSHAKE_KEY_ID  native: the key id (default "default", as the CLI)
+ *   HMAC_HANDSHAKE_KEY_ID  native: the key id (default "default", as the CLI);
+ *                          the client holds the key under all four suites (the
+ *                          server's picks), the server keys it for hmac-sha256
  *   HH_PEER_ALLOW_MD5=1    multiprocessing: produce and accept HMAC-MD5, for
  *                          Python 2.7 to 3.11 peers
  * After the handshake: the recipe sends raw bytes; multiprocessing and
@@ -88,16 +90,25 @@ static int load_key(uint8_t *key, size_t *len) {
         (text[2] == 'x' || text[2] == 'X') && text[3] == ':') {
         const char *hex = text + 4;
         size_t n = strlen(hex);
-        if (n % 2 != 0 || n / 2 > MAX_KEY) return -1;
+        if (n % 2 != 0 || n / 2 > MAX_KEY) {
+            fprintf(stderr, "hh_peer: HMAC_HANDSHAKE_KEY: hex: needs an even number of hex digits\n");
+            return -1;
+        }
         for (size_t i = 0; i < n / 2; i++) {
             int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-            if (hi < 0 || lo < 0) return -1;
+            if (hi < 0 || lo < 0) {
+                fprintf(stderr, "hh_peer: HMAC_HANDSHAKE_KEY: not a hex digit after hex:\n");
+                return -1;
+            }
             key[i] = (uint8_t)(hi * 16 + lo);
         }
         *len = n / 2;
     } else {
         *len = strlen(text);
-        if (*len > MAX_KEY) return -1;
+        if (*len > MAX_KEY) {
+            fprintf(stderr, "hh_peer: HMAC_HANDSHAKE_KEY: longer than %d bytes\n", MAX_KEY);
+            return -1;
+        }
         memcpy(key, text, *len);
     }
     return 0;
@@ -127,15 +138,19 @@ static int make_config(uint32_t profile, uint32_t role, hh_config **config) {
     if (profile == HH_PROFILE_NATIVE) {
         const char *id = getenv("HMAC_HANDSHAKE_KEY_ID");
         if (id == NULL) id = "default";
-        hh_native_key k;
-        memset(&k, 0, sizeof k);
-        k.struct_size = sizeof k;
-        k.key_id = (const uint8_t *)id;
-        k.key_id_len = strlen(id);
-        k.secret = key;
-        k.secret_len = key_len;
-        k.suite = HH_SUITE_HMAC_SHA256;
-        rc = hh_config_new_native(&s, &k, 1, config);
+        /* A client accepts any suite the server announces; a server uses one. */
+        hh_native_key k[4];
+        memset(k, 0, sizeof k);
+        size_t count = role == HH_ROLE_CLIENT ? 4 : 1;
+        for (size_t i = 0; i < count; i++) {
+            k[i].struct_size = sizeof k[i];
+            k[i].key_id = (const uint8_t *)id;
+            k[i].key_id_len = strlen(id);
+            k[i].secret = key;
+            k[i].secret_len = key_len;
+            k[i].suite = (uint32_t)(HH_SUITE_HMAC_SHA256 + i);
+        }
+        rc = hh_config_new_native(&s, k, count, config);
     } else {
         rc = hh_config_new(&s, key, key_len, config);
     }

@@ -2,7 +2,7 @@
  * hmac_handshake.h: the C ABI of the hmac-handshake crate (ffi/README.md).
  * C99 or later (stdint.h, stdbool.h, // comments), or C++.
  * Every call returns 0 (HH_OK) or an error number: 1 to 63 the peer's
- * (HH_IS_PEER_ERROR), 64 to 127 the Rust crate's refusals of a setting or
+ * (hh_is_peer_error), 64 to 127 the Rust crate's refusals of a setting or
  * call, 128 to 191 this layer's checks; hh_error_name gives each its code.
  */
 
@@ -14,9 +14,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-/* 1 to 63: the peer's bytes made the handshake fail (not a misuse of the API). */
-#define HH_IS_PEER_ERROR(rc) ((rc) >= 1 && (rc) <= 63)
-
 
 // Success.
 #define HH_OK 0
@@ -165,12 +162,14 @@
 // `hh_handshake_receive` did not consume are the application's.
 #define HH_STATUS_DONE 3
 
-// The handshake failed (the call returns the peer error): send what is
-// still pending, if anything, then close.
+// The handshake failed, and nothing is left to send (`hh_handshake_status`
+// returns the peer error): close. While a failure message is pending the
+// status is `HH_STATUS_SEND`, with the same error.
 #define HH_STATUS_FAILED 4
 
 // `hh_handshake_finish` was called: only the session calls and
-// `hh_handshake_free` remain.
+// `hh_handshake_free` remain (`hh_handshake_status` returns 0, or the
+// error of a failed handshake).
 #define HH_STATUS_FINISHED 5
 
 // `hh_outcome.confirmation`: the peer said it accepted our proof
@@ -406,8 +405,9 @@ extern "C" {
 // handshakes are gone). On success `*out` is the new config.
 //
 // Returns 0, or: `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`,
-// `HH_ERR_STRUCT_SIZE`, `HH_ERR_INVALID_ARGUMENT` (a bad setting, or the
-// native profile: use `hh_config_new_native`), `HH_ERR_EMPTY_KEY`,
+// `HH_ERR_STRUCT_SIZE`, `HH_ERR_INVALID_ARGUMENT` (a bad setting, the
+// native profile: use `hh_config_new_native`, or a length over
+// `PTRDIFF_MAX`), `HH_ERR_EMPTY_KEY`,
 // `HH_ERR_UNSUPPORTED_DIGEST`, `HH_ERR_MD5_DISABLED`; `*out` is then
 // untouched.
 //
@@ -429,7 +429,8 @@ int32_t hh_config_new(const struct hh_settings *settings,
 //
 // Returns 0, or: `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`,
 // `HH_ERR_STRUCT_SIZE` (of `settings` or of a key), `HH_ERR_INVALID_ARGUMENT`
-// (a bad setting or suite, or another profile), `HH_ERR_EMPTY_KEYRING`,
+// (a bad setting or suite, another profile, a length over `PTRDIFF_MAX`,
+// or a `count` of keys that would reach past it), `HH_ERR_EMPTY_KEYRING`,
 // `HH_ERR_INVALID_KEY_ID`, `HH_ERR_KEY_TOO_SHORT`, `HH_ERR_DUPLICATE_KEY_ID`,
 // `HH_ERR_SUITE_MISMATCH` (server), `HH_ERR_DUPLICATE_SUITE` (client),
 // `HH_ERR_SERVER_NAME_TOO_LONG`; `*out` is then untouched.
@@ -450,8 +451,9 @@ int32_t hh_config_new_native(const struct hh_settings *settings,
 // atomic swap inside it.
 //
 // Returns 0, or `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`,
-// `HH_ERR_EMPTY_KEY`, `HH_ERR_WRONG_PROFILE` (a native config); the
-// config is then unchanged.
+// `HH_ERR_EMPTY_KEY`, `HH_ERR_INVALID_ARGUMENT` (`secret_len` over
+// `PTRDIFF_MAX`), `HH_ERR_WRONG_PROFILE` (a native config); the config is
+// then unchanged.
 //
 // # Safety
 // `config` is NULL or a live config of `hh_config_new` (not freed);
@@ -505,6 +507,12 @@ const char *hh_error_name(int32_t code);
 // NUL-terminated string such as `"0.1.0"`. Never NULL.
 const char *hh_version(void);
 
+// Whether `code` is a peer error, 1 to 63: the peer's bytes made the
+// handshake fail (a wrong key, tampering, another protocol), not a misuse
+// of this API (64 and up) nor success (0). A function, so that its
+// argument is evaluated once.
+bool hh_is_peer_error(int32_t code);
+
 // A new handshake for `config`, its randomness (challenge, nonce,
 // ephemeral secret: `hh_config_random_len` bytes) drawn from the
 // operating system (getrandom) and wiped from the stack once the machine
@@ -525,7 +533,8 @@ int32_t hh_handshake_new(const struct hh_config *config, struct hh_handshake **o
 // challenge or nonce that repeats lets a recorded answer be replayed.
 //
 // Returns 0, or `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`,
-// `HH_ERR_RANDOM_LENGTH`; `*out` is then untouched.
+// `HH_ERR_RANDOM_LENGTH`, `HH_ERR_INVALID_ARGUMENT` (`random_len` over
+// `PTRDIFF_MAX`); `*out` is then untouched.
 //
 // # Safety
 // As `hh_handshake_new`; `random` points to `random_len` bytes during the call.
@@ -538,11 +547,12 @@ int32_t hh_handshake_new_pinned(const struct hh_config *config,
 // Cheap; call it as often as you like.
 //
 // Returns 0 while the handshake runs or completed. Once it has failed,
-// the peer error (1 to 63, e.g. `HH_ERR_BAD_TAG`; `HH_IS_PEER_ERROR`):
+// the peer error (1 to 63, e.g. `HH_ERR_BAD_TAG`; `hh_is_peer_error`):
 // with `HH_STATUS_SEND` while its failure message (multiprocessing
 // `#FAILURE#`, native `03 01`) is pending (send it if you can, then
-// close), then with `HH_STATUS_FAILED`. `HH_ERR_NULL_POINTER` /
-// `HH_ERR_MISALIGNED`: `*status` untouched.
+// close), then with `HH_STATUS_FAILED`, and, after `hh_handshake_finish`,
+// with `HH_STATUS_FINISHED` (a finished handshake that succeeded gives 0).
+// `HH_ERR_NULL_POINTER` / `HH_ERR_MISALIGNED`: `*status` untouched.
 //
 // # Safety
 // `handshake` is NULL or a live handshake; `status` is NULL or writable.
@@ -560,7 +570,8 @@ int32_t hh_handshake_status(const struct hh_handshake *handshake, uint32_t *stat
 // `HH_STATUS_SEND`), or if it had failed before (nothing consumed);
 // `HH_ERR_WRONG_STATE` while the handshake's own output is pending or once
 // it completed (`HH_STATUS_DONE`: the bytes are the application's), nothing
-// consumed; `HH_ERR_FINISHED`; `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`.
+// consumed; `HH_ERR_FINISHED`; `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`,
+// `HH_ERR_INVALID_ARGUMENT` (`input_len` over `PTRDIFF_MAX`).
 // `*consumed` is written whenever `consumed` is a valid pointer.
 //
 // A multiprocessing frame announcing more than 256 bytes fails at once
@@ -636,12 +647,14 @@ int32_t hh_handshake_peer_verified(const struct hh_handshake *handshake, bool *v
 // the key's PRK).
 //
 // Returns 0; the handshake's peer error if it failed; `HH_ERR_NOT_FINISHED`
-// while it runs (nothing changes); `HH_ERR_FINISHED` on a second call;
-// `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`, `HH_ERR_STRUCT_SIZE`
-// (checked in that order; nothing changes). After a first call, success or
-// not, `hh_handshake_status` gives `HH_STATUS_FINISHED`, the session calls
-// need a successful native handshake (else `HH_ERR_NO_SESSION`), and the
-// other calls but `hh_handshake_free` give `HH_ERR_FINISHED`.
+// while it runs (nothing changes); `HH_ERR_FINISHED` on a second call.
+// The arguments are checked first, in this order, and then nothing
+// changes: `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED` (of `handshake`,
+// then of `outcome`), `HH_ERR_STRUCT_SIZE`. After a first call, success or
+// not, `hh_handshake_status` gives `HH_STATUS_FINISHED` (returning 0, or
+// the error), the session calls need a successful native handshake (else
+// `HH_ERR_NO_SESSION`), and the other calls but `hh_handshake_free` give
+// `HH_ERR_FINISHED` (their own argument checks come first).
 //
 // # Safety
 // `handshake` is NULL or a live handshake used by no other thread;
@@ -679,7 +692,8 @@ int32_t hh_handshake_session(struct hh_handshake *handshake, struct hh_session *
 //
 // Returns 0, or `HH_ERR_EXPORT_TOO_LONG` (a label over 255 bytes, or
 // `out_len` over `255 * L`; nothing written), `HH_ERR_NOT_FINISHED`,
-// `HH_ERR_NO_SESSION`, `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`.
+// `HH_ERR_NO_SESSION`, `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`,
+// `HH_ERR_INVALID_ARGUMENT` (a length over `PTRDIFF_MAX`, checked first).
 //
 // # Safety
 // `handshake` is NULL or a live handshake used by no other thread;
@@ -695,12 +709,15 @@ int32_t hh_handshake_export(struct hh_handshake *handshake,
 
 // Overwrites a whole `hh_session` with zeros in a way the compiler does
 // not remove (volatile writes, the `zeroize` crate), keeping
-// `struct_size`; NULL is ignored. Call it when done with the keys.
+// `struct_size`. Call it when done with the keys.
+//
+// Returns 0, or `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`,
+// `HH_ERR_STRUCT_SIZE`: then **nothing is wiped** (the struct is not one
+// this header describes, so its size is unknown): wipe it yourself.
 //
 // # Safety
 // `session` is NULL or points to a writable `hh_session` (at least its
-// `struct_size` readable; a wrong one is `HH_ERR_STRUCT_SIZE` and nothing
-// is written).
+// `struct_size` readable).
 int32_t hh_session_wipe(struct hh_session *session);
 
 #ifdef __cplusplus

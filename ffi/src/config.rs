@@ -115,8 +115,9 @@ enum NativeKeys {
 /// handshakes are gone). On success `*out` is the new config.
 ///
 /// Returns 0, or: `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`,
-/// `HH_ERR_STRUCT_SIZE`, `HH_ERR_INVALID_ARGUMENT` (a bad setting, or the
-/// native profile: use `hh_config_new_native`), `HH_ERR_EMPTY_KEY`,
+/// `HH_ERR_STRUCT_SIZE`, `HH_ERR_INVALID_ARGUMENT` (a bad setting, the
+/// native profile: use `hh_config_new_native`, or a length over
+/// `PTRDIFF_MAX`), `HH_ERR_EMPTY_KEY`,
 /// `HH_ERR_UNSUPPORTED_DIGEST`, `HH_ERR_MD5_DISABLED`; `*out` is then
 /// untouched.
 ///
@@ -158,7 +159,8 @@ pub unsafe extern "C" fn hh_config_new(
 ///
 /// Returns 0, or: `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`,
 /// `HH_ERR_STRUCT_SIZE` (of `settings` or of a key), `HH_ERR_INVALID_ARGUMENT`
-/// (a bad setting or suite, or another profile), `HH_ERR_EMPTY_KEYRING`,
+/// (a bad setting or suite, another profile, a length over `PTRDIFF_MAX`,
+/// or a `count` of keys that would reach past it), `HH_ERR_EMPTY_KEYRING`,
 /// `HH_ERR_INVALID_KEY_ID`, `HH_ERR_KEY_TOO_SHORT`, `HH_ERR_DUPLICATE_KEY_ID`,
 /// `HH_ERR_SUITE_MISMATCH` (server), `HH_ERR_DUPLICATE_SUITE` (client),
 /// `HH_ERR_SERVER_NAME_TOO_LONG`; `*out` is then untouched.
@@ -206,8 +208,9 @@ pub unsafe extern "C" fn hh_config_new_native(
 /// atomic swap inside it.
 ///
 /// Returns 0, or `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`,
-/// `HH_ERR_EMPTY_KEY`, `HH_ERR_WRONG_PROFILE` (a native config); the
-/// config is then unchanged.
+/// `HH_ERR_EMPTY_KEY`, `HH_ERR_INVALID_ARGUMENT` (`secret_len` over
+/// `PTRDIFF_MAX`), `HH_ERR_WRONG_PROFILE` (a native config); the config is
+/// then unchanged.
 ///
 /// # Safety
 /// `config` is NULL or a live config of `hh_config_new` (not freed);

@@ -180,6 +180,15 @@ pub extern "C" fn hh_version() -> *const c_char {
     VERSION.as_ptr()
 }
 
+/// Whether `code` is a peer error, 1 to 63: the peer's bytes made the
+/// handshake fail (a wrong key, tampering, another protocol), not a misuse
+/// of this API (64 and up) nor success (0). A function, so that its
+/// argument is evaluated once.
+#[no_mangle]
+pub extern "C" fn hh_is_peer_error(code: i32) -> bool {
+    (1..64).contains(&code)
+}
+
 /// The number of a Rust crate error: 1 to 127.
 pub(crate) fn number(e: hmac_handshake::Error) -> i32 {
     i32::from(e.number())
@@ -218,6 +227,12 @@ mod tests {
         assert_eq!(name(-1), "unknown");
         assert_eq!(name(192), "unknown");
         assert_eq!(name(HH_ERR_NULL_POINTER), "null_pointer");
+        for (n, _) in NAMES {
+            let peer =
+                hmac_handshake::Error::code_for_number(n as u16).is_some_and(|_| (n as u16) < 64);
+            assert_eq!(hh_is_peer_error(n), peer, "{n}");
+        }
+        assert!(!hh_is_peer_error(-1) && !hh_is_peer_error(i32::MAX) && hh_is_peer_error(63));
     }
 
     #[test]

@@ -26,11 +26,13 @@ pub const HH_STATUS_SEND: u32 = 2;
 /// The handshake completed: `hh_handshake_finish`. Bytes the last
 /// `hh_handshake_receive` did not consume are the application's.
 pub const HH_STATUS_DONE: u32 = 3;
-/// The handshake failed (the call returns the peer error): send what is
-/// still pending, if anything, then close.
+/// The handshake failed, and nothing is left to send (`hh_handshake_status`
+/// returns the peer error): close. While a failure message is pending the
+/// status is `HH_STATUS_SEND`, with the same error.
 pub const HH_STATUS_FAILED: u32 = 4;
 /// `hh_handshake_finish` was called: only the session calls and
-/// `hh_handshake_free` remain.
+/// `hh_handshake_free` remain (`hh_handshake_status` returns 0, or the
+/// error of a failed handshake).
 pub const HH_STATUS_FINISHED: u32 = 5;
 
 /// One handshake (opaque): made by `hh_handshake_new`, freed by
@@ -51,8 +53,9 @@ pub(crate) enum State {
         /// The native session, once derived.
         session: Option<Session>,
     },
-    /// `hh_handshake_finish` returned the handshake's error.
-    Ended,
+    /// `hh_handshake_finish` returned the handshake's error (its number,
+    /// which `hh_handshake_status` goes on returning).
+    Ended(i32),
 }
 
 /// The crate's machines, by role and kind of key.
@@ -184,7 +187,8 @@ pub unsafe extern "C" fn hh_handshake_new(
 /// challenge or nonce that repeats lets a recorded answer be replayed.
 ///
 /// Returns 0, or `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`,
-/// `HH_ERR_RANDOM_LENGTH`; `*out` is then untouched.
+/// `HH_ERR_RANDOM_LENGTH`, `HH_ERR_INVALID_ARGUMENT` (`random_len` over
+/// `PTRDIFF_MAX`); `*out` is then untouched.
 ///
 /// # Safety
 /// As `hh_handshake_new`; `random` points to `random_len` bytes during the call.
@@ -210,11 +214,12 @@ pub unsafe extern "C" fn hh_handshake_new_pinned(
 /// Cheap; call it as often as you like.
 ///
 /// Returns 0 while the handshake runs or completed. Once it has failed,
-/// the peer error (1 to 63, e.g. `HH_ERR_BAD_TAG`; `HH_IS_PEER_ERROR`):
+/// the peer error (1 to 63, e.g. `HH_ERR_BAD_TAG`; `hh_is_peer_error`):
 /// with `HH_STATUS_SEND` while its failure message (multiprocessing
 /// `#FAILURE#`, native `03 01`) is pending (send it if you can, then
-/// close), then with `HH_STATUS_FAILED`. `HH_ERR_NULL_POINTER` /
-/// `HH_ERR_MISALIGNED`: `*status` untouched.
+/// close), then with `HH_STATUS_FAILED`, and, after `hh_handshake_finish`,
+/// with `HH_STATUS_FINISHED` (a finished handshake that succeeded gives 0).
+/// `HH_ERR_NULL_POINTER` / `HH_ERR_MISALIGNED`: `*status` untouched.
 ///
 /// # Safety
 /// `handshake` is NULL or a live handshake; `status` is NULL or writable.
@@ -237,7 +242,8 @@ pub unsafe extern "C" fn hh_handshake_status(
                     _ => (HH_STATUS_FAILED, Err(HH_ERR_WRONG_STATE)),
                 }
             }
-            State::Finished { .. } | State::Ended => (HH_STATUS_FINISHED, Ok(())),
+            State::Finished { .. } => (HH_STATUS_FINISHED, Ok(())),
+            State::Ended(e) => (HH_STATUS_FINISHED, Err(*e)),
         };
         // SAFETY: the caller's contract on `status`.
         unsafe { ptr::write(status, value) }?;
@@ -257,7 +263,8 @@ pub unsafe extern "C" fn hh_handshake_status(
 /// `HH_STATUS_SEND`), or if it had failed before (nothing consumed);
 /// `HH_ERR_WRONG_STATE` while the handshake's own output is pending or once
 /// it completed (`HH_STATUS_DONE`: the bytes are the application's), nothing
-/// consumed; `HH_ERR_FINISHED`; `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`.
+/// consumed; `HH_ERR_FINISHED`; `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`,
+/// `HH_ERR_INVALID_ARGUMENT` (`input_len` over `PTRDIFF_MAX`).
 /// `*consumed` is written whenever `consumed` is a valid pointer.
 ///
 /// A multiprocessing frame announcing more than 256 bytes fails at once
@@ -407,12 +414,14 @@ pub unsafe extern "C" fn hh_handshake_peer_verified(
 /// the key's PRK).
 ///
 /// Returns 0; the handshake's peer error if it failed; `HH_ERR_NOT_FINISHED`
-/// while it runs (nothing changes); `HH_ERR_FINISHED` on a second call;
-/// `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`, `HH_ERR_STRUCT_SIZE`
-/// (checked in that order; nothing changes). After a first call, success or
-/// not, `hh_handshake_status` gives `HH_STATUS_FINISHED`, the session calls
-/// need a successful native handshake (else `HH_ERR_NO_SESSION`), and the
-/// other calls but `hh_handshake_free` give `HH_ERR_FINISHED`.
+/// while it runs (nothing changes); `HH_ERR_FINISHED` on a second call.
+/// The arguments are checked first, in this order, and then nothing
+/// changes: `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED` (of `handshake`,
+/// then of `outcome`), `HH_ERR_STRUCT_SIZE`. After a first call, success or
+/// not, `hh_handshake_status` gives `HH_STATUS_FINISHED` (returning 0, or
+/// the error), the session calls need a successful native handshake (else
+/// `HH_ERR_NO_SESSION`), and the other calls but `hh_handshake_free` give
+/// `HH_ERR_FINISHED` (their own argument checks come first).
 ///
 /// # Safety
 /// `handshake` is NULL or a live handshake used by no other thread;
@@ -432,16 +441,23 @@ pub unsafe extern "C" fn hh_handshake_finish(
         }
         let m = handshake.machine()?.get();
         if let Some(e) = m.failure() {
-            handshake.state = State::Ended;
+            handshake.state = State::Ended(number(e));
             return Err(number(e));
         }
         if !matches!(m.status(), Status::Done(_)) {
             return Err(HH_ERR_NOT_FINISHED);
         }
-        let State::Running(machine) = std::mem::replace(&mut handshake.state, State::Ended) else {
+        let running = std::mem::replace(&mut handshake.state, State::Ended(HH_ERR_NOT_FINISHED));
+        let State::Running(machine) = running else {
             return Err(HH_ERR_FINISHED);
         };
-        let finished = machine.finish().map_err(number)?;
+        let finished = match machine.finish() {
+            Ok(f) => f,
+            Err(e) => {
+                handshake.state = State::Ended(number(e));
+                return Err(number(e));
+            }
+        };
         if !outcome.is_null() {
             let value = crate::outcome::outcome(&finished.outcome, finished.has_session());
             // SAFETY: checked by check_sized_out above; the caller's contract.

@@ -142,7 +142,7 @@ impl core::fmt::Debug for hh_session {
 fn session(handshake: &mut hh_handshake) -> Result<&Session, i32> {
     match &mut handshake.state {
         State::Running(_) => Err(HH_ERR_NOT_FINISHED),
-        State::Ended => Err(HH_ERR_NO_SESSION),
+        State::Ended(_) => Err(HH_ERR_NO_SESSION),
         State::Finished { seed, session } => {
             if session.is_none() {
                 *session = seed.take().and_then(|f| f.into_session());
@@ -202,7 +202,8 @@ pub unsafe extern "C" fn hh_handshake_session(
 ///
 /// Returns 0, or `HH_ERR_EXPORT_TOO_LONG` (a label over 255 bytes, or
 /// `out_len` over `255 * L`; nothing written), `HH_ERR_NOT_FINISHED`,
-/// `HH_ERR_NO_SESSION`, `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`.
+/// `HH_ERR_NO_SESSION`, `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`,
+/// `HH_ERR_INVALID_ARGUMENT` (a length over `PTRDIFF_MAX`, checked first).
 ///
 /// # Safety
 /// `handshake` is NULL or a live handshake used by no other thread;
@@ -233,12 +234,15 @@ pub unsafe extern "C" fn hh_handshake_export(
 
 /// Overwrites a whole `hh_session` with zeros in a way the compiler does
 /// not remove (volatile writes, the `zeroize` crate), keeping
-/// `struct_size`; NULL is ignored. Call it when done with the keys.
+/// `struct_size`. Call it when done with the keys.
+///
+/// Returns 0, or `HH_ERR_NULL_POINTER`, `HH_ERR_MISALIGNED`,
+/// `HH_ERR_STRUCT_SIZE`: then **nothing is wiped** (the struct is not one
+/// this header describes, so its size is unknown): wipe it yourself.
 ///
 /// # Safety
 /// `session` is NULL or points to a writable `hh_session` (at least its
-/// `struct_size` readable; a wrong one is `HH_ERR_STRUCT_SIZE` and nothing
-/// is written).
+/// `struct_size` readable).
 #[no_mangle]
 pub unsafe extern "C" fn hh_session_wipe(session: *mut hh_session) -> i32 {
     guard(|| {

@@ -356,7 +356,7 @@ static void wrong_key(void) {
     uint32_t st = 0;
     CHECK(hh_handshake_status(server, &st), HH_ERR_BAD_TAG);
     TRUE(st == HH_STATUS_SEND);
-    TRUE(HH_IS_PEER_ERROR(HH_ERR_BAD_TAG) && !HH_IS_PEER_ERROR(HH_ERR_NULL_POINTER) && !HH_IS_PEER_ERROR(0));
+    TRUE(hh_is_peer_error(HH_ERR_BAD_TAG) && !hh_is_peer_error(HH_ERR_NULL_POINTER) && !hh_is_peer_error(0));
     TRUE(strcmp(hh_status_name(st), "send") == 0 && strcmp(hh_status_name(77), "unknown") == 0);
     drive(server, client);
     CHECK(hh_handshake_status(server, &st), HH_ERR_BAD_TAG);
@@ -364,6 +364,9 @@ static void wrong_key(void) {
     CHECK(hh_handshake_status(client, &st), HH_ERR_PEER_REJECTED);
     CHECK(hh_handshake_finish(server, NULL), HH_ERR_BAD_TAG);
     CHECK(hh_handshake_finish(server, NULL), HH_ERR_FINISHED);
+    /* The status keeps the error after finish. */
+    CHECK(hh_handshake_status(server, &st), HH_ERR_BAD_TAG);
+    TRUE(st == HH_STATUS_FINISHED);
     hh_handshake_free(server);
     /* The client is freed unfinished: fine. */
     hh_handshake_free(client);

@@ -518,7 +518,7 @@ fn a_failed_handshake_sends_its_failure_then_finishes_with_the_error() {
     );
     assert_eq!(o.profile, 0xdead, "not written on failure");
     assert_eq!(s.finish().unwrap_err(), HH_ERR_FINISHED);
-    assert_eq!(s.status(), (HH_STATUS_FINISHED, HH_OK));
+    assert_eq!(s.status(), (HH_STATUS_FINISHED, HH_ERR_UNKNOWN_DIGEST));
     assert_eq!(s.session().unwrap_err(), HH_ERR_NO_SESSION);
     // A peer that hung up: the failure message need not be sent to finish.
     let s = failed();

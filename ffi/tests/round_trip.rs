@@ -263,7 +263,7 @@ fn a_wrong_key_fails_both_sides_with_the_peer_error() {
         assert_eq!(rs, HH_ERR_BAD_TAG);
         assert_eq!(s.status(), (HH_STATUS_FAILED, HH_ERR_BAD_TAG));
         assert_eq!(s.finish().unwrap_err(), HH_ERR_BAD_TAG);
-        assert_eq!(s.status(), (HH_STATUS_FINISHED, HH_OK));
+        assert_eq!(s.status(), (HH_STATUS_FINISHED, HH_ERR_BAD_TAG));
         assert_eq!(s.session().unwrap_err(), HH_ERR_NO_SESSION);
         if profile == HH_PROFILE_MULTIPROCESSING {
             // #FAILURE# reached the client.
