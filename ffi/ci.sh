@@ -12,7 +12,8 @@
 #                           cases, and against CPython 3.13's and 2.7's Listener
 #                           and Client, each profile they speak, and failing
 #                           with a wrong key
-#   bash ffi/ci.sh miri     the hostile-input and rotation tests under Miri
+#   bash ffi/ci.sh miri     the hostile-input tests under Miri (about 2 min;
+#                           the other tests reach the same pointer code)
 #
 # Needs cbindgen (cargo install cbindgen --locked) and, for the interop,
 # CPython 3.13 and 2.7 under $PYENV_ROOT/versions (default /root/.pyenv):
@@ -174,7 +175,7 @@ case "${1:-check}" in
     echo "ffi: all checks passed"
     ;;
   miri)
-    cargo +nightly miri test -p hmac-handshake-ffi --test hostile --test rotation
+    cargo +nightly miri test -p hmac-handshake-ffi --test hostile
     ;;
   *)
     echo "usage: bash ffi/ci.sh [header|check|miri]" >&2
