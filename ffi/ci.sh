@@ -15,7 +15,7 @@
 #   bash ffi/ci.sh miri     the hostile-input tests under Miri (about 2 min;
 #                           the other tests reach the same pointer code)
 #
-# Needs cbindgen (cargo install cbindgen --locked) and, for the interop,
+# Needs cbindgen 0.29.4 (cargo install cbindgen --locked --version 0.29.4) and, for the interop,
 # CPython 3.13 and 2.7 under $PYENV_ROOT/versions (default /root/.pyenv):
 # without them it stops with an error.
 set -euo pipefail
@@ -166,7 +166,7 @@ case "${1:-check}" in
     echo "wrote $HEADER"
     ;;
   check)
-    command -v cbindgen >/dev/null || { echo "FATAL: cbindgen not found (cargo install cbindgen --locked)" >&2; exit 1; }
+    command -v cbindgen >/dev/null || { echo "FATAL: cbindgen not found (cargo install cbindgen --locked --version 0.29.4)" >&2; exit 1; }
     check_header
     cargo test -p hmac-handshake-ffi
     build_c
