@@ -7,9 +7,7 @@
 //! `Arc` handles built before the counting window (cloning an `Arc` does not
 //! allocate). Also records `size_of` of each.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::borrow::Borrow;
-use std::cell::Cell;
 use std::sync::Arc;
 
 use getrandom::SysRng;
@@ -21,46 +19,9 @@ use hmac_handshake::{
     ServerHandshake, Status,
 };
 
-struct Counting;
-
-thread_local! {
-    // Per thread, so the test harness's other threads are not counted.
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count() {
-    // try_with: the slot may be gone while a thread is being torn down.
-    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-}
-
-fn allocations() -> usize {
-    ALLOCATIONS.with(Cell::get)
-}
-
-// SAFETY: forwards every call unchanged to the system allocator; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Heap allocations made on this thread while `f` runs.
-fn allocations_in<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let before = allocations();
-    let t = f();
-    (t, allocations() - before)
-}
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::{allocations, allocations_in};
 
 /// Runs both machines against each other in 1-byte pieces until both are
 /// settled (or, with `tamper`, the server is), then finishes both.
